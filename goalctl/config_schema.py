@@ -1,0 +1,540 @@
+"""Agent manifests and their ``config_schema``: declare, resolve and parse config (DESIGN §4).
+
+An agent declares its knobs in a manifest; goalctl applies the defaults, enforces every rule,
+rejects unknown keys and parses ``--config key=value`` by the declared type, never by guessing.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import enum
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, NamedTuple
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import ErrorDetails
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from goalctl.errors import ConfigError
+
+
+class ConfigType(enum.StrEnum):
+    """The value types a config field can declare (JSON's types, with integer split out)."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    ARRAY = "array"
+    OBJECT = "object"
+
+
+_BOUNDED = frozenset({ConfigType.INTEGER, ConfigType.NUMBER, ConfigType.STRING, ConfigType.ARRAY})
+_LENGTH_BOUNDED = frozenset({ConfigType.STRING, ConfigType.ARRAY})
+_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_ARTICLE_NOUN = {
+    ConfigType.STRING: "a string",
+    ConfigType.INTEGER: "an integer",
+    ConfigType.NUMBER: "a number",
+    ConfigType.BOOLEAN: "a boolean",
+    ConfigType.ARRAY: "an array",
+    ConfigType.OBJECT: "an object",
+}
+
+
+_KINDS: dict[type, str] = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+    type(None): "null",
+}
+
+
+def _kind(value: object) -> str:
+    """Name a value's type in the manifest's vocabulary, not Python's."""
+    # An exact lookup, so that bool never passes for int.
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def _show(value: object) -> str:
+    """Render a value the way a user wrote it in YAML or on the command line, kept short."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif value is None:
+        text = "null"
+    elif isinstance(value, list | dict):
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            text = repr(value)
+    elif isinstance(value, str) and len(value) > 60:
+        return repr(value[:57]) + "..."
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _got(value: object) -> str:
+    """``got 'ten' (string)``: the value and, where it adds anything, its type."""
+    return "got null" if value is None else f"got {_show(value)} ({_kind(value)})"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _type_problem(ftype: ConfigType, value: object) -> str | None:
+    """Why ``value`` is not of type ``ftype``, or None. Strict: no coercion at all."""
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if ftype is ConfigType.NUMBER and isinstance(value, float) and not math.isfinite(value):
+        return f"expected a finite number, got {_show(value)}"
+    ok = {
+        ConfigType.STRING: isinstance(value, str),
+        ConfigType.INTEGER: is_int,
+        ConfigType.NUMBER: is_int or isinstance(value, float),
+        ConfigType.BOOLEAN: isinstance(value, bool),
+        ConfigType.ARRAY: isinstance(value, list),
+        ConfigType.OBJECT: isinstance(value, dict),
+    }[ftype]
+    return None if ok else f"expected {_ARTICLE_NOUN[ftype]}, {_got(value)}"
+
+
+def _rule_problems(
+    ftype: ConfigType,
+    value: object,
+    *,
+    # Named like the manifest keys so callers can pass a field's rules as keywords.
+    min: float | None = None,
+    max: float | None = None,
+    enum: list[Any] | None = None,
+    pattern: str | None = None,
+) -> list[str]:
+    """Every rule ``value`` breaks. A wrong type is reported alone: the other rules assume it."""
+    wrong_type = _type_problem(ftype, value)
+    if wrong_type is not None:
+        return [wrong_type]
+    problems: list[str] = []
+    if ftype in _LENGTH_BOUNDED:
+        assert isinstance(value, str | list)
+        noun = "character" if ftype is ConfigType.STRING else "item"
+        size = len(value)
+        if min is not None and size < min:
+            problems.append(f"must have at least {_plural(int(min), noun)}, got {size}")
+        if max is not None and size > max:
+            problems.append(f"must have at most {_plural(int(max), noun)}, got {size}")
+    elif ftype in _BOUNDED:
+        assert isinstance(value, int | float)
+        if min is not None and value < min:
+            problems.append(f"must be at least {_show(min)}, got {_show(value)}")
+        if max is not None and value > max:
+            problems.append(f"must be at most {_show(max)}, got {_show(value)}")
+    if enum is not None and value not in enum:
+        choices = ", ".join(_show(choice) for choice in enum)
+        problems.append(f"must be one of {choices}, got {_show(value)}")
+    if pattern is not None and isinstance(value, str) and re.fullmatch(pattern, value) is None:
+        problems.append(f"does not match pattern '{pattern}': {_show(value)}")
+    return problems
+
+
+class ConfigField(BaseModel):
+    """One key of an agent's ``config_schema``.
+
+    Fields are declared in dependency order so each validator can check its value against the
+    fields before it (``info.data``); that puts every manifest error on the exact key at fault.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: ConfigType
+    """The value's type: string, integer, number, boolean, array or object."""
+    min: int | float | None = None
+    """Lower bound: of the value for integer/number, of the length for string/array."""
+    max: int | float | None = None
+    """Upper bound: of the value for integer/number, of the length for string/array."""
+    pattern: str | None = None
+    """Regular expression a string value must match in full (``re.fullmatch``)."""
+    enum: list[Any] | None = None
+    """The only values allowed."""
+    default: Any = None
+    """Value used when the config does not set the key; ``null`` or absent means no default."""
+    required: bool = Field(default=False, strict=True)
+    """Whether the config must set the key (only meaningful without a default)."""
+    description: str = ""
+    """What the key controls, shown in ``--help`` output and editor schemas."""
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _known_type(cls, value: object) -> object:
+        if isinstance(value, str) and value not in {t.value for t in ConfigType}:
+            known = ", ".join(t.value for t in ConfigType)
+            raise ValueError(f"unknown type {_show(value)}; expected one of {known}")
+        return value
+
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def _valid_bound(cls, value: object, info: ValidationInfo) -> object:
+        # Before-mode so that true/false never slip through as 1/0.
+        if value is None:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"must be a number, {_got(value)}")
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {_show(value)}")
+        ftype = info.data.get("type")
+        if ftype is None:
+            return value
+        if ftype not in _BOUNDED:
+            raise ValueError(
+                f"applies only to integer, number, string and array fields, not {ftype.value}"
+            )
+        if ftype in _LENGTH_BOUNDED and (not isinstance(value, int) or value < 0):
+            raise ValueError(
+                f"bounds the length of {ftype.value} values, so it must be a non-negative "
+                f"integer, got {_show(value)}"
+            )
+        low = info.data.get("min")
+        if info.field_name == "max" and low is not None and value < low:
+            raise ValueError(f"must not be less than min ({_show(low)}), got {_show(value)}")
+        return value
+
+    @field_validator("pattern")
+    @classmethod
+    def _valid_pattern(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        ftype = info.data.get("type")
+        if ftype is not None and ftype is not ConfigType.STRING:
+            raise ValueError(f"applies only to string fields, not {ftype.value}")
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"'{value}' is not a valid regular expression: {exc}") from None
+        return value
+
+    @field_validator("enum")
+    @classmethod
+    def _valid_enum(cls, value: list[Any] | None, info: ValidationInfo) -> list[Any] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("must list at least one value")
+        ftype = info.data.get("type")
+        if ftype is None:
+            return value
+        rules = {key: info.data.get(key) for key in ("min", "max", "pattern")}
+        for choice in value:
+            problems = _rule_problems(ftype, choice, **rules)
+            if problems:
+                raise ValueError(f"value {_show(choice)} can never be valid: {problems[0]}")
+        return value
+
+    @field_validator("default")
+    @classmethod
+    def _valid_default(cls, value: Any, info: ValidationInfo) -> Any:
+        ftype = info.data.get("type")
+        if value is None or ftype is None:
+            return value
+        rules = {key: info.data.get(key) for key in ("min", "max", "pattern", "enum")}
+        problems = _rule_problems(ftype, value, **rules)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @field_validator("required")
+    @classmethod
+    def _required_without_default(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("default") is not None:
+            raise ValueError("a key with a default cannot be required: the default always applies")
+        return value
+
+    @property
+    def has_default(self) -> bool:
+        """Whether the field declares a default (``false``, ``0`` and ``""`` count)."""
+        return self.default is not None
+
+    def check(self, value: object) -> list[str]:
+        """Every rule ``value`` breaks, as messages without the key; empty when it is valid."""
+        return _rule_problems(
+            self.type, value, min=self.min, max=self.max, enum=self.enum, pattern=self.pattern
+        )
+
+
+def _valid_key(key: str) -> str:
+    # Keys travel through `--config key=value` and Jinja's `config.key`, so keep them plain.
+    if _KEY_RE.fullmatch(key) is None:
+        raise ValueError(
+            f"{_show(key)} is not a valid config key: use letters, digits and underscores, "
+            "not starting with a digit"
+        )
+    return key
+
+
+class AgentManifest(BaseModel):
+    """An agent's manifest: who it is and which config it accepts (the seed's workload format)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    """The name scenarios use to pick the agent, e.g. ``data-collector``."""
+    version: str = Field(min_length=1)
+    """The agent's own version (quote it in YAML so ``0.10`` stays a string)."""
+    description: str = ""
+    """What the agent does, in a sentence or two."""
+    capabilities: list[str] = Field(default_factory=list)
+    """Free-form tags for what the agent can do, e.g. ``llm``, ``data_collection``."""
+    config_schema: dict[Annotated[str, AfterValidator(_valid_key)], ConfigField] = Field(
+        default_factory=dict
+    )
+    """The config keys the agent accepts, in the order they are documented and resolved."""
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        # The name doubles as an entry-point name, so it must be a single plain word.
+        if _NAME_RE.fullmatch(value) is None:
+            raise ValueError(
+                f"{_show(value)} is not a valid agent name: use letters, digits, '-', '_' and '.'"
+            )
+        return value
+
+    @classmethod
+    def from_yaml(cls, text: str, source: str = "<manifest>") -> AgentManifest:
+        """Parse a manifest with the safe YAML loader; raise :class:`ConfigError` listing every
+        problem as ``source: key.path: message``."""
+        try:
+            data = YAML(typ="safe").load(text)
+        except YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError(f"{source}{where}: invalid YAML: {problem}") from exc
+        if data is None:
+            raise ConfigError(f"{source}: the manifest is empty")
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: a manifest must be a mapping, got {_kind(data)}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            lines = [f"{source}: {_describe(error)}" for error in exc.errors()]
+            raise ConfigError("\n".join(lines)) from exc
+
+
+_EXPECTED = {
+    "string_type": "expected a string",
+    "bool_type": "expected a boolean",
+    "list_type": "expected a list",
+    "dict_type": "expected a mapping",
+    "model_type": "expected a mapping with at least a 'type' key",
+}
+
+
+def _describe(error: ErrorDetails) -> str:
+    """Turn one pydantic error into ``key.path: message`` in the manifest's own words."""
+    loc = [part for part in error["loc"] if part != "[key]"]
+    kind = error["type"]
+    if kind in {"extra_forbidden", "missing"}:
+        *parent, key = loc
+        known = list(ConfigField.model_fields if parent else AgentManifest.model_fields)
+        if kind == "missing":
+            message = f"missing required key '{key}'"
+        else:
+            message = f"unknown key '{key}' ({_unknown_key_remedy(str(key), known)})"
+        loc = parent
+    else:
+        message = _EXPECTED.get(kind, error["msg"].removeprefix("Value error, "))
+        if kind.endswith("_type"):
+            message += f", {_got(error['input'])}"
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    return f"{path.lstrip('.')}: {message}" if path else message
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    """One problem with a config, about one key (or the whole config when ``key`` is empty)."""
+
+    key: str
+    message: str
+    remedy: str = ""
+
+    def __str__(self) -> str:
+        key = f"{self.key}: " if self.key else ""
+        remedy = f" ({self.remedy})" if self.remedy else ""
+        return f"{key}{self.message}{remedy}"
+
+
+class ResolvedConfig(NamedTuple):
+    """The result of :func:`resolve_config`; unpacks as ``values, issues``."""
+
+    values: dict[str, Any]
+    """Valid values and defaults, in schema order; keys with neither are omitted."""
+    issues: list[ConfigIssue]
+    """Every problem found; the config is usable only when this is empty."""
+
+
+def _unknown_key_remedy(key: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    if not known:
+        return "this agent takes no config"
+    return "known keys: " + ", ".join(known)
+
+
+def resolve_config(schema: Mapping[str, ConfigField], values: Mapping[str, Any]) -> ResolvedConfig:
+    """Apply defaults and check every rule, collecting all issues rather than stopping early.
+
+    Issues come in schema order, then unknown keys in the order given.
+    """
+    resolved: dict[str, Any] = {}
+    issues: list[ConfigIssue] = []
+    for key, field in schema.items():
+        if key in values:
+            value = values[key]
+            problems = field.check(value)
+            issues.extend(ConfigIssue(key, problem) for problem in problems)
+            if not problems:
+                resolved[key] = value
+        elif field.has_default:
+            # Copied so that an agent mutating its config cannot change the schema's default.
+            resolved[key] = copy.deepcopy(field.default)
+        elif field.required:
+            remedy = f"set it in the scenario's config or with --config {key}=VALUE"
+            issues.append(ConfigIssue(key, "is required", remedy))
+    known = list(schema)
+    for key in values:
+        if key not in schema:
+            issues.append(ConfigIssue(key, f"unknown key '{key}'", _unknown_key_remedy(key, known)))
+    return ResolvedConfig(resolved, issues)
+
+
+_INTEGER_RE = re.compile(r"[+-]?[0-9]+")
+_NUMBER_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True}
+_BOOLEANS |= {"false": False, "no": False, "off": False, "0": False}
+
+
+def _reject_json_constant(name: str) -> Any:
+    # json.loads accepts NaN and Infinity by default; config values never may.
+    raise ValueError(f"{name} is not a number")
+
+
+def parse_cli_value(field: ConfigField, text: str) -> Any:
+    """Parse a ``--config`` value by the field's declared type; raise ValueError if it is not one.
+
+    Only the type is checked here; bounds, enum and pattern are left to :func:`resolve_config`.
+    """
+    ftype = field.type
+    if ftype is ConfigType.STRING:
+        return text
+    if ftype is ConfigType.INTEGER:
+        # A regex, not int() alone: int() also takes underscores, spaces and non-ASCII digits.
+        if _INTEGER_RE.fullmatch(text) is None:
+            raise ValueError("expected an integer")
+        return int(text)
+    if ftype is ConfigType.NUMBER:
+        bare = text.lower().lstrip("+-")
+        if bare == "nan":
+            raise ValueError(f"{text} is not a number")
+        if bare in {"inf", "infinity"}:
+            raise ValueError(f"{text} is not a finite number")
+        if _NUMBER_RE.fullmatch(text) is None:
+            raise ValueError("expected a number")
+        if _INTEGER_RE.fullmatch(text):
+            return int(text)
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueError(f"{text} is not a finite number")
+        return number
+    if ftype is ConfigType.BOOLEAN:
+        try:
+            return _BOOLEANS[text.lower()]
+        except KeyError:
+            raise ValueError("expected a boolean (true/false, yes/no, on/off, 1/0)") from None
+    wanted, py_type = ("array", list) if ftype is ConfigType.ARRAY else ("object", dict)
+    try:
+        value = json.loads(text, parse_constant=_reject_json_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"expected a JSON {wanted}: {exc.msg} at column {exc.colno}") from None
+    except ValueError as exc:
+        raise ValueError(f"expected a JSON {wanted}: {exc}") from None
+    if not isinstance(value, py_type):
+        raise ValueError(f"expected a JSON {wanted}, got {_kind(value)}")
+    return value
+
+
+def parse_config_overrides(
+    schema: Mapping[str, ConfigField], pairs: Sequence[str]
+) -> dict[str, Any]:
+    """Parse ``--config KEY=VALUE`` pairs by the schema's types; later pairs win.
+
+    The values are not resolved: merge them over the scenario's config, then call
+    :func:`resolve_config`. Raises one :class:`ConfigError` listing every bad pair.
+    """
+    overrides: dict[str, Any] = {}
+    errors: list[str] = []
+    known = list(schema)
+    for pair in pairs:
+        # The first "=" splits, so values may contain "=" themselves.
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            errors.append(f"--config expects KEY=VALUE, got {pair!r}")
+        elif key not in schema:
+            remedy = _unknown_key_remedy(key, known)
+            errors.append(f"--config {pair}: unknown key '{key}' ({remedy})")
+        else:
+            try:
+                overrides[key] = parse_cli_value(schema[key], text)
+            except ValueError as exc:
+                errors.append(f"--config {pair}: {exc}")
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return overrides
+
+
+def schema_as_json_schema(schema: Mapping[str, ConfigField]) -> dict[str, Any]:
+    """Express a ``config_schema`` as a JSON Schema object, e.g. for editor completion."""
+    properties: dict[str, Any] = {}
+    for key, field in schema.items():
+        prop: dict[str, Any] = {"type": field.type.value}
+        low_name, high_name = {
+            ConfigType.STRING: ("minLength", "maxLength"),
+            ConfigType.ARRAY: ("minItems", "maxItems"),
+        }.get(field.type, ("minimum", "maximum"))
+        if field.min is not None:
+            prop[low_name] = field.min
+        if field.max is not None:
+            prop[high_name] = field.max
+        if field.enum is not None:
+            prop["enum"] = copy.deepcopy(field.enum)
+        if field.pattern is not None:
+            # JSON Schema patterns search; ours match in full, so anchor them.
+            prop["pattern"] = f"^(?:{field.pattern})$"
+        if field.has_default:
+            prop["default"] = copy.deepcopy(field.default)
+        if field.description:
+            prop["description"] = field.description
+        properties[key] = prop
+    return {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "required": [key for key, field in schema.items() if field.required],
+    }

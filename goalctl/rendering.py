@@ -1,0 +1,57 @@
+"""``goalctl render``: a scenario's prompts for each case, exactly as a run would send them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from goalctl.errors import ConfigError, ScenarioError, UsageError
+from goalctl.scenario.loader import load_scenario
+from goalctl.scenario.model import Scenario
+from goalctl.scenario.render import LocatedTemplateError, RenderedCase, case_context, render_case
+
+
+def apply_config_overrides(scenario: Scenario, pairs: Sequence[str]) -> dict[str, object]:
+    """The scenario's resolved config with ``--config KEY=VALUE`` pairs applied and re-checked."""
+    if not pairs:
+        return dict(scenario.config)
+    from goalctl.agents.registry import agent_manifest
+    from goalctl.config_schema import parse_config_overrides, resolve_config
+
+    schema = agent_manifest(scenario.spec.agent).config_schema
+    merged = {**scenario.spec.config, **parse_config_overrides(schema, pairs)}
+    resolved, issues = resolve_config(schema, merged)
+    if issues:
+        raise ConfigError("; ".join(f"--config {issue}" for issue in issues))
+    return resolved
+
+
+def render_scenario(
+    path: Path, *, case_names: Sequence[str] = (), config_overrides: Sequence[str] = ()
+) -> list[RenderedCase]:
+    """Render the system and user prompt of each case (or of the cases named)."""
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    scenario = load_scenario(path)
+    config = apply_config_overrides(scenario, config_overrides)
+    names = [scenario.case_name(index) for index in range(len(scenario.cases))]
+    unknown = [name for name in case_names if name not in names]
+    if unknown:
+        raise UsageError(f"no case named {unknown[0]!r} in {path} (cases: {', '.join(names)})")
+    rendered = []
+    for index, case in enumerate(scenario.cases):
+        if case_names and names[index] not in case_names:
+            continue
+        context = case_context(
+            scenario.goal, config, case, names[index], scenario.spec.phase_instructions
+        )
+        try:
+            rendered.append(render_case(scenario.templates, context, names[index]))
+        except LocatedTemplateError as exc:
+            from goalctl.errors import Problem
+
+            line = exc.file_line or scenario.line_of(exc.template.name)
+            raise ScenarioError(
+                [Problem(str(path), line, 1, str(exc), exc.template.name)]
+            ) from None
+    return rendered

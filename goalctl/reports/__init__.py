@@ -1,0 +1,1 @@
+"""Reports of validation and runs: Markdown, JSON, JUnit and GitHub Actions."""

@@ -1,0 +1,229 @@
+"""Checks of a scenario beyond its shape: goal rules, agent config, schemas, templates, checks.
+
+Each check reports located problems through the reader and carries on, so one run of
+``goalctl validate`` shows everything wrong with a file.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from goalctl.errors import ExpressionError, GoalctlError, TemplateError
+from goalctl.goal import Metric, readiness_issues, structural_issues
+from goalctl.scenario.model import Case, ScenarioSpec, TemplateText
+from goalctl.scenario.render import LocatedTemplateError, case_context, render, render_target
+
+if TYPE_CHECKING:
+    from goalctl.config_schema import AgentManifest
+    from goalctl.scenario.loader import _Reader
+
+
+def check_scenario(
+    reader: _Reader, spec: ScenarioSpec, templates: dict[str, TemplateText]
+) -> dict[str, Any]:
+    """Run every check; returns the resolved agent config (defaults applied)."""
+    goal = spec.goal()
+    for issue in structural_issues(goal) + readiness_issues(goal):
+        path = _path_of(issue.key)
+        reader.at(path, issue.message, issue.remedy)
+    manifest, config = check_config(reader, spec.agent, spec.config)
+    if manifest is not None:
+        _capabilities(reader, spec, manifest)
+    _schemas(reader, spec)
+    _expressions(reader, spec)
+    _templates(reader, spec, templates, config)
+    return config
+
+
+def _path_of(key: str) -> tuple[str | int, ...]:
+    parts: list[str | int] = []
+    for chunk in key.replace("]", "").split("."):
+        name, *indexes = chunk.split("[")
+        if name:
+            parts.append(name)
+        parts.extend(int(index) for index in indexes)
+    return tuple(parts)
+
+
+def _manifest(reader: _Reader, agent: str) -> AgentManifest | None:
+    from goalctl.agents.registry import agent_manifest, agent_names, unknown_agent_remedy
+
+    if agent not in agent_names():
+        reader.at(("agent",), f"unknown agent {agent!r}", unknown_agent_remedy(agent))
+        return None
+    try:
+        return agent_manifest(agent)
+    except GoalctlError as exc:
+        reader.at(("agent",), str(exc))
+        return None
+
+
+def check_config(
+    reader: _Reader, agent: str, config: dict[str, Any]
+) -> tuple[AgentManifest | None, dict[str, Any]]:
+    """Resolve ``config`` against the agent's ``config_schema``, reporting every issue."""
+    from goalctl.config_schema import resolve_config
+
+    manifest = _manifest(reader, agent)
+    if manifest is None:
+        return None, dict(config)
+    resolved, issues = resolve_config(manifest.config_schema, config)
+    for issue in issues:
+        path: tuple[str | int, ...] = ("config", issue.key) if issue.key else ("config",)
+        reader.at(path, issue.message, issue.remedy, key=issue.message.startswith("unknown key"))
+    return manifest, resolved
+
+
+def _capabilities(reader: _Reader, spec: ScenarioSpec, manifest: AgentManifest) -> None:
+    provided = set(manifest.capabilities)
+    for index, capability in enumerate(spec.required_capabilities):
+        if capability not in provided:
+            offered = ", ".join(manifest.capabilities) or "none"
+            reader.at(
+                ("required_capabilities", index),
+                f"agent {spec.agent!r} does not provide capability {capability!r} "
+                f"(it provides: {offered})",
+                "choose an agent that provides it, or remove the requirement",
+            )
+
+
+def _schemas(reader: _Reader, spec: ScenarioSpec) -> None:
+    if not (spec.input_schema or spec.output_schema):
+        return
+    import jsonschema  # heavy: imported only for scenarios that declare schemas
+
+    valid_input = True
+    for name in ("input_schema", "output_schema"):
+        schema = getattr(spec, name)
+        if not schema:
+            continue
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            path = (name, *exc.path)
+            reader.at(path, f"not a valid JSON Schema: {exc.message}")
+            valid_input = valid_input and name != "input_schema"
+    if not (spec.input_schema and valid_input):
+        return
+    validator = jsonschema.Draft202012Validator(spec.input_schema)
+    cases = spec.cases or []
+    for index, case in enumerate(cases):
+        for error in sorted(validator.iter_errors(case.input), key=lambda e: list(e.path)):
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+            at = f" at {where.lstrip('.')}" if where else ""
+            reader.at(
+                ("cases", index, "input", *error.path),
+                f"input does not match input_schema{at}: {error.message}",
+            )
+
+
+def _expressions(reader: _Reader, spec: ScenarioSpec) -> None:
+    from goalctl.expressions import compile_expression
+
+    checks: list[tuple[tuple[str | int, ...], str]] = []
+    for index, constraint in enumerate(spec.constraints):
+        if constraint.check and constraint.check.strip() != "llm_judge":
+            checks.append((("constraints", index, "check"), constraint.check))
+    for index, criterion in enumerate(spec.success_criteria):
+        if criterion.metric is Metric.CUSTOM:
+            if not criterion.check:
+                reader.at(
+                    ("success_criteria", index),
+                    "a custom criterion needs a `check` (an expression or module:function)",
+                    "add e.g. check: \"output['result'] == expected['result']\"",
+                )
+            else:
+                checks.append((("success_criteria", index, "check"), criterion.check))
+        elif criterion.metric is Metric.OUTPUT_MATCHES:
+            _regex_target(reader, index, criterion.target)
+        elif criterion.metric is Metric.JSON_SCHEMA and not spec.output_schema:
+            reader.at(
+                ("success_criteria", index, "metric"),
+                "metric json_schema needs the goal's output_schema",
+                "add output_schema",
+            )
+    for path, source in checks:
+        if _is_callable_reference(source):
+            continue
+        try:
+            compile_expression(source)
+        except ExpressionError as exc:
+            reader.at(path, str(exc))
+
+
+def _is_callable_reference(source: str) -> bool:
+    module, sep, function = source.strip().partition(":")
+    return (
+        bool(sep) and module.replace(".", "").replace("_", "").isalnum() and function.isidentifier()
+    )
+
+
+def _regex_target(reader: _Reader, index: int, target: Any) -> None:
+    import re
+
+    if not isinstance(target, str):
+        reader.at(
+            ("success_criteria", index, "target"),
+            "metric output_matches needs a regular expression target",
+        )
+        return
+    if "{{" in target or "{%" in target:
+        return  # a templated pattern is checked per case when the target renders
+    try:
+        re.compile(target)
+    except re.error as exc:
+        reader.at(("success_criteria", index, "target"), f"invalid regular expression: {exc}")
+
+
+def _templates(
+    reader: _Reader, spec: ScenarioSpec, templates: dict[str, TemplateText], config: dict[str, Any]
+) -> None:
+    """Compile every template, then render each case so undefined names are caught now."""
+    failed: set[str] = set()
+    goal = spec.goal()
+    cases: list[Case | None] = list(spec.cases) or [None]
+    for index, maybe_case in enumerate(cases):
+        case = maybe_case or Case()
+        name = case.name or f"case-{index + 1}"
+        context = case_context(goal, config, case, name, spec.phase_instructions)
+        for template_name in ("system", "prompt"):
+            if template_name in failed:
+                continue
+            try:
+                render(templates[template_name], context)
+            except LocatedTemplateError as exc:
+                failed.add(template_name)
+                _template_problem(
+                    reader, templates[template_name], exc, name if maybe_case else None
+                )
+        for c_index, criterion in enumerate(spec.success_criteria):
+            try:
+                render_target(criterion.target, context)
+            except TemplateError as exc:
+                case_note = f" (case {name!r})" if maybe_case else ""
+                reader.at(("success_criteria", c_index, "target"), f"{exc}{case_note}")
+        if "judge" not in failed and any(
+            c.metric is Metric.LLM_JUDGE for c in spec.success_criteria
+        ):
+            criterion = next(c for c in spec.success_criteria if c.metric is Metric.LLM_JUDGE)
+            judge_context = {
+                **context,
+                "criterion": criterion,
+                "target": criterion.target,
+                "output": "",
+            }
+            try:
+                render(templates["judge"], judge_context)
+            except LocatedTemplateError as exc:
+                failed.add("judge")
+                _template_problem(reader, templates["judge"], exc, name if maybe_case else None)
+
+
+def _template_problem(
+    reader: _Reader, template: TemplateText, exc: LocatedTemplateError, case: str | None
+) -> None:
+    suffix = f" (rendering case {case!r})" if case and "undefined" in str(exc) else ""
+    if template.builtin or not exc.file_line:
+        reader.at((template.name,), f"{exc}{suffix}")
+        return
+    reader.problem(exc.file_line, 1, f"{exc}{suffix}", template.name)

@@ -1,0 +1,387 @@
+"""Read a scenario file into a :class:`Scenario`, or into every problem it has.
+
+Reading never stops at the first problem: syntax, model, config, schema, template and
+expression problems of a file are all collected, each at its ``file:line:col``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from goalctl.errors import Problem, ScenarioError
+from goalctl.scenario.markdown import parse_markdown
+from goalctl.scenario.model import SPEC_FIELDS, Scenario, ScenarioSpec, TemplateText
+from goalctl.scenario.positions import KeyPath, Position, SourceMap, format_key
+from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
+
+MAX_FILE_BYTES = 1024 * 1024
+"""Scenario files larger than this are refused before they are parsed."""
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+YAML_SUFFIXES = (".yaml", ".yml")
+SCENARIO_SUFFIXES = MARKDOWN_SUFFIXES + YAML_SUFFIXES
+
+
+@dataclass
+class LoadResult:
+    """A scenario (when it could be built) and the problems of its file."""
+
+    path: Path
+    scenario: Scenario | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.scenario is not None and not any(p.severity == "error" for p in self.problems)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and check one scenario file; :class:`ScenarioError` lists every problem."""
+    result = read_scenario(Path(path))
+    if not result.ok or result.scenario is None:
+        raise ScenarioError(result.problems)
+    return result.scenario
+
+
+def read_scenario(path: Path, text: str | None = None) -> LoadResult:
+    """Read, parse and check ``path`` (or ``text`` as if it were that file)."""
+    reader = _Reader(path)
+    with contextlib.suppress(_Abort):
+        reader.run(text)
+    return LoadResult(path, reader.scenario, reader.problems)
+
+
+class _Abort(Exception):
+    """Stops reading a file whose remaining checks depend on what just failed."""
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.display = str(path)
+        self.problems: list[Problem] = []
+        self.source_map = SourceMap()
+        self.scenario: Scenario | None = None
+        self.template_lines: dict[str, Position] = {}
+
+    # -- reporting ------------------------------------------------------------------------
+
+    def problem(
+        self,
+        line: int,
+        col: int,
+        message: str,
+        key: str = "",
+        remedy: str = "",
+        severity: str = "error",
+    ) -> None:
+        self.problems.append(Problem(self.display, line, col, message, key, remedy, severity))
+
+    def at(self, path: KeyPath, message: str, remedy: str = "", *, key: bool = False) -> None:
+        line, col = self.source_map.find(path, key=key)
+        self.problem(line, col, message, format_key(path), remedy)
+
+    # -- stages ---------------------------------------------------------------------------
+
+    def run(self, text: str | None) -> None:
+        if text is None:
+            text = self.read_text()
+        suffix = self.path.suffix.lower()
+        if suffix in MARKDOWN_SUFFIXES:
+            data = self.markdown(text)
+        elif suffix in YAML_SUFFIXES:
+            data = self.yaml(text, first_line=1)
+        else:
+            self.problem(
+                1, 1, f"not a scenario file: {self.path.name}", remedy="use .md, .yaml or .yml"
+            )
+            raise _Abort
+        spec = self.model(data)
+        from goalctl.scenario.checks import check_scenario
+
+        templates = self.templates(spec)
+        config = check_scenario(self, spec, templates)
+        self.scenario = Scenario(
+            path=self.path,
+            spec=spec,
+            goal=spec.goal(),
+            config=config,
+            templates=templates,
+            source_map=self.source_map,
+        )
+
+    def read_text(self) -> str:
+        try:
+            size = self.path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                self.problem(
+                    1,
+                    1,
+                    f"file is too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})",
+                    remedy="split it into several scenarios",
+                )
+                raise _Abort
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            self.problem(1, 1, f"cannot read file: {exc.strerror or exc}")
+            raise _Abort from None
+        if b"\0" in raw:
+            self.problem(
+                1, 1, "not a text file (it contains NUL bytes)", remedy="scenarios are UTF-8 text"
+            )
+            raise _Abort
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            self.problem(
+                line,
+                col,
+                f"invalid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                remedy="save the file as UTF-8",
+            )
+            raise _Abort from None
+        text = text.removeprefix("\ufeff")
+        if not text.strip():
+            self.problem(1, 1, "file is empty", remedy="start from `goalctl init NAME`")
+            raise _Abort
+        return text
+
+    def yaml(self, text: str, first_line: int) -> dict[str, Any]:
+        try:
+            document = load_yaml(text, first_line=first_line)
+        except YamlLoadError as exc:
+            issue = exc.issue
+            self.problem(issue.line, issue.col, issue.message, issue.key, issue.remedy)
+            raise _Abort from None
+        self.source_map.positions.update(document.source_map.positions)
+        data = document.data
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            kind = type(data).__name__
+            self.problem(
+                first_line, 1, f"expected a mapping of fields at the top level, got a {kind}"
+            )
+            raise _Abort
+        return data
+
+    def markdown(self, text: str) -> dict[str, Any]:
+        parts = parse_markdown(text)
+        for line, col, message, remedy in parts.issues:
+            self.problem(line, col, message, remedy=remedy)
+        data: dict[str, Any] = {}
+        if parts.front_matter is not None and not parts.issues:
+            data = self.yaml(parts.front_matter, first_line=parts.front_matter_line)
+        elif parts.front_matter is None:
+            self.problem(
+                1,
+                1,
+                "no YAML front matter",
+                remedy="start the file with a '---' line, the fields (at least `id:`), and '---'",
+            )
+        self.source_map.positions.update(parts.positions)
+        front_keys = set(data)
+        for path, defined in parts.body.items():
+            top = path[0]
+            if top in front_keys:
+                front = self.source_map.find((top,), key=True)[0]
+                if top == "name" and data[top] == defined.value:
+                    continue
+                self.problem(
+                    defined.position.line,
+                    defined.position.col,
+                    f"{top} is defined twice: in the front matter (line {front}) "
+                    f"and in {defined.where}",
+                    top,
+                    "keep one of them",
+                )
+                continue
+            if len(path) == 2:
+                data.setdefault(str(top), {})[path[1]] = defined.value
+            else:
+                data[str(top)] = defined.value
+            self.source_map.add(path, defined.position)
+            if top in ("system", "prompt", "judge"):
+                self.template_lines[str(top)] = defined.position
+        if self.problems:
+            raise _Abort
+        return data
+
+    def model(self, data: dict[str, Any]) -> ScenarioSpec:
+        try:
+            return ScenarioSpec.model_validate(data)
+        except ValidationError as exc:
+            for error in _without_union_noise(exc.errors(include_url=False)):
+                self.validation_error(error, data)
+            self.raw_config(data)
+            raise _Abort from None
+
+    def raw_config(self, data: dict[str, Any]) -> None:
+        """Check the config even when other fields are broken: report everything at once."""
+        from goalctl.scenario.checks import check_config
+
+        agent, config = data.get("agent", "llm"), data.get("config", {})
+        if isinstance(agent, str) and isinstance(config, dict):
+            check_config(self, agent, config)
+
+    def validation_error(self, error: Any, data: dict[str, Any]) -> None:
+        loc = _clean_loc(error["loc"])
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            name = str(loc[-1])
+            known = _known_fields(loc[:-1])
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            remedy = (
+                f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(sorted(known))
+            )
+            self.at(loc, f"unknown key {name!r}", remedy, key=True)
+            return
+        if kind == "missing":
+            message, remedy = "is required", _missing_remedy(loc, self.path)
+            line, col = self.source_map.find(loc[:-1])
+            self.problem(line, col, message, format_key(loc), remedy)
+            return
+        message, remedy = _describe(error)
+        self.at(loc, message, remedy)
+
+    def templates(self, spec: ScenarioSpec) -> dict[str, TemplateText]:
+        from goalctl.templates import builtin_source
+
+        result: dict[str, TemplateText] = {}
+        for name in ("system", "prompt", "judge"):
+            source = getattr(spec, name)
+            if source is None:
+                result[name] = TemplateText(name, builtin_source(f"{name}.md.j2"), 0, builtin=True)
+                continue
+            found = self.template_lines.get(name) or self.source_map.get((name,))
+            result[name] = TemplateText(name, source, found.body_line if found else 1)
+        return result
+
+
+def _without_union_noise(errors: list[Any]) -> list[Any]:
+    """For a value of a union type (``str | ScriptedRule``), pydantic reports why every branch
+    failed; keep only the most specific errors, not "expected a string" for a mapping."""
+    locations = [_clean_loc(error["loc"]) for error in errors]
+    kept = []
+    for error, loc in zip(errors, locations, strict=True):
+        is_type_error = error["type"].endswith("_type")
+        deeper = any(other != loc and other[: len(loc)] == loc for other in locations)
+        if is_type_error and deeper:
+            continue
+        kept.append(error)
+    return kept
+
+
+def _clean_loc(loc: Iterable[Any]) -> KeyPath:
+    """Drop pydantic's union-branch markers (``str``, ``ScriptedRule``) from an error location."""
+    cleaned: list[str | int] = []
+    for part in loc:
+        if isinstance(part, int):
+            cleaned.append(part)
+        elif isinstance(part, str) and (
+            part[:1].isupper() or part in {"str", "function-after[_compiles(), str]"}
+        ):
+            continue
+        else:
+            cleaned.append(str(part))
+    return tuple(cleaned)
+
+
+def _known_fields(parent: KeyPath) -> list[str]:
+    from goalctl.goal import Constraint, SuccessCriterion
+    from goalctl.scenario.model import Case, ScriptedRule
+
+    models: dict[str, Any] = {
+        "success_criteria": SuccessCriterion,
+        "constraints": Constraint,
+        "cases": Case,
+        "responses": ScriptedRule,
+    }
+    named = [part for part in parent if isinstance(part, str)]
+    if not named:
+        return sorted(SPEC_FIELDS)
+    model = models.get(named[-1])
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _missing_remedy(loc: KeyPath, path: Path) -> str:
+    field_name = str(loc[-1])
+    markdown = path.suffix.lower() in MARKDOWN_SUFFIXES
+    if loc == ("name",) and markdown:
+        return "add `name:` to the front matter or a `# Title` line to the body"
+    if loc == ("description",) and markdown:
+        return "add a paragraph under the title, or `description:` to the front matter"
+    return f"add `{field_name}:`"
+
+
+_TYPE_NAMES = {
+    "string_type": "a string",
+    "float_type": "a number",
+    "int_type": "an integer",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    return {str: "string", int: "integer", float: "number", list: "list", dict: "mapping"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _describe(error: Any) -> tuple[str, str]:
+    """A pydantic error as (message, remedy) in goalctl's words."""
+    kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    shown = repr(value) if not isinstance(value, dict | list) else _kind(value)
+    if kind in _TYPE_NAMES:
+        return f"expected {_TYPE_NAMES[kind]}, got {shown} ({_kind(value)})", ""
+    if kind == "enum":
+        expected = ctx.get("expected", "")
+        close = difflib.get_close_matches(
+            str(value), [e.strip("'") for e in expected.replace(" or ", ", ").split(", ")], n=1
+        )
+        return f"must be one of {expected}, got {shown}", (
+            f"did you mean {close[0]!r}?" if close else ""
+        )
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        words = {
+            "greater_than_equal": ("at least", "ge"),
+            "less_than_equal": ("at most", "le"),
+            "greater_than": ("above", "gt"),
+            "less_than": ("below", "lt"),
+        }[kind]
+        return f"must be {words[0]} {ctx.get(words[1])}, got {shown}", ""
+    if kind == "string_pattern_mismatch":
+        pattern = ctx.get("pattern", "")
+        if "a-z0-9" in pattern:
+            return (
+                f"{shown} is not a valid id",
+                "use lowercase letters, digits, '-', '_' and '.'; start with a letter or digit",
+            )
+        return f"{shown} is not a semantic version", "write MAJOR.MINOR.PATCH, e.g. 1.0.0"
+    if kind == "string_too_short":
+        return "must not be empty", ""
+    if kind == "string_too_long":
+        return f"is too long (at most {ctx.get('max_length')} characters)", ""
+    if kind == "union_tag_invalid" or kind.startswith("union"):
+        return f"has an unexpected form: {shown}", ""
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"])), ""
+    return error["msg"][:1].lower() + error["msg"][1:], ""

@@ -1,0 +1,135 @@
+"""What a scenario file declares: a goal, the agent that pursues it, its config and cases."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from goalctl.goal import Goal, GoalStatus, _Strict
+from goalctl.scenario.positions import SourceMap
+
+FILE_FORMAT_VERSION = 1
+
+
+class ScriptedRule(_Strict):
+    """A scripted reply chosen by matching the prompt against a regular expression."""
+
+    match: str
+    """Regular expression searched in the rendered user prompt."""
+    reply: str
+    """The reply returned when the expression matches."""
+
+    @field_validator("match")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression: {exc}") from None
+        return pattern
+
+
+class Case(_Strict):
+    """One input the agent is run on, with what is expected of it."""
+
+    name: str | None = None
+    """Name used in reports; defaults to ``case-<n>``."""
+    description: str = ""
+    """What this case exercises."""
+    input: Any = Field(default_factory=dict)
+    """The input given to the agent; checked against the goal's ``input_schema``."""
+    expected: Any = None
+    """What a correct output looks like; available to targets and templates as ``expected``."""
+    responses: list[str] | None = None
+    """Scripted replies for this case, in order (offline ``scripted`` provider)."""
+
+
+class ScenarioSpec(Goal):
+    """A scenario file: the goal's fields plus how to run it (Markdown front matter or YAML)."""
+
+    status: GoalStatus = GoalStatus.READY
+    """Lifecycle; files default to ``ready``. ``draft`` and ``suspended`` goals are skipped by
+    ``goalctl run`` unless ``--include-drafts`` is given."""
+    agent: str = "llm"
+    """Name of the agent that pursues the goal (``goalctl agents`` lists them)."""
+    config: dict[str, Any] = Field(default_factory=dict)
+    """Agent configuration, validated against the agent's ``config_schema``."""
+    provider: str = "anthropic"
+    """LLM provider: ``anthropic``, ``scripted`` or ``replay``."""
+    provider_options: dict[str, Any] = Field(default_factory=dict)
+    """Provider settings, e.g. ``latency_ms`` for ``scripted``."""
+    model: str | None = None
+    """Model name; the provider's default when omitted."""
+    cases: list[Case] = Field(default_factory=list)
+    """Inputs to run; no cases means one case with an empty input."""
+    responses: list[str | ScriptedRule] = Field(default_factory=list)
+    """Scripted replies for the offline provider: strings used in order, or
+    ``{match, reply}`` rules."""
+    system: str | None = None
+    """System prompt template (Jinja); goalctl's built-in one when omitted."""
+    prompt: str | None = None
+    """User prompt template (Jinja), rendered per case; built-in when omitted."""
+    judge: str | None = None
+    """Template of the LLM-judge prompt; built-in when omitted."""
+    phase_instructions: dict[str, str] = Field(default_factory=dict)
+    """Instructions per phase (initialize, execute, report, cleanup), for templates."""
+
+    @model_validator(mode="after")
+    def _check_structure(self) -> ScenarioSpec:
+        # Files report structural rules as located problems (see scenario.loader), so the
+        # inherited validator that raises on the first one is replaced here.
+        return self
+
+    def goal(self) -> Goal:
+        """The goal this scenario declares (fields already validated)."""
+        return Goal.model_construct(
+            **{name: getattr(self, name) for name in Goal.model_fields},
+        )
+
+
+GOAL_FIELDS = frozenset(Goal.model_fields)
+SPEC_FIELDS = frozenset(ScenarioSpec.model_fields)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateText:
+    """A template's source and the file line where its first line stands."""
+
+    name: str
+    source: str
+    line: int
+    """File line of the template's first line; 0 for a built-in template."""
+    builtin: bool = False
+
+
+@dataclass
+class Scenario:
+    """A loaded, validated scenario: everything needed to run it."""
+
+    path: Path
+    spec: ScenarioSpec
+    goal: Goal
+    config: dict[str, Any]
+    """The agent config with defaults applied and every rule checked."""
+    templates: dict[str, TemplateText]
+    source_map: SourceMap = field(default_factory=SourceMap)
+
+    @property
+    def id(self) -> str:
+        return self.goal.id
+
+    @property
+    def cases(self) -> list[Case]:
+        return self.spec.cases or [Case()]
+
+    def case_name(self, index: int) -> str:
+        case = self.cases[index]
+        return case.name or f"case-{index + 1}"
+
+    def line_of(self, *path: str | int) -> int:
+        """File line that defines ``path`` (for annotations and reports)."""
+        return self.source_map.find(path, key=True)[0]

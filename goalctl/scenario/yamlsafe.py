@@ -1,0 +1,206 @@
+"""Safe, bounded YAML loading that keeps the position of every key and value.
+
+libyaml (through ruamel.yaml's C parser) composes the node tree, which carries marks and
+resolved tags; we build plain JSON-like data from the nodes ourselves. That is one fast pass
+(the round-trip loader is ~10x slower) and it lets us refuse hostile input before any object is
+built: unknown tags, alias bombs (expanded size is counted with aliases shared), deep nesting.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from goalctl.scenario.positions import KeyPath, Position, SourceMap, format_key
+
+MAX_NODES = 100_000
+"""Nodes in a document once aliases are expanded: bounds memory before anything is built."""
+MAX_DEPTH = 64
+
+_Loader: Any
+try:  # the C parser; the pure-Python parser is the fallback where the extension is missing
+    from ruamel.yaml.cyaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - exercised only without ruamel.yaml.clib
+    from ruamel.yaml.loader import SafeLoader as _Loader
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_TAG + name for name in ("str", "int", "float", "bool", "null")}
+
+
+@dataclass(frozen=True, slots=True)
+class YamlIssue:
+    line: int
+    col: int
+    message: str
+    key: str = ""
+    remedy: str = ""
+
+
+class YamlLoadError(Exception):
+    def __init__(self, issue: YamlIssue) -> None:
+        self.issue = issue
+        super().__init__(issue.message)
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDocument:
+    data: Any
+    source_map: SourceMap
+
+
+def load_yaml(text: str, *, first_line: int = 1) -> YamlDocument:
+    """Load one YAML document; ``first_line`` is the file line where ``text`` starts."""
+    loader = _Loader(io.StringIO(text))
+    try:
+        root = loader.get_single_node()
+    except Exception as exc:  # every parser/scanner/reader error of ruamel is reported as such
+        raise YamlLoadError(_issue_from_yaml_error(exc, first_line)) from None
+    finally:
+        _dispose(loader)
+    builder = _Builder(loader, first_line)
+    if root is None:
+        return YamlDocument(None, builder.source_map)
+    builder.count(root, 0, {})
+    builder.source_map.add((), builder.position(root))
+    return YamlDocument(builder.build(root, ()), builder.source_map)
+
+
+def _dispose(loader: Any) -> None:
+    dispose = getattr(loader, "dispose", None)
+    if dispose is not None:
+        dispose()
+
+
+def _issue_from_yaml_error(exc: Exception, first_line: int) -> YamlIssue:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None)
+    context = getattr(exc, "context", None)
+    if problem == "but found another document" and mark is not None:
+        message = "a scenario file holds one YAML document, but another one starts here"
+        return YamlIssue(
+            mark.line + first_line, mark.column + 1, message, remedy="remove the extra '---' line"
+        )
+    if problem:
+        message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    else:  # ReaderError and friends carry their text in str()
+        message = "YAML error: " + str(exc).split("\n")[0]
+    if mark is not None and getattr(mark, "line", None) is not None:
+        return YamlIssue(mark.line + first_line, mark.column + 1, message)
+    position = getattr(exc, "position", None)
+    if isinstance(position, int):
+        return YamlIssue(first_line, position + 1, message)
+    return YamlIssue(first_line, 1, message)
+
+
+class _Builder:
+    def __init__(self, loader: Any, first_line: int) -> None:
+        self.loader = loader
+        self.offset = first_line - 1
+        self.source_map = SourceMap()
+        self.total = 0
+
+    def position(self, node: Any, key: Any = None) -> Position:
+        mark = node.start_mark
+        line = mark.line + 1 + self.offset
+        body_line = line
+        if getattr(node, "style", None) in ("|", ">"):
+            body_line = line + 1  # block scalar text starts on the line after the indicator
+        if key is None:
+            return Position(line, mark.column + 1, body_line=body_line)
+        key_mark = key.start_mark
+        return Position(
+            line,
+            mark.column + 1,
+            key_line=key_mark.line + 1 + self.offset,
+            key_col=key_mark.column + 1,
+            body_line=body_line,
+        )
+
+    def fail(self, node: Any, message: str, path: KeyPath = (), remedy: str = "") -> YamlLoadError:
+        position = self.position(node)
+        return YamlLoadError(
+            YamlIssue(position.line, position.col, message, format_key(path), remedy)
+        )
+
+    def count(self, node: Any, depth: int, sizes: dict[int, int]) -> int:
+        """Expanded size of ``node``; shared (aliased) nodes are counted once per use."""
+        known = sizes.get(id(node))
+        if known is not None:
+            self.total += known
+            self._check_total(node)
+            return known
+        if depth > MAX_DEPTH:
+            raise self.fail(
+                node, f"nesting deeper than {MAX_DEPTH} levels", remedy="flatten the document"
+            )
+        size = 1
+        self.total += 1
+        value = node.value
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, tuple):
+                    size += self.count(item[0], depth + 1, sizes) + self.count(
+                        item[1], depth + 1, sizes
+                    )
+                else:
+                    size += self.count(item, depth + 1, sizes)
+        sizes[id(node)] = size
+        self._check_total(node)
+        return size
+
+    def _check_total(self, node: Any) -> None:
+        if self.total > MAX_NODES:
+            raise self.fail(
+                node,
+                f"document expands to more than {MAX_NODES:,} values",
+                remedy="too many aliases or values; is this an alias bomb?",
+            )
+
+    def build(self, node: Any, path: KeyPath) -> Any:
+        tag = node.tag
+        kind = type(node).__name__
+        if kind == "ScalarNode":
+            if tag == _TAG + "timestamp":
+                return node.value  # keep dates as written: inputs must stay JSON-compatible
+            if tag not in _SCALAR_TAGS:
+                raise self.fail(node, f"unsupported YAML tag {tag!r}", path, "remove the tag")
+            return self.loader.construct_object(node, deep=True)
+        if kind == "SequenceNode":
+            if tag != _TAG + "seq":
+                raise self.fail(node, f"unsupported YAML tag {tag!r}", path, "remove the tag")
+            items = []
+            for index, item in enumerate(node.value):
+                item_path = (*path, index)
+                self.source_map.add(item_path, self.position(item))
+                items.append(self.build(item, item_path))
+            return items
+        if tag != _TAG + "map":
+            raise self.fail(node, f"unsupported YAML tag {tag!r}", path, "remove the tag")
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                self._merge(mapping, value_node, path)
+                continue
+            key = self.build(key_node, path) if type(key_node).__name__ == "ScalarNode" else None
+            if not isinstance(key, str):
+                raise self.fail(key_node, "mapping keys must be strings", path, "quote the key")
+            item_path = (*path, key)
+            if key in mapping and item_path in self.source_map.positions:
+                first = self.source_map.positions[item_path].key_line
+                raise self.fail(
+                    key_node, f"duplicate key {key!r} (first defined on line {first})", item_path
+                )
+            self.source_map.add(item_path, self.position(value_node, key_node))
+            mapping[key] = self.build(value_node, item_path)
+        return mapping
+
+    def _merge(self, mapping: dict[str, Any], value_node: Any, path: KeyPath) -> None:
+        """YAML merge keys (``<<: *defaults``): explicit keys win over merged ones."""
+        sources = value_node.value if type(value_node).__name__ == "SequenceNode" else [value_node]
+        for source in sources:
+            merged = self.build(source, path)
+            if not isinstance(merged, dict):
+                raise self.fail(source, "a merge key (<<) needs a mapping", path)
+            for key, item in merged.items():
+                mapping.setdefault(key, item)

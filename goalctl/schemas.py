@@ -1,0 +1,77 @@
+"""JSON Schemas of goalctl's file formats, generated from the models (``goalctl schema``).
+
+The scenario schema knows each agent's ``config_schema``, so an editor with
+yaml-language-server completes and checks ``config`` keys too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCENARIO_SCHEMA = "scenario.schema.json"
+MANIFEST_SCHEMA = "agent-manifest.schema.json"
+
+
+def scenario_schema() -> dict[str, Any]:
+    from goalctl.agents.registry import agent_manifest, agent_names
+    from goalctl.config_schema import schema_as_json_schema
+    from goalctl.scenario.model import ScenarioSpec
+
+    schema = ScenarioSpec.model_json_schema()
+    schema.pop("title", None)
+    branches = []
+    for name in agent_names():
+        config = schema_as_json_schema(agent_manifest(name).config_schema)
+        condition: dict[str, Any] = {"properties": {"agent": {"const": name}}}
+        if name == "llm":  # the default agent also applies when `agent` is omitted
+            condition = {"anyOf": [condition, {"not": {"required": ["agent"]}}]}
+        branches.append({"if": condition, "then": {"properties": {"config": config}}})
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": "goalctl scenario",
+        "description": "Front matter of a Markdown scenario, or a YAML scenario file.",
+        **schema,
+        "allOf": branches,
+    }
+
+
+def manifest_schema() -> dict[str, Any]:
+    from goalctl.config_schema import AgentManifest
+
+    schema = AgentManifest.model_json_schema()
+    schema.pop("title", None)
+    return {"$schema": SCHEMA_DIALECT, "title": "goalctl agent manifest", **schema}
+
+
+def all_schemas() -> dict[str, str]:
+    """File name → JSON text, exactly as written to disk."""
+    return {
+        name: json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        for name, schema in (
+            (SCENARIO_SCHEMA, scenario_schema()),
+            (MANIFEST_SCHEMA, manifest_schema()),
+        )
+    }
+
+
+def write_schemas(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in all_schemas().items():
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def stale_schemas(out: Path) -> list[str]:
+    """Names of schema files missing from ``out`` or different from what goalctl generates."""
+    stale = []
+    for name, text in all_schemas().items():
+        path = out / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            stale.append(name)
+    return stale
