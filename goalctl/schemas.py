@@ -22,10 +22,15 @@ def scenario_schema() -> dict[str, Any]:
 
     schema = ScenarioSpec.model_json_schema()
     schema.pop("title", None)
+    # Markdown front matter may leave name and description to the body (title, paragraphs).
+    schema["required"] = ["id"]
     branches = []
     for name in agent_names():
         config = schema_as_json_schema(agent_manifest(name).config_schema)
-        condition: dict[str, Any] = {"properties": {"agent": {"const": name}}}
+        condition: dict[str, Any] = {
+            "properties": {"agent": {"const": name}},
+            "required": ["agent"],
+        }
         if name == "llm":  # the default agent also applies when `agent` is omitted
             condition = {"anyOf": [condition, {"not": {"required": ["agent"]}}]}
         branches.append({"if": condition, "then": {"properties": {"config": config}}})
