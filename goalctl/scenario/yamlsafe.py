@@ -178,6 +178,7 @@ class _Builder:
         if tag != _TAG + "map":
             raise self.fail(node, f"unsupported YAML tag {tag!r}", path, "remove the tag")
         mapping: dict[str, Any] = {}
+        explicit: dict[str, int] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _TAG + "merge":
                 self._merge(mapping, value_node, path)
@@ -186,12 +187,14 @@ class _Builder:
             if not isinstance(key, str):
                 raise self.fail(key_node, "mapping keys must be strings", path, "quote the key")
             item_path = (*path, key)
-            if key in mapping and item_path in self.source_map.positions:
-                first = self.source_map.positions[item_path].key_line
+            if key in explicit:
+                first = explicit[key]
                 raise self.fail(
                     key_node, f"duplicate key {key!r} (first defined on line {first})", item_path
                 )
-            self.source_map.add(item_path, self.position(value_node, key_node))
+            position = self.position(value_node, key_node)
+            explicit[key] = position.key_line
+            self.source_map.add(item_path, position)
             mapping[key] = self.build(value_node, item_path)
         return mapping
 
