@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/goalctl validate scenarios
-	$(BIN)/goalctl render scenarios/calculator.md
+	$(BIN)/goalctl run --report-dir reports scenarios
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -209,6 +209,186 @@ def schema(out: Path, check: bool) -> None:
         echo(f"wrote {path}")
 
 
+def _config_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    from goalctl.errors import UsageError
+    from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
+
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8")).data
+    except OSError as exc:
+        raise UsageError(f"cannot read --config-file {path}: {exc.strerror}") from None
+    except YamlLoadError as exc:
+        raise UsageError(
+            f"--config-file {path}:{exc.issue.line}:{exc.issue.col}: {exc.issue.message}"
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"--config-file {path} must hold a mapping of config keys")
+    return data
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=str)
+@click.option(
+    "--provider", help="Use this provider for every scenario (anthropic, scripted, replay)."
+)
+@click.option("--model", help="Use this model for every scenario.")
+@click.option(
+    "--config",
+    "config_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value (repeatable).",
+)
+@click.option(
+    "--config-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML or JSON mapping of config values, applied before --config.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 1024),
+    default=16,
+    show_default=True,
+    help="Cases in flight at once, across all scenarios.",
+)
+@click.option(
+    "--record", is_flag=True, help="Record every call into <scenario>.cassette.jsonl for replay."
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write each run's report.md and report.json here, as <goal-id>-<version>.md/.json.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress lines."
+)
+@click.option("--include-drafts", is_flag=True, help="Also run draft and suspended goals.")
+def run(
+    paths: tuple[str, ...],
+    provider: str | None,
+    model: str | None,
+    config_pairs: tuple[str, ...],
+    config_file: Path | None,
+    concurrency: int,
+    record: bool,
+    report_dir: Path | None,
+    as_json: bool,
+    include_drafts: bool,
+) -> None:
+    """Run scenarios (default: ./scenarios) and evaluate their goals.
+
+    Exits 0 when every goal is achieved, 1 when one is not (or a scenario is invalid), 3 when
+    a run errored (provider or agent failure), 2 on bad input.
+    """
+    from goalctl.runner import RunOptions, run_paths
+
+    options = RunOptions(
+        provider=provider,
+        model=model,
+        config_overrides=config_pairs,
+        config_values=_config_file(config_file),
+        concurrency=concurrency,
+        record=record,
+        report_dir=report_dir,
+        include_drafts=include_drafts,
+    )
+    from goalctl.console import observer_for
+
+    with observer_for(as_json, echo) as observer:
+        summary = run_paths(paths or ("scenarios",), options, _settings().state_dir, observer)
+    for scenario, reason in summary.skipped:
+        echo_err(f"skipped {scenario.path}: {reason}")
+    if as_json:
+        echo_json(
+            {
+                "version": 1,
+                "exit_code": summary.exit_code,
+                "runs": [
+                    {
+                        "run_id": o.run_id,
+                        "scenario": str(o.scenario.path),
+                        "goal": o.scenario.goal.id,
+                        "status": o.status.value,
+                        "verdict": o.verdict,
+                        "score": o.report["score"],
+                        "error": o.error,
+                        "totals": o.report["totals"],
+                        "reports": [str(p) for p in o.report_paths],
+                    }
+                    for o in summary.outcomes
+                ],
+                "skipped": [{"scenario": str(s.path), "reason": r} for s, r in summary.skipped],
+            }
+        )
+    if not summary.outcomes and not as_json:
+        echo_err("nothing to run")
+    sys.exit(summary.exit_code)
+
+
+@cli.command()
+@click.argument("run_id", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the run's state as JSON.")
+def status(run_id: str | None, as_json: bool) -> None:
+    """Show one run's state (default: the most recent run)."""
+    from goalctl.state import RunStore
+    from goalctl.views import latest_run, status_lines
+
+    store = RunStore(_settings().state_dir)
+    state = store.load(store.resolve(run_id)) if run_id else latest_run(store)
+    if as_json:
+        echo_json(state.to_dict())
+        return
+    for line in status_lines(state):
+        echo(line)
+
+
+@cli.command(name="list")
+@click.option(
+    "--status", "statuses", multiple=True, help="Only runs with this status (repeatable)."
+)
+@click.option("--goal", "goals", multiple=True, help="Only runs of this goal id (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_runs(statuses: tuple[str, ...], goals: tuple[str, ...], as_json: bool) -> None:
+    """List runs, oldest first."""
+    from goalctl.state import RunStore
+    from goalctl.views import filter_runs, list_lines
+
+    store = RunStore(_settings().state_dir)
+    runs = filter_runs(store.list(), statuses, goals)
+    if as_json:
+        echo_json([state.to_dict() for state in runs])
+        return
+    for line in list_lines(runs):
+        echo(line)
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option(
+    "--lines",
+    "-n",
+    type=click.IntRange(0),
+    default=100,
+    show_default=True,
+    help="Show the last N lines.",
+)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the run ends.")
+@click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines.")
+def logs(run_id: str, lines: int, follow: bool, as_json: bool) -> None:
+    """Show a run's event log."""
+    from goalctl.state import RunStore
+    from goalctl.views import event_line, follow_events
+
+    store = RunStore(_settings().state_dir)
+    resolved = store.resolve(run_id)
+    for event in follow_events(store, resolved, lines=lines, follow=follow):
+        echo(json.dumps(event, ensure_ascii=False) if as_json else event_line(event))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``goalctl`` script: one handler maps every outcome to an exit code."""
     with error_handler(lambda: _settings().state_dir, echo_err):

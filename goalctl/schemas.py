@@ -44,7 +44,7 @@ def scenario_schema() -> dict[str, Any]:
 
 
 def manifest_schema() -> dict[str, Any]:
-    from goalctl.config_schema import AgentManifest
+    from goalctl.agents.manifest import AgentManifest
 
     schema = AgentManifest.model_json_schema()
     schema.pop("title", None)

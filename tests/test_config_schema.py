@@ -11,8 +11,8 @@ import jsonschema
 import pydantic
 import pytest
 
+from goalctl.agents.manifest import AgentManifest
 from goalctl.config_schema import (
-    AgentManifest,
     ConfigField,
     ConfigIssue,
     ConfigType,

@@ -1,21 +1,73 @@
-"""The phased agent: initialize → execute → report → cleanup, with status callbacks."""
+"""The phased agent: initialize → execute (per case) → report → cleanup.
+
+The runner drives the phases and gives each agent an :class:`AgentContext` (the scenario, its
+resolved config, a log callback) and, for each case, a :class:`CaseRun` with everything a case
+needs: its prompts, a metered model call, and the evaluator (so an agent can retry on unmet
+criteria). Agents never touch files, state or the terminal.
+"""
 
 from __future__ import annotations
 
 import abc
 import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from goalctl.config_schema import AgentManifest
+from goalctl.agents.manifest import AgentManifest
+from goalctl.evaluation import CaseOutput, Check
+from goalctl.providers.base import CompletionResponse, Message
+from goalctl.scenario.model import Case, Scenario
+from goalctl.scenario.render import RenderedCase
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    scenario: Scenario
+    config: Mapping[str, Any]
+    log: Callable[[str], None]
+    """Records a line in the run's events (status callback of the tutorial seed)."""
+    complete: Callable[..., Awaitable[CompletionResponse]]
+    """A metered model call outside any case (used by the report phase)."""
+
+
+@dataclass(frozen=True)
+class CaseRun:
+    """One case as an agent sees it."""
+
+    index: int
+    name: str
+    case: Case
+    render: Callable[..., RenderedCase]
+    """``render(attempt=1, feedback=None)``: the case's system and user prompts."""
+    complete: Callable[..., Awaitable[CompletionResponse]]
+    """``complete(messages, system=..., max_tokens=..., temperature=..., stop=(), purpose=...)``:
+    a model call counted against this case and the run's budgets."""
+    evaluate: Callable[[CaseOutput], Awaitable[Sequence[Check]]]
+    """Checks the criteria on an output; the last evaluation is the case's result."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A convenience for agents building conversations."""
+
+    role: str
+    content: str
+
+    def message(self) -> Message:
+        return Message("assistant" if self.role == "assistant" else "user", self.content)
 
 
 class PhasedAgent(abc.ABC):
-    """Base of every agent. Subclasses name their manifest file and implement the phases."""
+    """Base of every agent. Subclasses name their manifest and implement ``execute``."""
 
     manifest_resource: ClassVar[str]
-    """File name of the agent's manifest inside the ``goalctl.agents`` package (or the
-    subclass's own package)."""
+    """File name of the agent's manifest, beside the agent's module."""
+
+    def __init__(self, context: AgentContext) -> None:
+        self.context = context
+        self.config = context.config
 
     @classmethod
     @functools.cache
@@ -23,3 +75,17 @@ class PhasedAgent(abc.ABC):
         package = cls.__module__.rpartition(".")[0] or cls.__module__
         text = resources.files(package).joinpath(cls.manifest_resource).read_text(encoding="utf-8")
         return AgentManifest.from_yaml(text, source=f"{package}/{cls.manifest_resource}")
+
+    async def initialize(self) -> None:  # noqa: B027 - optional phase, empty by default
+        """Set up resources before any case runs."""
+
+    @abc.abstractmethod
+    async def execute(self, case: CaseRun) -> CaseOutput:
+        """Pursue the goal for one case. Cases may run concurrently."""
+
+    async def report(self, results: Sequence[Mapping[str, Any]]) -> str | None:
+        """An optional summary of the run for the report, after every case."""
+        return None
+
+    async def cleanup(self) -> None:  # noqa: B027 - optional phase, empty by default
+        """Release resources; runs even when a phase failed or the run was stopped."""

@@ -1,11 +1,84 @@
-"""The goal-seeking LLM agent."""
+"""The goal-seeking LLM agent: render → call → parse → evaluate, retrying with feedback."""
 
 from __future__ import annotations
 
-from goalctl.agents.base import PhasedAgent
+import json
+import re
+from typing import Any
+
+from goalctl.agents.base import CaseRun, PhasedAgent
+from goalctl.evaluation import CaseOutput
+from goalctl.providers.base import Message
+from goalctl.templates import render_builtin
+
+_FENCED_JSON = re.compile(r"```(?:json)?\s*\n(.*?)\n```", re.DOTALL)
+
+
+def parse_json_output(text: str) -> tuple[Any, str | None]:
+    """The JSON value in a reply: the whole text, a fenced block, or the outermost braces."""
+    candidates = [text.strip()]
+    fenced = _FENCED_JSON.search(text)
+    if fenced:
+        candidates.append(fenced.group(1).strip())
+    for opening, closing in (("{", "}"), ("[", "]")):
+        start, end = text.find(opening), text.rfind(closing)
+        if 0 <= start < end:
+            candidates.append(text[start : end + 1])
+    for candidate in candidates:
+        try:
+            return json.loads(candidate), None
+        except ValueError:
+            continue
+    preview = " ".join(text.split())[:80]
+    return text, f"output is not JSON: {preview!r}"
 
 
 class LLMAgent(PhasedAgent):
-    """Renders system and user prompts per case, calls the provider, evaluates, retries."""
+    """For each case: render the prompts, ask the model, parse, evaluate; when criteria are
+    unmet and ``max_attempts`` allows, send the unmet criteria back and try again."""
 
     manifest_resource = "llm.yaml"
+
+    async def execute(self, case: CaseRun) -> CaseOutput:
+        wants_json = bool(self.context.scenario.goal.output_schema)
+        max_attempts = int(self.config.get("max_attempts", 1))
+        messages: list[Message] = []
+        result = CaseOutput(None, "", 0, "no attempt made")
+        for attempt in range(1, max_attempts + 1):
+            rendered = case.render(attempt=attempt)
+            if not messages or not self.config.get("feedback", True):
+                messages = [Message("user", rendered.prompt)]
+            response = await case.complete(
+                messages,
+                system=rendered.system,
+                max_tokens=int(self.config.get("max_tokens", 1024)),
+                temperature=float(self.config.get("temperature", 0.0)),
+                stop=tuple(self.config.get("stop", ())),
+            )
+            output, error = (
+                parse_json_output(response.text) if wants_json else (response.text, None)
+            )
+            result = CaseOutput(output, response.text, attempt, error)
+            checks = await case.evaluate(result)
+            unmet = [c for c in checks if not c.passed]
+            if not unmet or attempt == max_attempts:
+                break
+            self.context.log(
+                f"{case.name}: attempt {attempt} left {len(unmet)} criteria unmet; retrying"
+            )
+            if self.config.get("feedback", True):
+                goal = self.context.scenario.goal
+                items = [
+                    {
+                        "description": goal.criterion(c.criterion).description,
+                        "reason": c.error or c.evidence,
+                    }
+                    for c in unmet
+                ]
+                feedback = render_builtin("feedback.md.j2", unmet=items)
+                messages = [
+                    *messages,
+                    Message("assistant", response.text),
+                    Message("user", feedback),
+                ]
+        return result

@@ -16,7 +16,7 @@ from goalctl.errors import UsageError
 
 if TYPE_CHECKING:
     from goalctl.agents.base import PhasedAgent
-    from goalctl.config_schema import AgentManifest
+    from goalctl.agents.manifest import AgentManifest
 
 GROUP = "goalctl.agents"
 _BUILTINS = {

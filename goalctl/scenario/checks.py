@@ -14,7 +14,7 @@ from goalctl.scenario.model import Case, ScenarioSpec, TemplateText
 from goalctl.scenario.render import LocatedTemplateError, case_context, render, render_target
 
 if TYPE_CHECKING:
-    from goalctl.config_schema import AgentManifest
+    from goalctl.agents.manifest import AgentManifest
     from goalctl.scenario.loader import _Reader
 
 

@@ -1,0 +1,474 @@
+"""Evaluation (DESIGN §6): each criterion and constraint against each case, then the verdict.
+
+Per case, every criterion is checked against the output and keeps its evidence. Across cases
+a criterion is *met* when its success rate reaches its threshold. The goal is **achieved**
+iff the met criteria carry 90% of the weight (exactly) and no hard constraint is violated.
+A check that cannot be made (judge failure, broken expression) never passes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from goalctl.errors import ExpressionError, TemplateError
+from goalctl.goal import Constraint, Metric, SuccessCriterion, weighted_success
+from goalctl.scenario.model import Scenario
+from goalctl.scenario.render import render, render_target
+
+METRIC_NAMES = ("elapsed_s", "cost_usd", "input_tokens", "output_tokens", "llm_calls", "attempts")
+"""Names a ``check`` can use besides the case's data; also the run totals of a budget."""
+MAX_EVIDENCE = 200
+
+Judge = Callable[[str], Awaitable[str]]
+"""Sends a judge prompt (user message) and returns the judge's reply text."""
+
+
+@dataclass
+class Metrics:
+    elapsed_s: float = 0.0
+    cost_usd: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    llm_calls: int = 0
+    attempts: int = 0
+
+    def names(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in METRIC_NAMES}
+
+    def add(self, other: Metrics) -> None:
+        for name in METRIC_NAMES:
+            if name != "elapsed_s":
+                setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class CaseOutput:
+    """What the agent produced for one case."""
+
+    output: Any
+    """The parsed output (JSON when the goal has an output_schema), else the text."""
+    text: str
+    attempts: int = 1
+    error: str | None = None
+    """Why the output is unusable (e.g. not JSON), if it is."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One criterion on one case."""
+
+    criterion: str
+    passed: bool
+    evidence: str
+    score: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ConstraintCheck:
+    """One constraint on one case (or on the run's totals)."""
+
+    constraint: str
+    satisfied: bool
+    evidence: str
+    error: str | None = None
+
+
+def shorten(value: Any, limit: int = MAX_EVIDENCE) -> str:
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    )
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def parse_judge_reply(text: str) -> tuple[bool, float | None, str]:
+    """The judge's ``{"pass", "score", "reason"}``; ValueError when the reply is not that."""
+    match = re.search(r"\{.*\}", text, re.DOTALL)
+    if match is None:
+        raise ValueError(f"judge reply is not JSON: {shorten(text, 80)!r}")
+    try:
+        data = json.loads(match.group(0))
+    except json.JSONDecodeError:
+        raise ValueError(f"judge reply is not JSON: {shorten(text, 80)!r}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("pass"), bool):
+        raise ValueError(f"judge reply has no boolean 'pass': {shorten(text, 80)!r}")
+    score = data.get("score")
+    if not isinstance(score, int | float) or isinstance(score, bool):
+        score = None
+    return data["pass"], (float(score) if score is not None else None), str(data.get("reason", ""))
+
+
+def json_equal(left: Any, right: Any) -> bool:
+    """Equality of JSON values; a string that holds JSON compares as that JSON."""
+    if isinstance(left, str) and not isinstance(right, str):
+        left = _maybe_json(left)
+    if isinstance(right, str) and not isinstance(left, str):
+        right = _maybe_json(right)
+    if isinstance(left, str) and isinstance(right, str):
+        return left.strip() == right.strip()
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    return bool(left == right)
+
+
+def _maybe_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class Evaluator:
+    """Checks the criteria and constraints of one scenario against case outputs."""
+
+    def __init__(self, scenario: Scenario, config: Mapping[str, Any]) -> None:
+        self.scenario = scenario
+        self.goal = scenario.goal
+        self.config = dict(config)
+        self._validator: Any = None
+
+    def names(
+        self, context: Mapping[str, Any], result: CaseOutput, metrics: Metrics
+    ) -> dict[str, Any]:
+        """Names of a check expression: the output's own keys, then the case, then metrics."""
+        names: dict[str, Any] = {}
+        if isinstance(result.output, dict):
+            names.update({str(k): v for k, v in result.output.items() if str(k).isidentifier()})
+        names.update(
+            output=result.output,
+            text=result.text,
+            value=result.output,
+            input=context.get("input"),
+            expected=context.get("expected"),
+            error=result.error,
+            config=self.config,
+        )
+        names.update(metrics.names())
+        return names
+
+    async def check_case(
+        self, context: Mapping[str, Any], result: CaseOutput, metrics: Metrics, judge: Judge
+    ) -> list[Check]:
+        checks = []
+        for criterion in self.goal.success_criteria:
+            checks.append(await self.check_criterion(criterion, context, result, metrics, judge))
+        return checks
+
+    async def check_criterion(
+        self,
+        criterion: SuccessCriterion,
+        context: Mapping[str, Any],
+        result: CaseOutput,
+        metrics: Metrics,
+        judge: Judge,
+    ) -> Check:
+        try:
+            target = render_target(criterion.target, context)
+        except TemplateError as exc:
+            return Check(criterion.id, False, "target could not be rendered", error=str(exc))
+        metric = criterion.metric
+        if metric is Metric.LLM_JUDGE:
+            return await self._judge(
+                criterion.id, criterion.description, target, context, result, judge
+            )
+        if metric is Metric.CUSTOM:
+            names = self.names(context, result, metrics) | {"target": target}
+            return self._custom(criterion, names)
+        if result.error is not None and metric is not Metric.OUTPUT_CONTAINS:
+            return Check(criterion.id, False, f"no usable output: {result.error}")
+        if metric is Metric.OUTPUT_CONTAINS:
+            wanted = target if isinstance(target, list) else [target]
+            missing = [str(w) for w in wanted if str(w) not in result.text]
+            if missing:
+                return Check(criterion.id, False, f"missing {', '.join(repr(m) for m in missing)}")
+            return Check(criterion.id, True, f"contains {', '.join(repr(str(w)) for w in wanted)}")
+        if metric is Metric.OUTPUT_EQUALS:
+            if json_equal(result.output, target):
+                return Check(criterion.id, True, f"equals {shorten(target)}")
+            return Check(
+                criterion.id, False, f"expected {shorten(target)}, got {shorten(result.output)}"
+            )
+        if metric is Metric.OUTPUT_MATCHES:
+            try:
+                found = re.search(str(target), result.text)
+            except re.error as exc:
+                return Check(
+                    criterion.id,
+                    False,
+                    "invalid pattern",
+                    error=f"invalid regular expression: {exc}",
+                )
+            if found:
+                return Check(
+                    criterion.id, True, f"matches /{target}/ at {shorten(found.group(0), 60)!r}"
+                )
+            return Check(
+                criterion.id, False, f"no match for /{target}/ in {shorten(result.text, 80)!r}"
+            )
+        return self._json_schema(criterion.id, result)
+
+    def _json_schema(self, criterion_id: str, result: CaseOutput) -> Check:
+        if self._validator is None:
+            import jsonschema
+
+            self._validator = jsonschema.Draft202012Validator(self.goal.output_schema)
+        errors = sorted(self._validator.iter_errors(result.output), key=lambda e: list(e.path))
+        if not errors:
+            return Check(criterion_id, True, "conforms to output_schema")
+        first = errors[0]
+        where = "/".join(str(p) for p in first.path)
+        return Check(criterion_id, False, f"{'at ' + where + ': ' if where else ''}{first.message}")
+
+    def _custom(self, criterion: SuccessCriterion, names: dict[str, Any]) -> Check:
+        assert criterion.check is not None  # validation guarantees it for custom criteria
+        try:
+            value = run_check(criterion.check, names)
+        except (ExpressionError, CheckError) as exc:
+            return Check(criterion.id, False, "check failed to evaluate", error=str(exc))
+        score = (
+            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
+        return Check(
+            criterion.id, bool(value), f"{criterion.check} → {shorten(value, 80)}", score=score
+        )
+
+    async def _judge(
+        self,
+        name: str,
+        description: str,
+        target: Any,
+        context: Mapping[str, Any],
+        result: CaseOutput,
+        judge: Judge,
+    ) -> Check:
+        criterion = {"id": name, "description": description, "target": target}
+        prompt = render(
+            self.scenario.templates["judge"],
+            {**context, "criterion": criterion, "target": target, "output": result.output},
+        )
+        reply = await judge(prompt)
+        try:
+            passed, score, reason = parse_judge_reply(reply)
+        except ValueError as exc:
+            return Check(name, False, "the judge gave no verdict", error=str(exc))
+        return Check(
+            name,
+            passed,
+            f"judge: {shorten(reason)}" if reason else "judge gave no reason",
+            score=score,
+        )
+
+    async def check_constraints(
+        self, context: Mapping[str, Any], result: CaseOutput, metrics: Metrics, judge: Judge
+    ) -> list[ConstraintCheck]:
+        checks = []
+        names = self.names(context, result, metrics)
+        for constraint in self.goal.constraints:
+            if constraint.check is None or is_budget(constraint):
+                continue
+            if constraint.check.strip() == "llm_judge":
+                verdict = await self._judge(
+                    constraint.id, constraint.description, None, context, result, judge
+                )
+                checks.append(
+                    ConstraintCheck(constraint.id, verdict.passed, verdict.evidence, verdict.error)
+                )
+                continue
+            checks.append(self.check_expression(constraint, names))
+        return checks
+
+    def check_expression(self, constraint: Constraint, names: Mapping[str, Any]) -> ConstraintCheck:
+        assert constraint.check is not None
+        try:
+            value = run_check(constraint.check, names)
+        except (ExpressionError, CheckError) as exc:
+            return ConstraintCheck(constraint.id, False, "check failed to evaluate", str(exc))
+        return ConstraintCheck(
+            constraint.id, bool(value), f"{constraint.check} → {shorten(value, 80)}"
+        )
+
+
+def is_budget(constraint: Constraint) -> bool:
+    """Hard time/cost constraints whose check reads only run metrics are budgets."""
+    if (
+        not constraint.is_budget
+        or constraint.check is None
+        or constraint.check.strip() == "llm_judge"
+    ):
+        return False
+    if _is_callable_reference(constraint.check):
+        return False
+    from goalctl.expressions import compile_expression
+
+    try:
+        return compile_expression(constraint.check).names <= set(METRIC_NAMES)
+    except ExpressionError:
+        return False
+
+
+class CheckError(Exception):
+    """A ``module:function`` check could not be loaded or failed."""
+
+
+_MARK = "__goalctl_check__"
+
+
+def check(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a function as usable by ``check: module:function`` in scenarios.
+
+    Only marked functions can be named by a scenario, so a scenario from a stranger cannot
+    call arbitrary functions (``os:system``) with its own data.
+    """
+    setattr(function, _MARK, True)
+    return function
+
+
+def _is_callable_reference(source: str) -> bool:
+    module, sep, name = source.strip().partition(":")
+    return (
+        bool(sep) and all(part.isidentifier() for part in module.split(".")) and name.isidentifier()
+    )
+
+
+def run_check(source: str, names: Mapping[str, Any]) -> Any:
+    """Evaluate a check: a safe expression, or a ``module:function`` marked with ``@check``."""
+    if not _is_callable_reference(source):
+        from goalctl.expressions import compile_expression
+
+        return compile_expression(source).evaluate(names)
+    from importlib import import_module
+
+    module_name, _, name = source.strip().partition(":")
+    try:
+        function = getattr(import_module(module_name), name)
+    except (ImportError, AttributeError) as exc:
+        raise CheckError(f"cannot load check {source!r}: {exc}") from None
+    if not getattr(function, _MARK, False):
+        raise CheckError(f"{source!r} is not marked with @goalctl.check; refusing to call it")
+    try:
+        return function(dict(names))
+    except Exception as exc:
+        raise CheckError(f"check {source!r} failed: {type(exc).__name__}: {exc}") from None
+
+
+# -- across cases ----------------------------------------------------------------------------
+
+
+@dataclass
+class CriterionResult:
+    id: str
+    description: str
+    metric: str
+    weight: float
+    threshold: float
+    passed: int = 0
+    evaluated: int = 0
+    errors: int = 0
+    evidence: list[str] = field(default_factory=list)
+    """Evidence of the cases that failed (first few), or of one pass when all passed."""
+
+    @property
+    def success_rate(self) -> float:
+        return self.passed / self.evaluated if self.evaluated else 0.0
+
+    @property
+    def met(self) -> bool:
+        return self.evaluated > 0 and self.success_rate >= self.threshold
+
+
+@dataclass
+class ConstraintResult:
+    id: str
+    description: str
+    constraint_type: str
+    category: str
+    checked: bool
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def hard(self) -> bool:
+        return self.constraint_type == "hard"
+
+    @property
+    def violated(self) -> bool:
+        return bool(self.violations)
+
+
+def aggregate_criteria(
+    scenario: Scenario, case_checks: Sequence[tuple[str, Sequence[Check]]]
+) -> list[CriterionResult]:
+    results = []
+    for criterion in scenario.goal.success_criteria:
+        result = CriterionResult(
+            criterion.id,
+            criterion.description,
+            criterion.metric.value,
+            criterion.weight,
+            criterion.success_threshold(),
+        )
+        for case_name, checks in case_checks:
+            for item in checks:
+                if item.criterion != criterion.id:
+                    continue
+                result.evaluated += 1
+                result.passed += item.passed
+                result.errors += item.error is not None
+                if not item.passed and len(result.evidence) < 5:
+                    detail = f"{item.evidence}: {item.error}" if item.error else item.evidence
+                    result.evidence.append(f"{case_name}: {detail}")
+        if not result.evidence and result.evaluated:
+            first = next(
+                (
+                    f"{name}: {c.evidence}"
+                    for name, checks in case_checks
+                    for c in checks
+                    if c.criterion == criterion.id
+                ),
+                "",
+            )
+            result.evidence.append(first)
+        results.append(result)
+    return results
+
+
+def aggregate_constraints(
+    scenario: Scenario,
+    case_checks: Sequence[tuple[str, Sequence[ConstraintCheck]]],
+    run_checks: Sequence[ConstraintCheck],
+) -> list[ConstraintResult]:
+    results = []
+    for constraint in scenario.goal.constraints:
+        result = ConstraintResult(
+            constraint.id,
+            constraint.description,
+            constraint.constraint_type.value,
+            constraint.category.value,
+            checked=constraint.check is not None,
+        )
+        for where, checks in [*case_checks, ("run", run_checks)]:
+            for item in checks:
+                if item.constraint == constraint.id and not item.satisfied:
+                    detail = f"{item.evidence}: {item.error}" if item.error else item.evidence
+                    result.violations.append(f"{where}: {detail}")
+        results.append(result)
+    return results
+
+
+def goal_achieved(
+    criteria: Sequence[CriterionResult], constraints: Sequence[ConstraintResult]
+) -> bool:
+    """The verdict rule: 90% of the weight met, exactly, and no hard constraint violated."""
+    weighted = weighted_success((c.weight, c.met) for c in criteria)
+    return weighted and not any(c.hard and c.violated for c in constraints)
+
+
+def weighted_score(criteria: Sequence[CriterionResult]) -> float:
+    total = sum(c.weight for c in criteria)
+    return sum(c.weight for c in criteria if c.met) / total if total else 0.0

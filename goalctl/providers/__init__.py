@@ -1,0 +1,1 @@
+"""LLM providers behind one protocol, found by name through ``goalctl.providers``."""

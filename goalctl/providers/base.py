@@ -1,0 +1,130 @@
+"""The provider protocol: one async ``complete(request) -> response`` over any LLM backend.
+
+Requests are plain, hashable values so that a cassette can key them (``CompletionRequest.key``)
+and a transcript can store them. Nothing in a request or response may hold a secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRequest:
+    """What is sent to a model. ``purpose`` and ``case`` are metadata, never sent."""
+
+    model: str
+    messages: tuple[Message, ...]
+    system: str = ""
+    max_tokens: int = 1024
+    temperature: float = 0.0
+    stop: tuple[str, ...] = ()
+    purpose: str = "agent"
+    """Why the call is made: ``agent``, ``judge``, ``recovery``, ``report``."""
+    case: str | None = None
+    """The case the call belongs to (scripted per-case replies, transcripts)."""
+
+    def canonical(self) -> dict[str, Any]:
+        """The request as sent, in a stable form (the cassette key is its hash)."""
+        return {
+            "model": self.model,
+            "system": self.system,
+            "messages": [{"role": m.role, "content": m.content} for m in self.messages],
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "stop": list(self.stop),
+        }
+
+    def key(self) -> str:
+        text = json.dumps(
+            self.canonical(), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+    @property
+    def last_user_message(self) -> str:
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return message.content
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionResponse:
+    text: str
+    model: str
+    stop_reason: str | None = "end_turn"
+    usage: Usage = field(default_factory=Usage)
+    latency_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "model": self.model,
+            "stop_reason": self.stop_reason,
+            "usage": {
+                "input_tokens": self.usage.input_tokens,
+                "output_tokens": self.usage.output_tokens,
+            },
+            "latency_s": round(self.latency_s, 6),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CompletionResponse:
+        usage = data.get("usage") or {}
+        return cls(
+            text=str(data["text"]),
+            model=str(data.get("model", "")),
+            stop_reason=data.get("stop_reason"),
+            usage=Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))),
+            latency_s=float(data.get("latency_s", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What a provider factory may use: the scenario it serves and its options."""
+
+    scenario_path: Path
+    model: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """``provider_options`` of the scenario, e.g. ``latency_ms``, ``timeout_s``."""
+    responses: tuple[Any, ...] = ()
+    """Scripted replies of the scenario: strings or ``{match, reply}`` rules."""
+    case_responses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Scripted replies per case name."""
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """An LLM backend. Implementations raise :class:`goalctl.errors.ProviderError` on failure."""
+
+    name: str
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse: ...
+
+    async def aclose(self) -> None: ...

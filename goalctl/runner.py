@@ -1,0 +1,488 @@
+"""Running scenarios: phases, concurrent cases, budgets, durable state, reports.
+
+One :class:`ScenarioRun` per scenario: it records the run in the :class:`RunStore`, drives the
+agent through initialize → execute (cases concurrently, under one semaphore shared by every
+scenario of the command) → report → cleanup, journals each finished case before counting it,
+and writes ``report.md`` and ``report.json``. The library never prints: progress goes to an
+observer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from goalctl.agents.base import AgentContext, CaseRun, PhasedAgent
+from goalctl.errors import GoalctlError, ProviderError
+from goalctl.evaluation import CaseOutput, Check, ConstraintCheck, Evaluator, Metrics, is_budget
+from goalctl.metering import BudgetExceeded, Clock, Meter, Route, SystemClock
+from goalctl.providers.base import Provider, ProviderContext
+from goalctl.reports.data import CaseRecord, build_report
+from goalctl.scenario.model import Scenario
+from goalctl.scenario.render import case_context, render_case
+from goalctl.state import RunState, RunStatus, RunStore, new_run_id
+
+DEFAULT_CONCURRENCY = 16
+DEFAULT_MODEL = "claude-sonnet-4-5"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How ``goalctl run`` was asked to run (shared by every scenario of the command)."""
+
+    provider: str | None = None
+    model: str | None = None
+    config_overrides: tuple[str, ...] = ()
+    config_values: dict[str, Any] = field(default_factory=dict)
+    """Values from ``--config-file``, applied before ``--config`` pairs."""
+    concurrency: int = DEFAULT_CONCURRENCY
+    record: bool = False
+    report_dir: Path | None = None
+    include_drafts: bool = False
+
+
+class Observer(Protocol):
+    def run_started(self, run_id: str, scenario: Scenario, cases: int) -> None: ...
+
+    def case_finished(self, run_id: str, record: CaseRecord) -> None: ...
+
+    def run_finished(self, outcome: RunOutcome) -> None: ...
+
+
+class SilentObserver:
+    def run_started(self, run_id: str, scenario: Scenario, cases: int) -> None:
+        return None
+
+    def case_finished(self, run_id: str, record: CaseRecord) -> None:
+        return None
+
+    def run_finished(self, outcome: RunOutcome) -> None:
+        return None
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    scenario: Scenario
+    status: RunStatus
+    verdict: str | None
+    report: dict[str, Any]
+    report_paths: list[Path] = field(default_factory=list)
+
+    @property
+    def error(self) -> str | None:
+        value = self.report.get("error")
+        return str(value) if value else None
+
+
+@dataclass
+class Plan:
+    """A scenario made ready to run: providers created, config resolved (no work done yet)."""
+
+    scenario: Scenario
+    config: dict[str, Any]
+    provider_name: str
+    agent_route: Route
+    judge_route: Route
+
+
+def plan_scenario(scenario: Scenario, options: RunOptions) -> Plan:
+    """Resolve config and create providers; fails (e.g. a missing API key) before any work."""
+    from goalctl.providers.registry import check_provider_name, create_provider
+    from goalctl.providers.replay import RecordingProvider, cassette_path
+    from goalctl.rendering import resolve_config_with
+
+    config = resolve_config_with(scenario, options.config_values, options.config_overrides)
+    provider_name = options.provider or scenario.spec.provider
+    check_provider_name(provider_name)
+    model = options.model or scenario.spec.model or DEFAULT_MODEL
+    context = ProviderContext(
+        scenario_path=scenario.path,
+        model=model,
+        options={**scenario.spec.provider_options, "case_order": _case_names(scenario)},
+        responses=tuple(scenario.spec.responses),
+        case_responses={
+            scenario.case_name(i): tuple(c.responses)
+            for i, c in enumerate(scenario.cases)
+            if c.responses
+        },
+    )
+    provider: Provider = create_provider(provider_name, context)
+    if options.record:
+        provider = RecordingProvider(provider, cassette_path(scenario.path))
+    agent_route = Route(provider, model)
+    judge_provider_name = str(config.get("judge_provider") or "") or provider_name
+    judge_model = str(config.get("judge_model") or "") or model
+    judge_provider = provider
+    if judge_provider_name != provider_name:
+        check_provider_name(judge_provider_name)
+        judge_provider = create_provider(judge_provider_name, context)
+    return Plan(scenario, config, provider_name, agent_route, Route(judge_provider, judge_model))
+
+
+def _set_done(state: RunState, done: int) -> None:
+    state.cases_done = done
+
+
+def _case_names(scenario: Scenario) -> tuple[str, ...]:
+    return tuple(scenario.case_name(i) for i in range(len(scenario.cases)))
+
+
+class ScenarioRun:
+    """One run of one scenario."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        store: RunStore,
+        semaphore: asyncio.Semaphore,
+        observer: Observer,
+        clock: Clock,
+        run_id: str,
+        options: RunOptions,
+    ) -> None:
+        self.plan = plan
+        self.scenario = plan.scenario
+        self.store = store
+        self.semaphore = semaphore
+        self.observer = observer
+        self.clock = clock
+        self.run_id = run_id
+        self.options = options
+        self.evaluator = Evaluator(self.scenario, plan.config)
+        budgets = [c for c in self.scenario.goal.constraints if is_budget(c)]
+        self.meter = Meter(
+            plan.agent_route, plan.judge_route, budgets, self.evaluator, clock, self._transcript
+        )
+        self.records: dict[int, CaseRecord] = {}
+        self.budget_stop: ConstraintCheck | None = None
+        self.error: str | None = None
+
+    # -- state --------------------------------------------------------------------------
+
+    def _transcript(self, record: dict[str, Any]) -> None:
+        self.store.append_transcript(self.run_id, record)
+
+    def log(self, message: str, level: str = "info", **extra: Any) -> None:
+        self.store.append_event(self.run_id, level, self.phase, message, **extra)
+
+    def set_phase(self, phase: str) -> None:
+        self.phase = phase
+        self.store.update(self.run_id, lambda s: setattr(s, "phase", phase))
+        self.log(f"phase {phase}")
+
+    def initial_state(self) -> RunState:
+        goal = self.scenario.goal
+        return RunState(
+            run_id=self.run_id,
+            goal_id=goal.id,
+            goal_version=goal.version,
+            goal_name=goal.name,
+            scenario=str(self.scenario.path.resolve()),
+            status=RunStatus.RUNNING,
+            created_at=self.clock.now().isoformat(),
+            started_at=self.clock.now().isoformat(),
+            provider=self.plan.provider_name,
+            model=self.plan.agent_route.model,
+            agent=self.scenario.spec.agent,
+            config=dict(self.plan.config),
+            cases_total=len(self.scenario.cases),
+            options={
+                "concurrency": self.options.concurrency,
+                "record": self.options.record,
+                "report_dir": str(self.options.report_dir) if self.options.report_dir else None,
+            },
+        )
+
+    # -- phases -------------------------------------------------------------------------
+
+    async def run(self) -> RunOutcome:
+        self.phase = ""
+        state = self.initial_state()
+        self.store.create(state)
+        self.store.claim(self.run_id, pid=os.getpid())
+        self.observer.run_started(self.run_id, self.scenario, len(self.scenario.cases))
+        agent = self._agent()
+        summary: str | None = None
+        try:
+            self.set_phase("initialize")
+            await agent.initialize()
+            self.set_phase("execute")
+            await self.execute(agent)
+            if self.budget_stop is None and self.error is None:
+                self.set_phase("report")
+                summary = await agent.report([r.to_json() for r in self._ordered()])
+        except BudgetExceeded as exc:
+            self.budget_stop = exc.check
+        except ProviderError as exc:
+            self.error = str(exc)
+        except GoalctlError as exc:
+            self.error = str(exc)
+        except Exception as exc:  # an agent's own bug: the run errored, goalctl did not
+            self.error = f"agent {self.scenario.spec.agent!r} failed: {type(exc).__name__}: {exc}"
+        finally:
+            self.set_phase("cleanup")
+            await self._cleanup(agent)
+        return self.finish(summary)
+
+    def _agent(self) -> PhasedAgent:
+        from goalctl.agents.registry import agent_class
+
+        context = AgentContext(self.scenario, self.plan.config, self.log, self.meter.complete)
+        return agent_class(self.scenario.spec.agent)(context)
+
+    async def _cleanup(self, agent: PhasedAgent) -> None:
+        try:
+            await agent.cleanup()
+        except Exception as exc:
+            self.log(f"cleanup failed: {type(exc).__name__}: {exc}", "warning")
+        routes = {
+            id(r.provider): r.provider for r in (self.plan.agent_route, self.plan.judge_route)
+        }
+        for provider in routes.values():
+            try:
+                await provider.aclose()
+            except Exception as exc:
+                self.log(f"closing provider {provider.name} failed: {exc}", "warning")
+
+    async def execute(self, agent: PhasedAgent) -> None:
+        pending = [i for i in range(len(self.scenario.cases)) if i not in self.records]
+        tasks = [asyncio.create_task(self.run_case(agent, i)) for i in pending]
+        try:
+            for finished in asyncio.as_completed(tasks):
+                record = await finished
+                self.records[record.index] = record
+                self.store.append_checkpoint(self.run_id, record.to_json())
+                self.store.update(self.run_id, functools.partial(_set_done, done=len(self.records)))
+                self.log(f"case {record.name}: {record.status}", case=record.name)
+                self.observer.case_finished(self.run_id, record)
+        except BudgetExceeded as exc:
+            self.budget_stop = exc.check
+            self.log(f"budget exceeded: {exc.check.constraint}: {exc.check.evidence}", "error")
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def run_case(self, agent: PhasedAgent, index: int) -> CaseRecord:
+        async with self.semaphore:
+            scenario = self.scenario
+            case = scenario.cases[index]
+            name = scenario.case_name(index)
+            metrics = Metrics()
+            started = self.clock.monotonic()
+            context = case_context(
+                scenario.goal, self.plan.config, case, name, scenario.spec.phase_instructions
+            )
+            last: list[tuple[CaseOutput, Sequence[Check]]] = []
+
+            async def judge(prompt: str) -> str:
+                reply = await self.meter.complete(
+                    prompt, purpose="judge", case=name, metrics=metrics
+                )
+                return reply.text
+
+            async def evaluate(output: CaseOutput) -> Sequence[Check]:
+                checks = await self.evaluator.check_case(context, output, metrics, judge)
+                last[:] = [(output, checks)]
+                return checks
+
+            def render(attempt: int = 1, feedback: str | None = None) -> Any:
+                names = {**context, "attempt": attempt, "feedback": feedback}
+                return render_case(scenario.templates, names, name)
+
+            async def complete(messages: Any, **kwargs: Any) -> Any:
+                kwargs.setdefault("purpose", "agent")
+                return await self.meter.complete(messages, case=name, metrics=metrics, **kwargs)
+
+            run = CaseRun(index, name, case, render, complete, evaluate)
+            try:
+                output = await agent.execute(run)
+                metrics.attempts = output.attempts
+                checks = last[0][1] if last and last[0][0] is output else await evaluate(output)
+                metrics.elapsed_s = self.clock.monotonic() - started
+                constraints = await self.evaluator.check_constraints(
+                    context, output, metrics, judge
+                )
+            except (BudgetExceeded, asyncio.CancelledError):
+                raise
+            except GoalctlError as exc:
+                metrics.elapsed_s = self.clock.monotonic() - started
+                return CaseRecord.errored(index, name, case, metrics, str(exc))
+            except Exception as exc:
+                metrics.elapsed_s = self.clock.monotonic() - started
+                message = f"agent {scenario.spec.agent!r} failed: {type(exc).__name__}: {exc}"
+                return CaseRecord.errored(index, name, case, metrics, message)
+            return CaseRecord.finished(index, name, case, output, metrics, checks, constraints)
+
+    def _ordered(self) -> list[CaseRecord]:
+        return [self.records[i] for i in sorted(self.records)]
+
+    # -- the end ------------------------------------------------------------------------
+
+    def finish(self, summary: str | None) -> RunOutcome:
+        totals = self.meter.totals
+        totals.elapsed_s = self.meter.elapsed()
+        totals.attempts = sum(r.attempts for r in self.records.values())
+        run_checks = self._run_checks()
+        report = build_report(
+            run_id=self.run_id,
+            scenario=self.scenario,
+            provider=self.plan.provider_name,
+            model=self.plan.agent_route.model,
+            records=self._ordered(),
+            run_checks=run_checks,
+            totals=totals,
+            budget_stop=self.budget_stop,
+            error=self.error,
+            agent_summary=summary,
+            started_at=self.store.load(self.run_id).started_at,
+            finished_at=self.clock.now().isoformat(),
+        )
+        status = RunStatus.FAILED if report["verdict"] == "error" else RunStatus.COMPLETED
+        paths = self.write_reports(report)
+
+        def final(state: RunState) -> None:
+            state.status = status
+            state.phase = ""
+            state.finished_at = report["finished_at"]
+            state.verdict = report["verdict"]
+            state.score = report["score"]
+            state.error = report["error"]
+            state.totals = dict(report["totals"])
+            state.cases_done = len(self.records)
+
+        self.store.update(self.run_id, final)
+        self.log(f"verdict: {report['verdict']} (score {report['score']:.0%})")
+        outcome = RunOutcome(self.run_id, self.scenario, status, report["verdict"], report, paths)
+        self.observer.run_finished(outcome)
+        return outcome
+
+    def _run_checks(self) -> list[ConstraintCheck]:
+        """Constraints over the run's totals: budgets, and checks that read only metrics."""
+        from goalctl.evaluation import METRIC_NAMES
+        from goalctl.expressions import compile_expression
+
+        names = self.meter.totals.names() | {"elapsed_s": self.meter.totals.elapsed_s}
+        checks = []
+        for constraint in self.scenario.goal.constraints:
+            if constraint.check is None or constraint.check.strip() == "llm_judge":
+                continue
+            if not is_budget(constraint):
+                try:
+                    if not compile_expression(constraint.check).names <= set(METRIC_NAMES):
+                        continue
+                except GoalctlError:
+                    continue
+            checks.append(self.evaluator.check_expression(constraint, names))
+        if self.budget_stop is not None and all(
+            c.constraint != self.budget_stop.constraint for c in checks
+        ):
+            checks.append(self.budget_stop)
+        return checks
+
+    def write_reports(self, report: dict[str, Any]) -> list[Path]:
+        import json
+
+        from goalctl.reports.markdown import render_markdown
+
+        markdown = render_markdown(report)
+        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        paths = [
+            self.store.write_report(self.run_id, "report.md", markdown),
+            self.store.write_report(self.run_id, "report.json", text),
+        ]
+        if self.options.report_dir is not None:
+            directory = self.options.report_dir
+            directory.mkdir(parents=True, exist_ok=True)
+            stem = f"{self.scenario.goal.id}-{self.scenario.goal.version}"
+            for suffix, content in ((".md", markdown), (".json", text)):
+                path = directory / f"{stem}{suffix}"
+                path.write_text(content, encoding="utf-8")
+                paths.append(path)
+        return paths
+
+
+async def run_plans(
+    plans: Sequence[Plan],
+    store: RunStore,
+    options: RunOptions,
+    observer: Observer | None = None,
+    clock: Clock | None = None,
+    make_id: Callable[[str], str] = new_run_id,
+) -> list[RunOutcome]:
+    """Run every planned scenario concurrently; cases share one concurrency limit."""
+    semaphore = asyncio.Semaphore(max(1, options.concurrency))
+    runs = [
+        ScenarioRun(
+            plan,
+            store,
+            semaphore,
+            observer or SilentObserver(),
+            clock or SystemClock(),
+            make_id(plan.scenario.id),
+            options,
+        )
+        for plan in plans
+    ]
+    return list(await asyncio.gather(*(run.run() for run in runs)))
+
+
+@dataclass
+class RunSummary:
+    """What ``goalctl run`` did: the runs, the scenarios it skipped, and the exit code."""
+
+    outcomes: list[RunOutcome]
+    skipped: list[tuple[Scenario, str]]
+
+    @property
+    def exit_code(self) -> int:
+        from goalctl.errors import ExitCode
+
+        if any(o.verdict == "error" for o in self.outcomes):
+            return int(ExitCode.RUN_ERROR)
+        if any(o.verdict != "achieved" for o in self.outcomes):
+            return int(ExitCode.FAILED)
+        return int(ExitCode.OK)
+
+
+def load_for_run(
+    paths: Sequence[str], options: RunOptions
+) -> tuple[list[Scenario], list[tuple[Scenario, str]]]:
+    """Validate every file (nothing runs if one is invalid) and set drafts aside."""
+    from goalctl.errors import ScenarioError
+    from goalctl.goal import GoalStatus
+    from goalctl.validation import validate_paths
+
+    report = validate_paths(paths)
+    if not report.ok:
+        raise ScenarioError(report.problems)
+    runnable, skipped = [], []
+    for scenario in report.scenarios:
+        status = scenario.goal.status
+        if status in (GoalStatus.DRAFT, GoalStatus.SUSPENDED) and not options.include_drafts:
+            skipped.append((scenario, f"status is {status.value}; use --include-drafts to run it"))
+        else:
+            runnable.append(scenario)
+    return runnable, skipped
+
+
+def run_paths(
+    paths: Sequence[str],
+    options: RunOptions,
+    state_dir: Path,
+    observer: Observer | None = None,
+    clock: Clock | None = None,
+    make_id: Callable[[str], str] = new_run_id,
+) -> RunSummary:
+    """``goalctl run``: validate, plan (providers, config) for all, then run them all."""
+    scenarios, skipped = load_for_run(paths, options)
+    plans = [plan_scenario(scenario, options) for scenario in scenarios]
+    store = RunStore(state_dir)
+    outcomes = asyncio.run(run_plans(plans, store, options, observer, clock, make_id))
+    return RunSummary(outcomes, skipped)

@@ -1,0 +1,125 @@
+"""File primitives of the run store: atomic replace, whole-line append, an exclusive lock.
+
+They are what makes the state dir survive ``kill -9`` at any moment (DESIGN §10):
+
+- :func:`write_atomic` writes a temp file in the same directory, fsyncs it, renames it over
+  the target and fsyncs the directory, so readers see the old file or the new one, never a
+  mix; a crash leaves at most a hidden ``.*.tmp`` file behind.
+- :func:`append_line` writes one whole line with a single ``write`` on an ``O_APPEND``
+  descriptor: the kernel appends it atomically with respect to other writers, and a killed
+  process leaves at most a torn *last* line, which readers ignore. Lines are not fsynced:
+  the page cache survives a killed process, and an fsync per line would cost more than a case.
+- :func:`exclusive_lock` is ``flock`` on a lock file; it is released by the kernel when its
+  holder dies, so a crashed process never leaves a run locked.
+
+Every write passes :func:`refuse_secrets` first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+SECRET_ENV_VARS = ("ANTHROPIC_API_KEY",)
+"""Environment variables whose values must never reach the state dir."""
+
+_MIN_SECRET_LENGTH = 8
+_APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+
+
+def refuse_secrets(text: str, path: Path | str) -> None:
+    """Raise RuntimeError if ``text`` contains the value of a secret environment variable.
+
+    The store never handles keys, so this is a tripwire for bugs elsewhere, not a filter.
+    """
+    for name in SECRET_ENV_VARS:
+        secret = os.environ.get(name)
+        if secret and len(secret) >= _MIN_SECRET_LENGTH and secret in text:
+            raise RuntimeError(f"refusing to write a secret to {path}")
+
+
+def dumps_line(record: dict[str, Any]) -> str:
+    """One JSON Lines record with its newline; NaN and infinities are refused (not JSON)."""
+    return json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def dumps_document(data: dict[str, Any]) -> str:
+    """An indented JSON document for people and ``jq``; keys keep their given order."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that no reader and no crash ever sees a torn file."""
+    refuse_secrets(text, path)
+    data = text.encode("utf-8")
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    fsync_directory(path.parent)
+
+
+def append_line(path: str, line: str) -> None:
+    """Append ``line`` (which ends with a newline) as a whole, with one ``write`` call."""
+    refuse_secrets(line, path)
+    data = line.encode("utf-8")
+    fd = os.open(path, _APPEND_FLAGS, 0o666)
+    try:
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a rename or a new entry in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the ``with`` block.
+
+    Raises FileNotFoundError when the directory of ``path`` does not exist.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
+def remove_temp_files(directory: Path) -> None:
+    """Delete temp files left by writers that crashed; call only while holding the lock."""
+    for entry in os.scandir(directory):
+        if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    written = os.write(fd, data)
+    if written == len(data):
+        return
+    view = memoryview(data)
+    while written < len(data):  # short writes are rare (full disk, signals); finish the line
+        written += os.write(fd, view[written:])

@@ -1,0 +1,481 @@
+"""RunStore: the runs under a state dir, readable and writable from any process.
+
+Every read-modify-write of a state.json happens under the run's lock, so concurrent goalctl
+processes never lose an update; journals are appended without the lock (see ``files``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from goalctl.errors import UsageError
+from goalctl.state.files import (
+    append_line,
+    dumps_document,
+    dumps_line,
+    exclusive_lock,
+    fsync_directory,
+    remove_temp_files,
+    write_atomic,
+)
+from goalctl.state.ids import (
+    invalid_run_id_message,
+    is_run_id,
+    is_run_id_prefix,
+    validate_run_id,
+)
+from goalctl.state.model import (
+    TERMINAL,
+    RunState,
+    RunStatus,
+    StateFormatError,
+    utc_now,
+)
+from goalctl.state.process import is_alive, process_start_time
+
+STATE_FILE = "state.json"
+EVENTS_FILE = "events.jsonl"
+TRANSCRIPT_FILE = "transcript.jsonl"
+CHECKPOINT_FILE = "checkpoint.jsonl"
+LOCK_FILE = ".lock"
+REPORT_FILES = ("report.md", "report.json")
+LEVELS = frozenset({"info", "warning", "error"})
+
+_JOURNALS = (EVENTS_FILE, TRANSCRIPT_FILE, CHECKPOINT_FILE)
+_RESERVED = frozenset({STATE_FILE, LOCK_FILE, *_JOURNALS})
+_PLAIN_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_MAX_LISTED_CANDIDATES = 10
+
+
+class StoreProblem(NamedTuple):
+    """A directory under ``runs/`` that could not be read as a run."""
+
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RunScan(NamedTuple):
+    """Every readable run, oldest first, and what was wrong with the unreadable ones."""
+
+    runs: list[RunState]
+    problems: list[StoreProblem]
+
+
+class RunStore:
+    """The runs kept under ``root / "runs"``; ``now`` supplies event times (tests pin it)."""
+
+    def __init__(self, root: Path, *, now: Callable[[], str] = utc_now) -> None:
+        self.root = Path(root)
+        self.runs_dir = self.root / "runs"
+        self._now = now
+        self._journal_paths: dict[tuple[str, str], str] = {}
+
+    def run_dir(self, run_id: str) -> Path:
+        """The directory of ``run_id`` (validated, not checked for existence)."""
+        return self.runs_dir / validate_run_id(run_id)
+
+    # -- state.json ---------------------------------------------------------------------
+
+    def create(self, state: RunState) -> Path:
+        """Make the run's directory and its first state.json; an existing run is an error."""
+        run_dir = self.run_dir(state.run_id)
+        text = _state_text(state)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            raise UsageError(f"run {state.run_id!r} already exists ({run_dir})") from None
+        try:
+            fsync_directory(self.runs_dir)
+            with exclusive_lock(run_dir / LOCK_FILE):
+                write_atomic(run_dir / STATE_FILE, text)
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        return run_dir
+
+    def load(self, run_id: str) -> RunState:
+        """The run's state; a ``running`` run whose process is gone reads ``interrupted``."""
+        return _live_view(self._read(run_id))
+
+    def update(self, run_id: str, change: Callable[[RunState], None]) -> RunState:
+        """Apply ``change`` to the current state under the lock and write the result.
+
+        ``change`` sees the state as :meth:`load` shows it, so updating a run whose owner
+        died also persists ``interrupted``. If ``change`` raises, nothing is written.
+        """
+        with self._locked(run_id) as run_dir:
+            state = _live_view(self._read(run_id))
+            change(state)
+            if state.run_id != run_id:
+                raise ValueError(f"a change must not rename run {run_id!r}")
+            write_atomic(run_dir / STATE_FILE, _state_text(state))
+        return state
+
+    def save(self, state: RunState) -> None:
+        """Write the owner's in-memory ``state`` under the lock (no change callback).
+
+        ``stop_requested`` is the one field other processes write while a run is owned, so
+        a stop request already on disk is kept, and copied into ``state`` for the owner.
+        """
+        with self._locked(state.run_id) as run_dir:
+            with contextlib.suppress(UsageError):
+                if self._read(state.run_id).stop_requested:
+                    state.stop_requested = True
+            write_atomic(run_dir / STATE_FILE, _state_text(state))
+
+    def claim(self, run_id: str, *, pid: int | None = None) -> RunState:
+        """Make process ``pid`` (default: this one) the owner of the run and mark it running.
+
+        Refused for a finished run, or one another live process owns. The claim also drops a
+        torn last line from each journal (left by a killed owner) and stray temp files, so
+        new lines never land after a fragment. ``started_at`` keeps its first value, and
+        ``stop_requested`` is left as it is: ``goalctl start`` clears it before resuming.
+        """
+        pid = os.getpid() if pid is None else pid
+        start_time = process_start_time(pid)
+        with self._locked(run_id) as run_dir:
+            state = _live_view(self._read(run_id))
+            if state.status in TERMINAL:
+                raise UsageError(
+                    f"run {run_id!r} has already {state.status}; start a new one with `goalctl run`"
+                )
+            if state.status is RunStatus.RUNNING and (state.pid, state.pid_start_time) != (
+                pid,
+                start_time,
+            ):
+                raise UsageError(
+                    f"run {run_id!r} is already running (pid {state.pid}); "
+                    f"stop it first with `goalctl stop {run_id}`"
+                )
+            _repair_journals(run_dir)
+            remove_temp_files(run_dir)
+            state.status = RunStatus.RUNNING
+            state.pid = pid
+            state.pid_start_time = start_time
+            state.started_at = state.started_at or self._now()
+            state.finished_at = None
+            write_atomic(run_dir / STATE_FILE, _state_text(state))
+        return state
+
+    def mark_interrupted_if_dead(self, run_id: str) -> RunState:
+        """Persist ``interrupted`` for a ``running`` run whose process is gone."""
+        with self._locked(run_id) as run_dir:
+            state = self._read(run_id)
+            if state.status is RunStatus.RUNNING and not is_alive(state.pid, state.pid_start_time):
+                state.status = RunStatus.INTERRUPTED
+                write_atomic(run_dir / STATE_FILE, _state_text(state))
+        return state
+
+    # -- journals -------------------------------------------------------------------------
+
+    def append_event(self, run_id: str, level: str, phase: str, message: str, **extra: Any) -> None:
+        """Append one log line: time, level, phase, message, then ``extra`` fields."""
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {sorted(LEVELS)}, got {level!r}")
+        if "time" in extra:
+            raise ValueError("'time' is set by the store")
+        record = {"time": self._now(), "level": level, "phase": phase, "message": message}
+        record.update(extra)
+        self._append(run_id, EVENTS_FILE, record)
+
+    def read_events(self, run_id: str, *, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Events in whole lines from byte ``offset`` on, and the offset to continue from.
+
+        A last line without its newline is being written: it is left for the next call.
+        Unparsable lines (a fragment from a killed writer) are skipped.
+        """
+        if offset < 0:
+            raise ValueError("offset must be >= 0")
+        data = self._read_journal(run_id, EVENTS_FILE, offset)
+        end = data.rfind(b"\n") + 1
+        return _parse_lines(data[:end]), offset + end
+
+    def append_transcript(self, run_id: str, record: dict[str, Any]) -> None:
+        """Append one provider call to transcript.jsonl."""
+        self._append(run_id, TRANSCRIPT_FILE, record)
+
+    def read_transcript(self, run_id: str) -> list[dict[str, Any]]:
+        """Every whole, parsable line of transcript.jsonl."""
+        data = self._read_journal(run_id, TRANSCRIPT_FILE, 0)
+        return _parse_lines(data[: data.rfind(b"\n") + 1])
+
+    def append_checkpoint(self, run_id: str, record: dict[str, Any]) -> None:
+        """Journal one finished case; ``record`` needs an int ``case`` and a str ``name``."""
+        case, name = record.get("case"), record.get("name")
+        if type(case) is not int or case < 0 or not isinstance(name, str):
+            raise ValueError("a checkpoint record needs 'case' (an int >= 0) and 'name' (a str)")
+        self._append(run_id, CHECKPOINT_FILE, {"case": case, "name": name, **record})
+
+    def read_checkpoint(self, run_id: str) -> list[dict[str, Any]]:
+        """The finished cases, in the order they finished (a resumed case may appear twice).
+
+        A torn or invalid *last* line is ignored: its case simply runs again. A damaged line
+        before it cannot come from a crash, so it is reported as an error.
+        """
+        data = self._read_journal(run_id, CHECKPOINT_FILE, 0)
+        records, _ = _parse_checkpoint(data, self.run_dir(run_id) / CHECKPOINT_FILE)
+        return records
+
+    # -- reports and cleanup ---------------------------------------------------------------
+
+    def write_report(self, run_id: str, name: str, text: str) -> Path:
+        """Write a report file into the run's directory atomically and return its path."""
+        if name in _RESERVED or not _PLAIN_FILE_NAME.fullmatch(name):
+            raise UsageError(
+                f"invalid report file name {name!r} "
+                f"(use a plain file name such as {' or '.join(REPORT_FILES)})"
+            )
+        with self._locked(run_id) as run_dir:
+            path = run_dir / name
+            write_atomic(path, text)
+        return path
+
+    def remove(self, run_id: str, *, force: bool = False) -> None:
+        """Delete the run's directory; a run that is still running needs ``force``."""
+        with self._locked(run_id) as run_dir:
+            if not force:
+                self._refuse_if_running(run_id)
+            shutil.rmtree(run_dir)
+        self._forget(run_id)
+
+    def archive(self, run_id: str, dest: Path, *, force: bool = False) -> Path:
+        """Move the run's directory into ``dest`` (e.g. ``state/archive/``); returns its path."""
+        target = Path(dest) / validate_run_id(run_id)
+        if target.exists():
+            raise UsageError(f"cannot archive run {run_id!r}: {target} already exists")
+        with self._locked(run_id) as run_dir:
+            if not force:
+                self._refuse_if_running(run_id)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(run_dir, target)
+        self._forget(run_id)
+        return target
+
+    # -- finding runs ------------------------------------------------------------------------
+
+    def resolve(self, text: str) -> str:
+        """The run id ``text`` names: an exact id, or a unique prefix of one."""
+        if is_run_id(text) and (self.runs_dir / text).is_dir():
+            return text
+        if not is_run_id_prefix(text):
+            raise UsageError(invalid_run_id_message(text))
+        candidates = sorted(name for name in self._run_names() if name.startswith(text))
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise UsageError(f"no run matches {text!r} (`goalctl list` shows the runs)")
+        shown = ", ".join(candidates[:_MAX_LISTED_CANDIDATES])
+        more = len(candidates) - _MAX_LISTED_CANDIDATES
+        if more > 0:
+            shown += f" and {more} more"
+        raise UsageError(f"run id {text!r} is ambiguous: it matches {shown}; type more of it")
+
+    def scan(self) -> RunScan:
+        """Every run oldest first, plus a problem for each directory that is not a readable run."""
+        runs: list[RunState] = []
+        problems: list[StoreProblem] = []
+        try:
+            entries = sorted(os.scandir(self.runs_dir), key=lambda entry: entry.name)
+        except FileNotFoundError:
+            return RunScan(runs, problems)
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name.startswith("."):
+                continue
+            if not entry.is_dir() or not is_run_id(entry.name):
+                problems.append(StoreProblem(path, f"{path} is not a run directory"))
+                continue
+            try:
+                runs.append(self.load(entry.name))
+            except UsageError as exc:
+                problems.append(StoreProblem(path, str(exc)))
+        runs.sort(key=lambda state: (_time_key(state.created_at), state.run_id))
+        return RunScan(runs, problems)
+
+    def list(self) -> builtins.list[RunState]:
+        """Every readable run, oldest first; :meth:`scan` also reports unreadable ones."""
+        return self.scan().runs
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self, run_id: str) -> Iterator[Path]:
+        run_dir = self.run_dir(run_id)
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(exclusive_lock(run_dir / LOCK_FILE))
+            except FileNotFoundError:
+                raise UsageError(_no_run_message(run_id)) from None
+            yield run_dir
+
+    def _read(self, run_id: str) -> RunState:
+        path = self.run_dir(run_id) / STATE_FILE
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            if not path.parent.is_dir():
+                raise UsageError(_no_run_message(run_id)) from None
+            raise UsageError(f"run {run_id!r} has no {STATE_FILE} ({path}); {_REMEDY}") from None
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        try:
+            state = RunState.from_dict(json.loads(raw))
+        except ValueError as exc:  # JSON, UTF-8 and format errors alike
+            if isinstance(exc, StateFormatError) and exc.newer_version is not None:
+                raise UsageError(
+                    f"run {run_id} was written by a newer goalctl "
+                    f"(state version {exc.newer_version}); upgrade goalctl"
+                ) from None
+            raise UsageError(f"{path} is damaged: {exc}; {_REMEDY}") from None
+        if state.run_id != run_id:
+            raise UsageError(f"{path} belongs to run {state.run_id!r}, not {run_id!r}; {_REMEDY}")
+        return state
+
+    def _refuse_if_running(self, run_id: str) -> None:
+        try:
+            state = self._read(run_id)
+        except UsageError:
+            return  # a damaged run has no owner we could ask; it may be removed
+        if state.status is RunStatus.RUNNING and is_alive(state.pid, state.pid_start_time):
+            raise UsageError(
+                f"run {run_id!r} is still running (pid {state.pid}); "
+                f"stop it first with `goalctl stop {run_id}`"
+            )
+
+    def _journal(self, run_id: str, name: str) -> str:
+        key = (run_id, name)
+        path = self._journal_paths.get(key)
+        if path is None:
+            path = self._journal_paths[key] = str(self.run_dir(run_id) / name)
+        return path
+
+    def _append(self, run_id: str, name: str, record: dict[str, Any]) -> None:
+        try:
+            append_line(self._journal(run_id, name), dumps_line(record))
+        except FileNotFoundError:
+            raise UsageError(_no_run_message(run_id)) from None
+
+    def _read_journal(self, run_id: str, name: str, offset: int) -> bytes:
+        try:
+            with open(self._journal(run_id, name), "rb") as file:
+                file.seek(offset)
+                return file.read()
+        except FileNotFoundError:
+            if not self.run_dir(run_id).is_dir():
+                raise UsageError(_no_run_message(run_id)) from None
+            return b""
+
+    def _run_names(self) -> Iterator[str]:
+        with contextlib.suppress(FileNotFoundError), os.scandir(self.runs_dir) as entries:
+            for entry in entries:
+                if is_run_id(entry.name) and entry.is_dir():
+                    yield entry.name
+
+    def _forget(self, run_id: str) -> None:
+        for name in _JOURNALS:
+            self._journal_paths.pop((run_id, name), None)
+
+
+_REMEDY = "fix the file, or remove the run with `goalctl cleanup`"
+
+
+def _no_run_message(run_id: str) -> str:
+    return f"no run {run_id!r} (`goalctl list` shows the runs)"
+
+
+def _state_text(state: RunState) -> str:
+    data = state.to_dict()
+    try:
+        RunState.from_dict(data)  # never write a file this goalctl could not read back
+    except StateFormatError as exc:
+        message = f"refusing to write an invalid state for run {state.run_id}: {exc}"
+        raise ValueError(message) from exc
+    return dumps_document(data)
+
+
+def _live_view(state: RunState) -> RunState:
+    if state.status is RunStatus.RUNNING and not is_alive(state.pid, state.pid_start_time):
+        state.status = RunStatus.INTERRUPTED
+    return state
+
+
+def _parse_lines(data: bytes) -> list[dict[str, Any]]:
+    records = []
+    for line in data.split(b"\n"):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def _parse_checkpoint(data: bytes, path: Path) -> tuple[list[dict[str, Any]], int]:
+    """The records, and how many bytes of ``data`` they span with their newlines.
+
+    Text after the last newline is a torn line and is ignored; so is an invalid last whole
+    line when nothing follows it. Any other damage cannot come from a crash: it is an error.
+    """
+    body_end = data.rfind(b"\n") + 1
+    torn = body_end < len(data)
+    lines = data[:body_end].split(b"\n")[:-1]
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    records: list[dict[str, Any]] = []
+    valid_end = position = 0
+    for number, line in enumerate(lines):
+        position += len(line) + 1
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict) or type(record.get("case")) is not int:
+            if number == last and not torn:
+                break
+            raise UsageError(
+                f"{path}:{number + 1}: damaged checkpoint line (a crash only ever tears the "
+                "last line, so the file was edited or the disk is failing); fix or delete "
+                "that line, and its case runs again"
+            )
+        records.append(record)
+        valid_end = position
+    return records, valid_end
+
+
+def _repair_journals(run_dir: Path) -> None:
+    """Cut a torn last line off each journal so that the next append starts a fresh line."""
+    for name in _JOURNALS:
+        path = run_dir / name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        if name == CHECKPOINT_FILE:
+            _, keep = _parse_checkpoint(data, path)
+        else:
+            keep = data.rfind(b"\n") + 1
+        if keep < len(data):
+            os.truncate(path, keep)
+
+
+def _time_key(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

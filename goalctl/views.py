@@ -1,0 +1,112 @@
+"""Read-only views of runs for ``status``, ``list`` and ``logs``: lines any shell can read."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from goalctl.errors import UsageError
+from goalctl.state import RunState, RunStatus, RunStore
+
+ACTIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING})
+POLL_SECONDS = 0.2
+
+
+def latest_run(store: RunStore) -> RunState:
+    runs = store.list()
+    if not runs:
+        raise UsageError(f"no runs in {store.root}; start one with `goalctl run`")
+    return runs[-1]
+
+
+def status_lines(state: RunState) -> list[str]:
+    verdict = state.verdict or "-"
+    if state.score is not None:
+        verdict += f" (score {state.score * 100:.0f}%)"
+    totals = state.totals or {}
+    lines = [
+        f"Run:      {state.run_id}",
+        f"Goal:     {state.goal_id} {state.goal_version} ({state.goal_name})",
+        f"Status:   {state.status.value}",
+        f"Phase:    {state.phase or '-'}",
+        f"Verdict:  {verdict}",
+        f"Cases:    {state.cases_done}/{state.cases_total}",
+        f"Agent:    {state.agent} via {state.provider} ({state.model})",
+        f"Started:  {state.started_at or '-'}",
+        f"Finished: {state.finished_at or '-'}",
+    ]
+    if totals:
+        cost = float(totals.get("cost_usd", 0))
+        elapsed = float(totals.get("elapsed_s", 0))
+        lines.append(f"Cost:     ${cost:.6f} ({totals.get('llm_calls', 0)} calls, {elapsed:.2f}s)")
+    if state.pid and state.status in ACTIVE:
+        lines.append(f"Worker:   pid {state.pid}")
+    if state.error:
+        lines.append(f"Error:    {state.error}")
+    lines.append(f"Scenario: {state.scenario}")
+    return lines
+
+
+def filter_runs(
+    runs: Sequence[RunState], statuses: Sequence[str], goals: Sequence[str]
+) -> list[RunState]:
+    known = {s.value for s in RunStatus}
+    unknown = [s for s in statuses if s not in known]
+    if unknown:
+        raise UsageError(f"unknown status {unknown[0]!r} (statuses: {', '.join(sorted(known))})")
+    return [
+        run
+        for run in runs
+        if (not statuses or run.status.value in statuses) and (not goals or run.goal_id in goals)
+    ]
+
+
+def list_lines(runs: Sequence[RunState]) -> list[str]:
+    if not runs:
+        return ["no runs"]
+    rows = [("RUN ID", "STATUS", "VERDICT", "CASES", "STARTED")]
+    for run in runs:
+        rows.append(
+            (
+                run.run_id,
+                run.status.value,
+                run.verdict or "-",
+                f"{run.cases_done}/{run.cases_total}",
+                (run.started_at or run.created_at)[:19].replace("T", " "),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def event_line(event: dict[str, Any]) -> str:
+    stamp = str(event.get("time", ""))[:19].replace("T", " ")
+    level = str(event.get("level", "info"))
+    phase = str(event.get("phase") or "-")
+    marker = "" if level == "info" else f"{level.upper()} "
+    return f"[{stamp}] {phase:<10} {marker}{event.get('message', '')}"
+
+
+def follow_events(
+    store: RunStore, run_id: str, *, lines: int, follow: bool
+) -> Iterator[dict[str, Any]]:
+    """The last ``lines`` events, then (with ``follow``) new ones until the run ends.
+
+    Reads ``events.jsonl`` by byte offset, so it tails a run written by another process.
+    """
+    events, offset = store.read_events(run_id)
+    yield from events[-lines:] if lines else []
+    if not follow:
+        return
+    while True:
+        state = store.load(run_id)
+        events, offset = store.read_events(run_id, offset=offset)
+        yield from events
+        if state.status not in ACTIVE:
+            # The run ended before this read began: everything it wrote has been read.
+            return
+        time.sleep(POLL_SECONDS)
