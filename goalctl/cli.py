@@ -338,7 +338,7 @@ def status(run_id: str | None, as_json: bool) -> None:
     from goalctl.views import latest_run, status_lines
 
     store = RunStore(_settings().state_dir)
-    state = store.load(store.resolve(run_id)) if run_id else latest_run(store)
+    state = store.load(store.resolve(run_id)) if run_id is not None else latest_run(store)
     if as_json:
         echo_json(state.to_dict())
         return

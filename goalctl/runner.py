@@ -29,6 +29,8 @@ from goalctl.state import RunState, RunStatus, RunStore, new_run_id
 
 DEFAULT_CONCURRENCY = 16
 DEFAULT_MODEL = "claude-sonnet-4-5"
+PROGRESS_INTERVAL_S = 0.5
+"""How often ``cases_done`` in state.json is refreshed while cases finish."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ class ScenarioRun:
         self.records: dict[int, CaseRecord] = {}
         self.budget_stop: ConstraintCheck | None = None
         self.error: str | None = None
+        self.progress_saved = clock.monotonic()
 
     # -- state --------------------------------------------------------------------------
 
@@ -258,7 +261,14 @@ class ScenarioRun:
                 record = await finished
                 self.records[record.index] = record
                 self.store.append_checkpoint(self.run_id, record.to_json())
-                self.store.update(self.run_id, functools.partial(_set_done, done=len(self.records)))
+                now = self.clock.monotonic()
+                if now - self.progress_saved >= PROGRESS_INTERVAL_S:
+                    # state.json is fsynced twice per write; progress is throttled, while
+                    # the checkpoint journal above is what resume trusts.
+                    self.progress_saved = now
+                    self.store.update(
+                        self.run_id, functools.partial(_set_done, done=len(self.records))
+                    )
                 self.log(f"case {record.name}: {record.status}", case=record.name)
                 self.observer.case_finished(self.run_id, record)
         except BudgetExceeded as exc:

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -737,7 +737,7 @@ def test_the_store_refuses_to_write_the_api_key(
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     run_dir = store.run_dir(run)
-    attempts = [
+    attempts: list[Callable[[], object]] = [
         lambda: store.append_event(run, "error", "execute", f"auth failed for {SECRET}"),
         lambda: store.append_transcript(run, {"headers": {"x-api-key": SECRET}}),
         lambda: store.append_checkpoint(run, {"case": 0, "name": SECRET}),

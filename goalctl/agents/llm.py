@@ -26,11 +26,16 @@ def parse_json_output(text: str) -> tuple[Any, str | None]:
             candidates.append(text[start : end + 1])
     for candidate in candidates:
         try:
-            return json.loads(candidate), None
+            return json.loads(candidate, parse_constant=_refuse_constant), None
         except ValueError:
             continue
     preview = " ".join(text.split())[:80]
     return text, f"output is not JSON: {preview!r}"
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; accepting them would poison reports and state files.
+    raise ValueError(f"{name} is not JSON")
 
 
 class LLMAgent(PhasedAgent):

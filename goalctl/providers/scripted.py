@@ -84,7 +84,7 @@ class ScriptedProvider:
         case = f" for case {request.case!r}" if request.case else ""
         preview = " ".join(prompt.split())[:80]
         raise ProviderError(
-            f"scripted: no reply{case} to a {request.purpose} call (prompt starts: {preview!r}); "
+            f"scripted: no reply{case} ({request.purpose} call; prompt starts: {preview!r}); "
             "add a `responses` rule whose `match` finds it"
         )
 

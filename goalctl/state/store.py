@@ -92,11 +92,13 @@ class RunStore:
         """Make the run's directory and its first state.json; an existing run is an error."""
         run_dir = self.run_dir(state.run_id)
         text = _state_text(state)
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
         try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
             run_dir.mkdir()
         except FileExistsError:
             raise UsageError(f"run {state.run_id!r} already exists ({run_dir})") from None
+        except OSError as exc:
+            raise UsageError(f"cannot create {run_dir}: {exc.strerror}") from None
         try:
             fsync_directory(self.runs_dir)
             with exclusive_lock(run_dir / LOCK_FILE):
