@@ -22,7 +22,12 @@ DEFAULT_RUNS = 7
 """Timed runs per process-level measurement (after one discarded warm-up run)."""
 
 # Variables that would change what is measured: no .pyc files, import tracing, CI output.
-_UNSET_ENV = ("PYTHONDONTWRITEBYTECODE", "PYTHONPROFILEIMPORTTIME", "PYTHONSTARTUP", "GITHUB_ACTIONS")
+_UNSET_ENV = (
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONPROFILEIMPORTTIME",
+    "PYTHONSTARTUP",
+    "GITHUB_ACTIONS",
+)
 
 
 class BenchmarkError(Exception):
@@ -184,14 +189,17 @@ def run_command(
     argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` once, capturing output; a non-zero exit is a :class:`BenchmarkError`."""
-    proc = subprocess.run(
-        list(argv),
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=dict(env) if env is not None else bench_env(),
-        check=False,
-    )
+    try:
+        proc = subprocess.run(
+            list(argv),
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=dict(env) if env is not None else bench_env(),
+            check=False,
+        )
+    except OSError as exc:
+        raise BenchmarkError(f"cannot run `{' '.join(argv)}`: {exc}") from None
     if proc.returncode != 0:
         output = (proc.stdout + proc.stderr).rstrip()
         raise BenchmarkError(

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from goalctl.errors import ExpressionError, TemplateError
@@ -102,17 +103,40 @@ def parse_judge_reply(text: str) -> tuple[bool, float | None, str]:
     score = data.get("score")
     if not isinstance(score, int | float) or isinstance(score, bool):
         score = None
-    return data["pass"], (float(score) if score is not None else None), str(data.get("reason", ""))
+    reason = data.get("reason")
+    return (
+        data["pass"],
+        (float(score) if score is not None else None),
+        "" if reason is None else str(reason),
+    )
 
 
 def json_equal(left: Any, right: Any) -> bool:
-    """Equality of JSON values; a string that holds JSON compares as that JSON."""
-    if isinstance(left, str) and not isinstance(right, str):
-        left = _maybe_json(left)
-    if isinstance(right, str) and not isinstance(left, str):
-        right = _maybe_json(right)
+    """Equality of JSON values; a string that holds JSON compares as that JSON.
+
+    Two strings compare as JSON when both hold an object or array (``'{"a": 1}'`` equals
+    ``'{"a":1}'``), else as text with surrounding whitespace ignored. ``true`` never equals
+    ``1``, at any depth.
+    """
     if isinstance(left, str) and isinstance(right, str):
+        parsed_left, parsed_right = _maybe_json(left), _maybe_json(right)
+        if isinstance(parsed_left, dict | list) and isinstance(parsed_right, dict | list):
+            return _same(parsed_left, parsed_right)
         return left.strip() == right.strip()
+    if isinstance(left, str):
+        left = _maybe_json(left)
+    if isinstance(right, str):
+        right = _maybe_json(right)
+    return _same(left, right)
+
+
+def _same(left: Any, right: Any) -> bool:
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_same(left[k], right[k]) for k in left)
+    if isinstance(left, list | tuple) and isinstance(right, list | tuple):
+        return len(left) == len(right) and all(
+            _same(a, b) for a, b in zip(left, right, strict=True)
+        )
     if isinstance(left, bool) or isinstance(right, bool):
         return type(left) is type(right) and left == right
     return bool(left == right)
@@ -216,9 +240,9 @@ class Evaluator:
 
     def _json_schema(self, criterion_id: str, result: CaseOutput) -> Check:
         if self._validator is None:
-            import jsonschema
+            from goalctl.scenario.checks import schema_validator
 
-            self._validator = jsonschema.Draft202012Validator(self.goal.output_schema)
+            self._validator = schema_validator(self.goal.output_schema)
         errors = sorted(self._validator.iter_errors(result.output), key=lambda e: list(e.path))
         if not errors:
             return Check(criterion_id, True, "conforms to output_schema")
@@ -303,7 +327,7 @@ def is_budget(constraint: Constraint) -> bool:
         or constraint.check.strip() == "llm_judge"
     ):
         return False
-    if _is_callable_reference(constraint.check):
+    if is_callable_reference(constraint.check):
         return False
     from goalctl.expressions import compile_expression
 
@@ -330,22 +354,54 @@ def check(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-def _is_callable_reference(source: str) -> bool:
+def is_callable_reference(source: str) -> bool:
+    """``module.path:function`` (as opposed to an expression)."""
     module, sep, name = source.strip().partition(":")
     return (
         bool(sep) and all(part.isidentifier() for part in module.split(".")) and name.isidentifier()
     )
 
 
+def _project_module(module_name: str) -> None:
+    """Refuse modules outside the project before importing anything.
+
+    Importing runs a module's top-level code, so a scenario may only name modules whose
+    top-level package lives under the working directory (the project), never the standard
+    library or installed packages; ``find_spec`` of a top-level name imports nothing.
+    """
+    import importlib.util
+
+    top = module_name.split(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError) as exc:
+        raise CheckError(f"cannot find check module {module_name!r}: {exc}") from None
+    if spec is None:
+        raise CheckError(f"cannot find check module {module_name!r}")
+    places = [spec.origin] if spec.origin and spec.has_location else []
+    places += list(spec.submodule_search_locations or [])
+    project = Path.cwd().resolve()
+    inside = [Path(p).resolve() for p in places if p]
+    if not inside or not all(
+        p.is_relative_to(project) and "site-packages" not in p.parts for p in inside
+    ):
+        where = ", ".join(str(p) for p in inside) or "built in"
+        raise CheckError(
+            f"check module {module_name!r} is not part of the project ({where}); "
+            "checks must live in modules under the working directory"
+        )
+
+
 def run_check(source: str, names: Mapping[str, Any]) -> Any:
     """Evaluate a check: a safe expression, or a ``module:function`` marked with ``@check``."""
-    if not _is_callable_reference(source):
+    if not is_callable_reference(source):
         from goalctl.expressions import compile_expression
 
         return compile_expression(source).evaluate(names)
     from importlib import import_module
 
     module_name, _, name = source.strip().partition(":")
+    _project_module(module_name)
     try:
         function = getattr(import_module(module_name), name)
     except (ImportError, AttributeError) as exc:

@@ -43,11 +43,17 @@ def render_scenario(
     if unknown:
         raise UsageError(f"no case named {unknown[0]!r} in {path} (cases: {', '.join(names)})")
     rendered = []
+    goal_context = scenario.goal.to_prompt_context()
     for index, case in enumerate(scenario.cases):
         if case_names and names[index] not in case_names:
             continue
         context = case_context(
-            scenario.goal, config, case, names[index], scenario.spec.phase_instructions
+            scenario.goal,
+            config,
+            case,
+            names[index],
+            scenario.spec.phase_instructions,
+            goal_context=goal_context,
         )
         try:
             rendered.append(render_case(scenario.templates, context, names[index]))

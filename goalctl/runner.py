@@ -165,6 +165,7 @@ class ScenarioRun:
         self.budget_stop: ConstraintCheck | None = None
         self.error: str | None = None
         self.progress_saved = clock.monotonic()
+        self.goal_context = self.scenario.goal.to_prompt_context()
 
     # -- state --------------------------------------------------------------------------
 
@@ -287,7 +288,12 @@ class ScenarioRun:
             metrics = Metrics()
             started = self.clock.monotonic()
             context = case_context(
-                scenario.goal, self.plan.config, case, name, scenario.spec.phase_instructions
+                scenario.goal,
+                self.plan.config,
+                case,
+                name,
+                scenario.spec.phase_instructions,
+                goal_context=self.goal_context,
             )
             last: list[tuple[CaseOutput, Sequence[Check]]] = []
 

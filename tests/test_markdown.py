@@ -91,9 +91,9 @@ def test_body_values_and_positions() -> None:
         ("phase_instructions", "execute"): ("Do the work.", 35),
     }
     assert parts.body[("system",)].position.body_line == 31  # template line 1 is the line after ```
-    assert parts.positions[("success_criteria", 1)].line == 14
-    assert parts.positions[("constraints", 2)].line == 20
-    assert parts.positions[("context", "min_budget")].line == 25
+    assert parts.source_map.positions[("success_criteria", 1)].line == 14
+    assert parts.source_map.positions[("constraints", 2)].line == 20
+    assert parts.source_map.positions[("context", "min_budget")].line == 25
     assert parts.issues == []
 
 
@@ -102,7 +102,9 @@ def test_context_from_a_yaml_fence_keeps_positions() -> None:
         "---\nid: x\n---\n# T\n\n## Context\n\n```yaml\nindustry: SaaS\nlimits:\n  max: 3\n```\n"
     )
     assert parts.body[("context",)].value == {"industry": "SaaS", "limits": {"max": 3}}
-    assert parts.positions[("context", "limits", "max")].line == 11
+    found = parts.source_map.get(("context", "limits", "max"))
+    assert found is not None
+    assert found.line == 11
 
 
 def test_a_section_defined_twice_in_the_body() -> None:

@@ -12,9 +12,13 @@ from goalctl.scenario.yamlsafe import MAX_DEPTH, YamlLoadError, load_yaml
 def test_data_and_positions() -> None:
     doc = load_yaml("a: |\n  line\nb:\n  - x\n  - {c: 2}\nwhen: 2024-01-01\n", first_line=2)
     assert doc.data == {"a": "line\n", "b": ["x", {"c": 2}], "when": "2024-01-01"}
-    positions = doc.source_map.positions
-    assert (positions[("a",)].key_line, positions[("a",)].body_line) == (2, 3)
-    assert (positions[("b", 1, "c")].line, positions[("b", 1, "c")].col) == (6, 9)
+    a, c = doc.source_map.get(("a",)), doc.source_map.get(("b", 1, "c"))
+    assert a is not None
+    assert c is not None
+    assert (a.key_line, a.body_line) == (2, 3)
+    assert (c.line, c.col) == (6, 9)
+    assert doc.source_map.get(("b", 7)) is None
+    assert doc.source_map.find(("b", 7)) == (5, 3)  # the nearest known ancestor: b's value
 
 
 def test_yaml_1_2_booleans() -> None:

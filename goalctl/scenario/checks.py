@@ -6,6 +6,8 @@ Each check reports located problems through the reader and carries on, so one ru
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import TYPE_CHECKING, Any
 
 from goalctl.errors import ExpressionError, GoalctlError, TemplateError
@@ -90,24 +92,20 @@ def _capabilities(reader: _Reader, spec: ScenarioSpec, manifest: AgentManifest) 
 def _schemas(reader: _Reader, spec: ScenarioSpec) -> None:
     if not (spec.input_schema or spec.output_schema):
         return
-    import jsonschema  # heavy: imported only for scenarios that declare schemas
-
     valid_input = True
     for name in ("input_schema", "output_schema"):
         schema = getattr(spec, name)
         if not schema:
             continue
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            path = (name, *exc.path)
-            reader.at(path, f"not a valid JSON Schema: {exc.message}")
+        error = schema_error(schema)
+        if error is not None:
+            path, message = error
+            reader.at((name, *path), f"not a valid JSON Schema: {message}")
             valid_input = valid_input and name != "input_schema"
     if not (spec.input_schema and valid_input):
         return
-    validator = jsonschema.Draft202012Validator(spec.input_schema)
-    cases = spec.cases or []
-    for index, case in enumerate(cases):
+    validator = schema_validator(spec.input_schema)
+    for index, case in enumerate(spec.cases or []):
         for error in sorted(validator.iter_errors(case.input), key=lambda e: list(e.path)):
             where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
             at = f" at {where.lstrip('.')}" if where else ""
@@ -117,7 +115,41 @@ def _schemas(reader: _Reader, spec: ScenarioSpec) -> None:
             )
 
 
+def _schema_key(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, sort_keys=True, default=str)
+
+
+def schema_error(schema: dict[str, Any]) -> tuple[tuple[str | int, ...], str] | None:
+    """Where and why ``schema`` is not a valid JSON Schema (2020-12), or None."""
+    return _schema_error(_schema_key(schema))
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_error(key: str) -> tuple[tuple[str | int, ...], str] | None:
+    # Checking a schema against the metaschema is costly and scenarios repeat schemas.
+    import jsonschema  # heavy: imported only for scenarios that declare schemas
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(json.loads(key))
+    except jsonschema.SchemaError as exc:
+        return tuple(exc.path), exc.message
+    return None
+
+
+def schema_validator(schema: dict[str, Any]) -> Any:
+    """A (cached) validator for a schema already known to be valid."""
+    return _schema_validator(_schema_key(schema))
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_validator(key: str) -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(json.loads(key))
+
+
 def _expressions(reader: _Reader, spec: ScenarioSpec) -> None:
+    from goalctl.evaluation import is_callable_reference
     from goalctl.expressions import compile_expression
 
     checks: list[tuple[tuple[str | int, ...], str]] = []
@@ -143,19 +175,12 @@ def _expressions(reader: _Reader, spec: ScenarioSpec) -> None:
                 "add output_schema",
             )
     for path, source in checks:
-        if _is_callable_reference(source):
+        if is_callable_reference(source):
             continue
         try:
             compile_expression(source)
         except ExpressionError as exc:
             reader.at(path, str(exc))
-
-
-def _is_callable_reference(source: str) -> bool:
-    module, sep, function = source.strip().partition(":")
-    return (
-        bool(sep) and module.replace(".", "").replace("_", "").isalnum() and function.isidentifier()
-    )
 
 
 def _regex_target(reader: _Reader, index: int, target: Any) -> None:
@@ -181,11 +206,14 @@ def _templates(
     """Compile every template, then render each case so undefined names are caught now."""
     failed: set[str] = set()
     goal = spec.goal()
+    goal_context = goal.to_prompt_context()
     cases: list[Case | None] = list(spec.cases) or [None]
     for index, maybe_case in enumerate(cases):
         case = maybe_case or Case()
         name = case.name or f"case-{index + 1}"
-        context = case_context(goal, config, case, name, spec.phase_instructions)
+        context = case_context(
+            goal, config, case, name, spec.phase_instructions, goal_context=goal_context
+        )
         for template_name in ("system", "prompt"):
             if template_name in failed:
                 continue

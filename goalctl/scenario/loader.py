@@ -161,7 +161,7 @@ class _Reader:
             issue = exc.issue
             self.problem(issue.line, issue.col, issue.message, issue.key, issue.remedy)
             raise _Abort from None
-        self.source_map.positions.update(document.source_map.positions)
+        self.source_map.merge(document.source_map)
         data = document.data
         if data is None:
             return {}
@@ -187,7 +187,7 @@ class _Reader:
                 "no YAML front matter",
                 remedy="start the file with a '---' line, the fields (at least `id:`), and '---'",
             )
-        self.source_map.positions.update(parts.positions)
+        self.source_map.merge(parts.source_map)
         front_keys = set(data)
         for path, defined in parts.body.items():
             top = path[0]

@@ -15,7 +15,7 @@ from typing import Any
 from marko import block
 from marko.parser import Parser
 
-from goalctl.scenario.positions import KeyPath, LineIndex, Position, format_key
+from goalctl.scenario.positions import KeyPath, LineIndex, Position, SourceMap, format_key
 
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 _ID_BULLET = re.compile(r"^`([^`]+)`\s*:?\s*(.*)$", re.DOTALL)
@@ -52,7 +52,7 @@ class MarkdownParts:
     """File line of the front matter's first line."""
     body: dict[KeyPath, BodyValue] = field(default_factory=dict)
     """Values the body defines, keyed by the path they fill (``("system",)``, ``("name",)``)."""
-    positions: dict[KeyPath, Position] = field(default_factory=dict)
+    source_map: SourceMap = field(default_factory=SourceMap)
     """Positions of items inside body values (criteria bullets, context keys)."""
     issues: list[tuple[int, int, str, str]] = field(default_factory=list)
     """(line, col, message, remedy) found while reading the body."""
@@ -252,7 +252,7 @@ class _BodyReader:
                 entry["id"] = slug
             seen.add(entry["id"])
             entry["description"] = text
-            self.parts.positions[(field_name, index)] = self.item_position(item, section)
+            self.parts.source_map.positions[(field_name, index)] = self.item_position(item, section)
             result.append(entry)
         return result
 
@@ -270,9 +270,7 @@ class _BodyReader:
                 issue = exc.issue
                 self.parts.issues.append((issue.line, issue.col, issue.message, issue.remedy))
                 return
-            for path, found in document.source_map.positions.items():
-                if path:
-                    self.parts.positions[("context", *path)] = found
+            self.parts.source_map.merge(document.source_map, ("context",))
             self.define(("context",), document.data, fence_pos, where)
             return
         if items is None:
@@ -294,7 +292,7 @@ class _BodyReader:
                 continue
             key, raw = match.group(1).strip().strip("`"), match.group(2).strip()
             context[key] = _scalar(raw)
-            self.parts.positions[("context", key)] = item_pos
+            self.parts.source_map.positions[("context", key)] = item_pos
         self.define(("context",), context, position, where)
 
 

@@ -86,12 +86,11 @@ class ScenarioSpec(Goal):
 
     def goal(self) -> Goal:
         """The goal this scenario declares (fields already validated)."""
-        return Goal.model_construct(
-            **{name: getattr(self, name) for name in Goal.model_fields},
-        )
+        return Goal.model_construct(**{name: getattr(self, name) for name in GOAL_FIELDS})
 
 
-GOAL_FIELDS = frozenset(Goal.model_fields)
+# Computed once: pydantic builds ``model_fields`` anew on every access.
+GOAL_FIELDS = tuple(Goal.model_fields)
 SPEC_FIELDS = frozenset(ScenarioSpec.model_fields)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 KeyPath = tuple[str | int, ...]
@@ -36,28 +36,56 @@ class Position:
         return (self.key_line, self.key_col) if self.key_line else (self.line, self.col)
 
 
+Resolver = Callable[[KeyPath], "Position | None"]
+
+
 @dataclass
 class SourceMap:
-    """Positions of every key path of a scenario, from YAML nodes and the Markdown body."""
+    """Positions of the key paths of a scenario, from YAML nodes and the Markdown body.
+
+    YAML positions are resolved lazily from the parsed node tree: they are needed only to
+    report a problem or cite a line, and building one per value up front costs more than
+    loading the values.
+    """
 
     positions: dict[KeyPath, Position] = field(default_factory=dict)
+    resolvers: list[tuple[KeyPath, Resolver]] = field(default_factory=list)
+    """(prefix, resolver) pairs: a resolver finds paths below its prefix."""
 
     def add(self, path: KeyPath, position: Position) -> None:
         self.positions[path] = position
 
+    def add_resolver(self, prefix: KeyPath, resolver: Resolver) -> None:
+        self.resolvers.append((prefix, resolver))
+
+    def merge(self, other: SourceMap, prefix: KeyPath = ()) -> None:
+        for path, position in other.positions.items():
+            self.positions[(*prefix, *path)] = position
+        for inner, resolver in other.resolvers:
+            self.resolvers.append(((*prefix, *inner), resolver))
+
+    def get(self, path: KeyPath) -> Position | None:
+        path = tuple(path)
+        found = self.positions.get(path)
+        if found is not None:
+            return found
+        for prefix, resolver in self.resolvers:
+            if path[: len(prefix)] == prefix:
+                found = resolver(path[len(prefix) :])
+                if found is not None:
+                    return found
+        return None
+
     def find(self, path: KeyPath, *, key: bool = False) -> tuple[int, int]:
         """Position of ``path`` or of its nearest known ancestor (line 1, col 1 at worst)."""
         probe = tuple(path)
-        while probe:
-            found = self.positions.get(probe)
+        while True:
+            found = self.get(probe)
             if found is not None:
                 return found.key if key else (found.line, found.col)
+            if not probe:
+                return (1, 1)
             probe = probe[:-1]
-        root = self.positions.get(())
-        return (root.line, root.col) if root else (1, 1)
-
-    def get(self, path: KeyPath) -> Position | None:
-        return self.positions.get(tuple(path))
 
 
 class LineIndex:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,11 +47,16 @@ def case_context(
     *,
     attempt: int = 1,
     feedback: str | None = None,
+    goal_context: str | None = None,
 ) -> dict[str, Any]:
-    """The names every scenario template can use."""
+    """The names every scenario template can use.
+
+    ``goal_context`` is the same for every case of a scenario: callers that render many
+    cases compute it once and pass it in.
+    """
     return {
         "goal": goal,
-        "goal_context": goal.to_prompt_context(),
+        "goal_context": goal.to_prompt_context() if goal_context is None else goal_context,
         "config": dict(config),
         "case": {"name": name, "description": case.description},
         "input": case.input,
@@ -106,10 +112,7 @@ def render_target(target: Any, context: Mapping[str, Any]) -> Any:
         return target
     single = _SINGLE_EXPRESSION.match(target)
     if single is not None and "}}" not in single.group(1):
-        try:
-            expression = environment().compile_expression(single.group(1), undefined_to_none=False)
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"target syntax error: {exc.message}") from None
+        expression = _target_expression(single.group(1))
         try:
             value = expression(**context)
         except jinja2.UndefinedError as exc:
@@ -119,4 +122,18 @@ def render_target(target: Any, context: Mapping[str, Any]) -> Any:
         if isinstance(value, jinja2.Undefined):
             raise TemplateError("target is undefined for this case")
         return value
-    return render_template(compile_template(target), context)
+    return render_template(_target_template(target), context)
+
+
+@functools.lru_cache(maxsize=4096)
+def _target_expression(source: str) -> Any:
+    # Targets are evaluated once per case and criterion; compiling is the expensive part.
+    try:
+        return environment().compile_expression(source, undefined_to_none=False)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"target syntax error: {exc.message}") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _target_template(source: str) -> jinja2.Template:
+    return compile_template(source)

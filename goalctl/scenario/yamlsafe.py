@@ -8,6 +8,7 @@ built: unknown tags, alias bombs (expanded size is counted with aliases shared),
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ except ImportError:  # pragma: no cover - exercised only without ruamel.yaml.cli
     from ruamel.yaml.loader import SafeLoader as _Loader
 
 _TAG = "tag:yaml.org,2002:"
+_STR = _TAG + "str"
 _SCALAR_TAGS = {_TAG + name for name in ("str", "int", "float", "bool", "null")}
 
 
@@ -59,11 +61,33 @@ def load_yaml(text: str, *, first_line: int = 1) -> YamlDocument:
     finally:
         _dispose(loader)
     builder = _Builder(loader, first_line)
+    source_map = SourceMap()
     if root is None:
-        return YamlDocument(None, builder.source_map)
+        return YamlDocument(None, source_map)
     builder.count(root, 0, {})
-    builder.source_map.add((), builder.position(root))
-    return YamlDocument(builder.build(root, ()), builder.source_map)
+    data = builder.build(root, ())
+    source_map.add((), builder.position(root))
+    source_map.add_resolver((), functools.partial(_resolve, builder, root))
+    return YamlDocument(data, source_map)
+
+
+def _resolve(builder: _Builder, root: Any, path: KeyPath) -> Position | None:
+    """The position of ``path`` in the node tree, found when a problem needs it."""
+    node, key = root, None
+    for part in path:
+        kind = type(node).__name__
+        if kind == "MappingNode":
+            for key_node, value_node in node.value:
+                if key_node.value == part and type(key_node).__name__ == "ScalarNode":
+                    node, key = value_node, key_node
+                    break
+            else:
+                return None
+        elif kind == "SequenceNode" and isinstance(part, int) and 0 <= part < len(node.value):
+            node, key = node.value[part], None
+        else:
+            return None
+    return builder.position(node, key)
 
 
 def _dispose(loader: Any) -> None:
@@ -97,7 +121,6 @@ class _Builder:
     def __init__(self, loader: Any, first_line: int) -> None:
         self.loader = loader
         self.offset = first_line - 1
-        self.source_map = SourceMap()
         self.total = 0
 
     def position(self, node: Any, key: Any = None) -> Position:
@@ -161,6 +184,8 @@ class _Builder:
         tag = node.tag
         kind = type(node).__name__
         if kind == "ScalarNode":
+            if tag == _STR:
+                return node.value  # most values: no need for the constructor
             if tag == _TAG + "timestamp":
                 return node.value  # keep dates as written: inputs must stay JSON-compatible
             if tag not in _SCALAR_TAGS:
@@ -169,12 +194,7 @@ class _Builder:
         if kind == "SequenceNode":
             if tag != _TAG + "seq":
                 raise self.fail(node, f"unsupported YAML tag {tag!r}", path, "remove the tag")
-            items = []
-            for index, item in enumerate(node.value):
-                item_path = (*path, index)
-                self.source_map.add(item_path, self.position(item))
-                items.append(self.build(item, item_path))
-            return items
+            return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
         if tag != _TAG + "map":
             raise self.fail(node, f"unsupported YAML tag {tag!r}", path, "remove the tag")
         mapping: dict[str, Any] = {}
@@ -192,9 +212,7 @@ class _Builder:
                 raise self.fail(
                     key_node, f"duplicate key {key!r} (first defined on line {first})", item_path
                 )
-            position = self.position(value_node, key_node)
-            explicit[key] = position.key_line
-            self.source_map.add(item_path, position)
+            explicit[key] = key_node.start_mark.line + 1 + self.offset
             mapping[key] = self.build(value_node, item_path)
         return mapping
 
