@@ -92,7 +92,7 @@ def validate(paths: tuple[str, ...], output_format: str | None) -> None:
     from goalctl.reports import validation as report_format
     from goalctl.validation import validate_paths
 
-    report = validate_paths(paths or ("scenarios",))
+    report = validate_paths(paths or ("scenarios",), keep_scenarios=False)
     fmt = output_format or ("github" if in_github_actions() else "text")
     if fmt == "json":
         echo_json(report_format.as_json(report))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import glob
+import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,12 +80,49 @@ def _scenario_files(directory: Path) -> Iterable[Path]:
                 yield Path(root) / name
 
 
-def validate_paths(paths: Sequence[str | os.PathLike[str]]) -> ValidationReport:
-    """Check every scenario file under ``paths``; a broken file never stops the others."""
+PARALLEL_MIN_FILES = 64
+"""Below this many files, starting worker processes costs more than it saves."""
+
+
+def validate_paths(
+    paths: Sequence[str | os.PathLike[str]], *, keep_scenarios: bool = True, jobs: int | None = None
+) -> ValidationReport:
+    """Check every scenario file under ``paths``; a broken file never stops the others.
+
+    With ``keep_scenarios=False`` (``goalctl validate``), large sets are checked by worker
+    processes, one per core, and results carry problems and lineage but not the scenarios.
+    """
     files = expand_paths(paths)
-    report = ValidationReport([read_scenario(file) for file in files])
+    workers = _workers(len(files), jobs) if not keep_scenarios else 1
+    if workers > 1:
+        results = _read_in_parallel(files, workers)
+    else:
+        results = [read_scenario(file) for file in files]
+        if not keep_scenarios:
+            results = [result.light() for result in results]
+    report = ValidationReport(results)
     check_lineage(report.results)
     return report
+
+
+def _workers(count: int, jobs: int | None) -> int:
+    if jobs is not None:
+        return max(1, jobs)
+    if count < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8, count // (PARALLEL_MIN_FILES // 2)))
+
+
+def _read_light(path: Path) -> LoadResult:
+    return read_scenario(path).light()
+
+
+def _read_in_parallel(files: list[Path], workers: int) -> list[LoadResult]:
+    # fork: workers inherit the already-imported modules, so they start in milliseconds.
+    context = multiprocessing.get_context("fork")
+    chunk = max(1, len(files) // (workers * 4))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(_read_light, files, chunksize=chunk))
 
 
 def check_lineage(results: list[LoadResult]) -> None:
@@ -94,29 +133,28 @@ def check_lineage(results: list[LoadResult]) -> None:
     """
     versions: dict[str, dict[str, LoadResult]] = {}
     for result in results:
-        if result.scenario is not None:
+        if result.ref is not None:
             _index_version(versions, result)
     looked_beside: set[Path] = set()
     for result in results:
-        scenario = result.scenario
-        if scenario is None or scenario.goal.parent_version is None:
+        ref = result.ref
+        if ref is None or ref.parent_version is None:
             continue
-        goal = scenario.goal
-        if goal.parent_version not in versions.get(goal.id, {}):
+        if ref.parent_version not in versions.get(ref.id, {}):
             directory = result.path.parent
             if directory not in looked_beside:
                 looked_beside.add(directory)
                 _index_siblings(versions, directory, {r.path for r in results})
-        if goal.parent_version in versions.get(goal.id, {}):
+        if ref.parent_version in versions.get(ref.id, {}):
             continue
-        known = sorted(versions.get(goal.id, {}), key=semver_key)
-        line, col = scenario.source_map.find(("parent_version",))
+        known = sorted(versions.get(ref.id, {}), key=semver_key)
+        line, col = ref.parent_at
         result.problems.append(
             Problem(
                 str(result.path),
                 line,
                 col,
-                f"parent_version {goal.parent_version} of goal {goal.id!r} does not exist "
+                f"parent_version {ref.parent_version} of goal {ref.id!r} does not exist "
                 f"(known versions: {', '.join(known)})",
                 "parent_version",
                 "add the parent version's scenario, or correct parent_version",
@@ -125,23 +163,23 @@ def check_lineage(results: list[LoadResult]) -> None:
 
 
 def _index_version(versions: dict[str, dict[str, LoadResult]], result: LoadResult) -> None:
-    assert result.scenario is not None
-    goal = result.scenario.goal
-    previous = versions.setdefault(goal.id, {}).get(goal.version)
+    assert result.ref is not None
+    ref = result.ref
+    previous = versions.setdefault(ref.id, {}).get(ref.version)
     if previous is not None and previous.path != result.path:
-        line, col = result.scenario.source_map.find(("version",))
+        line, col = ref.version_at
         result.problems.append(
             Problem(
                 str(result.path),
                 line,
                 col,
-                f"goal {goal.id!r} version {goal.version} is also defined in {previous.path}",
+                f"goal {ref.id!r} version {ref.version} is also defined in {previous.path}",
                 "version",
                 "each version of a goal lives in one file; bump version",
             )
         )
         return
-    versions[goal.id][goal.version] = result
+    versions[ref.id][ref.version] = result
 
 
 def _index_siblings(
@@ -151,7 +189,5 @@ def _index_siblings(
         if file in checked or not file.is_file() or file.suffix.lower() not in SCENARIO_SUFFIXES:
             continue
         sibling = read_scenario(file)
-        if sibling.scenario is not None:
-            versions.setdefault(sibling.scenario.goal.id, {}).setdefault(
-                sibling.scenario.goal.version, sibling
-            )
+        if sibling.ref is not None:
+            versions.setdefault(sibling.ref.id, {}).setdefault(sibling.ref.version, sibling)

@@ -109,7 +109,7 @@ class TestErrorHandler:
     def test_a_bug_exits_4_and_writes_the_traceback(
         self, monkeypatch: pytest.MonkeyPatch, isolated_environment: Path
     ) -> None:
-        def explode(paths: object) -> None:
+        def explode(paths: object, **options: object) -> None:
             raise RuntimeError("boom")
 
         monkeypatch.setattr("goalctl.validation.validate_paths", explode)
@@ -124,7 +124,7 @@ class TestErrorHandler:
         assert "RuntimeError: boom" in text
 
     def test_keyboard_interrupt_exits_130(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        def interrupt(paths: object) -> None:
+        def interrupt(paths: object, **options: object) -> None:
             raise KeyboardInterrupt
 
         monkeypatch.setattr("goalctl.validation.validate_paths", interrupt)

@@ -303,3 +303,20 @@ class TestCommand:
         path = INVALID / "unknown_key.yaml"
         result = run_cli("validate", str(path), env={"GITHUB_ACTIONS": "true"})
         assert result.stdout.startswith("::error file=")
+
+
+def test_parallel_validation_reports_exactly_what_sequential_does(tmp_path: Path) -> None:
+    for index in range(12):
+        shutil.copy(SCENARIOS / "calculator.md", tmp_path / f"ok-{index}.md")
+    for name in ("bad_config.yaml", "weight_out_of_range.yaml", "md_broken_template.md"):
+        shutil.copy(INVALID / name, tmp_path / name)
+    shutil.copy(SCENARIOS / "email_sender_v2.md", tmp_path / "orphan.md")
+    sequential = validate_paths([tmp_path], keep_scenarios=False, jobs=1)
+    parallel = validate_paths([tmp_path], keep_scenarios=False, jobs=2)
+    assert [(r.path, r.ok, r.problems, r.ref) for r in parallel.results] == [
+        (r.path, r.ok, r.problems, r.ref) for r in sequential.results
+    ]
+    assert len(parallel.invalid) == 15  # 3 broken files, the orphan, 11 duplicate versions
+    # The copies all claim calculator 1.0.0: every copy after the first is reported.
+    duplicates = [p for p in parallel.problems if p.key == "version"]
+    assert len(duplicates) == 11

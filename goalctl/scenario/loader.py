@@ -35,10 +35,40 @@ class LoadResult:
     path: Path
     scenario: Scenario | None = None
     problems: list[Problem] = field(default_factory=list)
+    ref: GoalRef | None = None
+    """What other files need to know of this one (lineage); set whenever a goal was read."""
 
     @property
     def ok(self) -> bool:
-        return self.scenario is not None and not any(p.severity == "error" for p in self.problems)
+        return self.ref is not None and not any(p.severity == "error" for p in self.problems)
+
+    def light(self) -> LoadResult:
+        """The result without the scenario itself: small and picklable, for worker processes."""
+        return LoadResult(self.path, None, self.problems, self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class GoalRef:
+    """A goal's identity and lineage, with the lines that define them."""
+
+    id: str
+    name: str
+    version: str
+    parent_version: str | None
+    version_at: tuple[int, int]
+    parent_at: tuple[int, int]
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> GoalRef:
+        goal = scenario.goal
+        return cls(
+            goal.id,
+            goal.name,
+            goal.version,
+            goal.parent_version,
+            scenario.source_map.find(("version",)),
+            scenario.source_map.find(("parent_version",)),
+        )
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -54,7 +84,8 @@ def read_scenario(path: Path, text: str | None = None) -> LoadResult:
     reader = _Reader(path)
     with contextlib.suppress(_Abort):
         reader.run(text)
-    return LoadResult(path, reader.scenario, reader.problems)
+    ref = GoalRef.of(reader.scenario) if reader.scenario is not None else None
+    return LoadResult(path, reader.scenario, reader.problems, ref)
 
 
 class _Abort(Exception):

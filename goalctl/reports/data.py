@@ -1,0 +1,196 @@
+"""The report of a run as data: versioned JSON that every other format is rendered from.
+
+``report.json`` is the source of truth: ``report.md`` (and JUnit, and ``goalctl report``) are
+rendered from it, so saved runs can be re-reported without re-running anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from goalctl.evaluation import (
+    CaseOutput,
+    Check,
+    ConstraintCheck,
+    Metrics,
+    aggregate_constraints,
+    aggregate_criteria,
+    goal_achieved,
+    weighted_score,
+)
+from goalctl.goal import SUCCESS_THRESHOLD
+from goalctl.scenario.model import Case, Scenario
+
+REPORT_VERSION = 1
+
+
+@dataclass
+class CaseRecord:
+    """A finished case: what went in, what came out, every check. One checkpoint line."""
+
+    index: int
+    name: str
+    status: str
+    """``passed`` (every criterion and constraint held), ``failed``, or ``error``."""
+    input: Any
+    expected: Any
+    output: Any = None
+    text: str = ""
+    error: str | None = None
+    attempts: int = 0
+    metrics: dict[str, Any] = field(default_factory=dict)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    constraints: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def finished(
+        cls,
+        index: int,
+        name: str,
+        case: Case,
+        output: CaseOutput,
+        metrics: Metrics,
+        checks: Sequence[Check],
+        constraints: Sequence[ConstraintCheck],
+    ) -> CaseRecord:
+        passed = all(c.passed for c in checks) and all(c.satisfied for c in constraints)
+        return cls(
+            index,
+            name,
+            "passed" if passed else "failed",
+            case.input,
+            case.expected,
+            output.output,
+            output.text,
+            output.error,
+            output.attempts,
+            _metrics(metrics),
+            [asdict(c) for c in checks],
+            [asdict(c) for c in constraints],
+        )
+
+    @classmethod
+    def errored(cls, index: int, name: str, case: Case, metrics: Metrics, error: str) -> CaseRecord:
+        return cls(
+            index, name, "error", case.input, case.expected, error=error, metrics=_metrics(metrics)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"case": self.index, **{k: v for k, v in asdict(self).items() if k != "index"}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CaseRecord:
+        values = {k: v for k, v in data.items() if k != "case"}
+        return cls(index=int(data["case"]), **values)
+
+    def check_objects(self) -> list[Check]:
+        return [Check(**c) for c in self.checks]
+
+    def constraint_objects(self) -> list[ConstraintCheck]:
+        return [ConstraintCheck(**c) for c in self.constraints]
+
+
+def _metrics(metrics: Metrics) -> dict[str, Any]:
+    data = metrics.names()
+    data["elapsed_s"] = round(float(data["elapsed_s"]), 6)
+    data["cost_usd"] = round(float(data["cost_usd"]), 8)
+    return data
+
+
+def build_report(
+    *,
+    run_id: str,
+    scenario: Scenario,
+    provider: str,
+    model: str,
+    records: Sequence[CaseRecord],
+    run_checks: Sequence[ConstraintCheck],
+    totals: Metrics,
+    budget_stop: ConstraintCheck | None,
+    error: str | None,
+    agent_summary: str | None,
+    started_at: str | None,
+    finished_at: str,
+) -> dict[str, Any]:
+    """The versioned report of a run."""
+    goal = scenario.goal
+    case_errors = [r for r in records if r.status == "error"]
+    if error is None and case_errors:
+        first = case_errors[0]
+        error = f"case {first.name!r}: {first.error}"
+    criteria = aggregate_criteria(
+        scenario, [(r.name, r.check_objects()) for r in records if r.status != "error"]
+    )
+    constraints = aggregate_constraints(
+        scenario, [(r.name, r.constraint_objects()) for r in records], list(run_checks)
+    )
+    not_run = len(scenario.cases) - len(records)
+    if error is not None:
+        verdict = "error"
+    elif budget_stop is None and not_run == 0 and goal_achieved(criteria, constraints):
+        verdict = "achieved"
+    else:
+        verdict = "not_achieved"
+    score = weighted_score(criteria)
+    return {
+        "version": REPORT_VERSION,
+        "run_id": run_id,
+        "scenario": str(scenario.path),
+        "goal": {
+            "id": goal.id,
+            "name": goal.name,
+            "version": goal.version,
+            "description": goal.description,
+        },
+        "agent": scenario.spec.agent,
+        "provider": provider,
+        "model": model,
+        "verdict": verdict,
+        "score": round(score, 6),
+        "threshold": float(SUCCESS_THRESHOLD),
+        "error": error,
+        "budget_stop": asdict(budget_stop) if budget_stop is not None else None,
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "totals": {
+            **_metrics(totals),
+            "cases": len(scenario.cases),
+            "cases_run": len(records),
+            "cases_passed": sum(r.status == "passed" for r in records),
+            "cases_failed": sum(r.status == "failed" for r in records),
+            "cases_errored": len(case_errors),
+        },
+        "criteria": [
+            {
+                "id": c.id,
+                "description": c.description,
+                "metric": c.metric,
+                "weight": c.weight,
+                "threshold": c.threshold,
+                "passed": c.passed,
+                "evaluated": c.evaluated,
+                "success_rate": round(c.success_rate, 6),
+                "met": c.met,
+                "evidence": c.evidence,
+                "line": scenario.line_of("success_criteria", index),
+            }
+            for index, c in enumerate(criteria)
+        ],
+        "constraints": [
+            {
+                "id": c.id,
+                "description": c.description,
+                "type": c.constraint_type,
+                "category": c.category,
+                "checked": c.checked,
+                "violated": c.violated,
+                "violations": c.violations[:5],
+                "line": scenario.line_of("constraints", index),
+            }
+            for index, c in enumerate(constraints)
+        ],
+        "agent_summary": agent_summary,
+        "cases": [record.to_json() for record in records],
+    }

@@ -1,0 +1,105 @@
+"""``report.md``: the verdict first, then why — criteria, constraints, cases, cost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_VERDICT = {
+    "achieved": "✅ achieved",
+    "not_achieved": "❌ not achieved",
+    "error": "⚠️ error (no verdict)",
+}
+
+
+def _cell(value: Any) -> str:
+    text = str(value).replace("\n", " ").replace("|", "\\|")
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
+def _row(*cells: Any) -> str:
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.1f}%".replace(".0%", "%")
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The human report of a run, from its JSON report."""
+    goal = report["goal"]
+    totals = report["totals"]
+    lines = [
+        f"# {goal['name']} — {_VERDICT.get(report['verdict'], report['verdict'])}",
+        "",
+        f"- Goal: `{goal['id']}` version {goal['version']} ({report['scenario']})",
+        f"- Run: `{report['run_id']}` — agent `{report['agent']}`, "
+        f"provider `{report['provider']}`, model `{report['model']}`",
+        f"- Weighted score: **{_pct(report['score'])}** (needs {_pct(report['threshold'])}, "
+        "and no hard constraint violated)",
+        f"- Cases: {totals['cases_passed']} passed, {totals['cases_failed']} failed, "
+        f"{totals['cases_errored']} errored, of {totals['cases']}",
+        f"- Cost: ${totals['cost_usd']:.6f} — {totals['llm_calls']} calls, "
+        f"{totals['input_tokens']} input and {totals['output_tokens']} output tokens, "
+        f"{totals['elapsed_s']:.2f}s",
+    ]
+    if report["error"]:
+        lines += ["", f"**Error:** {report['error']}"]
+    if report["budget_stop"]:
+        stop = report["budget_stop"]
+        lines += ["", f"**Stopped by budget** `{stop['constraint']}`: {stop['evidence']}"]
+    lines += [
+        "",
+        "## Success criteria",
+        "",
+        "| | criterion | metric | weight | passed | threshold | evidence |",
+    ]
+    lines.append("|---|---|---|---|---|---|---|")
+    for c in report["criteria"]:
+        mark = "✅" if c["met"] else "❌"
+        rate = f"{c['passed']}/{c['evaluated']}"
+        evidence = "; ".join(c["evidence"][:3])
+        criterion = f"`{c['id']}` {_cell(c['description'])}"
+        threshold = _pct(c["threshold"])
+        lines.append(
+            _row(mark, criterion, c["metric"], f"{c['weight']:g}", rate, threshold, _cell(evidence))
+        )
+    if report["constraints"]:
+        lines += [
+            "",
+            "## Constraints",
+            "",
+            "| | constraint | type | category | result |",
+            "|---|---|---|---|---|",
+        ]
+        for c in report["constraints"]:
+            if not c["checked"]:
+                mark, result = "➖", "not checked (no `check`)"
+            elif c["violated"]:
+                mark = "❌" if c["type"] == "hard" else "⚠️"
+                result = "violated: " + "; ".join(c["violations"][:3])
+            else:
+                mark, result = "✅", "held"
+            constraint = f"`{c['id']}` {_cell(c['description'])}"
+            lines.append(_row(mark, constraint, c["type"], c["category"], _cell(result)))
+    lines += ["", "## Cases", "", "| case | status | attempts | calls | cost | time | notes |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for case in report["cases"]:
+        metrics = case["metrics"]
+        failed = [c["criterion"] for c in case["checks"] if not c["passed"]]
+        failed += [c["constraint"] for c in case["constraints"] if not c["satisfied"]]
+        note = case["error"] or (("unmet: " + ", ".join(failed)) if failed else "")
+        cost, elapsed = f"${metrics['cost_usd']:.6f}", f"{metrics['elapsed_s']:.2f}s"
+        lines.append(
+            _row(
+                _cell(case["name"]),
+                case["status"],
+                case["attempts"],
+                metrics["llm_calls"],
+                cost,
+                elapsed,
+                _cell(note),
+            )
+        )
+    if report["agent_summary"]:
+        lines += ["", "## Agent summary", "", report["agent_summary"]]
+    return "\n".join(lines) + "\n"
