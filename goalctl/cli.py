@@ -251,7 +251,7 @@ def _config_file(path: Path | None) -> dict[str, Any]:
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 1024),
-    default=16,
+    default=32,
     show_default=True,
     help="Cases in flight at once, across all scenarios.",
 )

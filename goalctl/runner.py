@@ -27,7 +27,8 @@ from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import case_context, render_case
 from goalctl.state import RunState, RunStatus, RunStore, new_run_id
 
-DEFAULT_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = 32
+"""Cases in flight at once: enough to hide API latency, few enough for common rate limits."""
 DEFAULT_MODEL = "claude-sonnet-4-5"
 PROGRESS_INTERVAL_S = 0.5
 """How often ``cases_done`` in state.json is refreshed while cases finish."""

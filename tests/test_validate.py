@@ -11,9 +11,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
 
 from goalctl.validation import validate_paths
-from tests.conftest import FIXTURES, SCENARIOS, run_cli
+from tests.conftest import FIXTURES, REPO, SCENARIOS, run_cli
 
 INVALID = FIXTURES / "scenarios" / "invalid"
 
@@ -320,3 +321,16 @@ def test_parallel_validation_reports_exactly_what_sequential_does(tmp_path: Path
     # The copies all claim calculator 1.0.0: every copy after the first is reported.
     duplicates = [p for p in parallel.problems if p.key == "version"]
     assert len(duplicates) == 11
+
+
+@pytest.mark.parametrize("output_format", ["text", "github"])
+def test_validation_output_of_the_whole_corpus(
+    output_format: str, monkeypatch: pytest.MonkeyPatch, text_snapshot: SnapshotAssertion
+) -> None:
+    monkeypatch.chdir(REPO)
+    result = run_cli("validate", "--format", output_format, "tests/fixtures/scenarios/invalid")
+    assert result.exit_code == 1
+    assert (
+        f"$ goalctl validate --format {output_format} …/invalid\n{result.stdout}{result.stderr}"
+        == text_snapshot
+    )
