@@ -20,8 +20,8 @@ _EXPORTS = {
     "Scenario": "goalctl.scenario.model",
     "load_scenario": "goalctl.scenario.loader",
     "validate_paths": "goalctl.validation",
-    "RunOptions": "goalctl.runner",
-    "run_paths": "goalctl.runner",
+    "RunOptions": "goalctl.planning",
+    "run_paths": "goalctl.lifecycle",
     "RunStore": "goalctl.state",
     "PhasedAgent": "goalctl.agents.base",
     "check": "goalctl.evaluation",
@@ -39,8 +39,8 @@ if TYPE_CHECKING:  # the names, for type checkers and editors; imported lazily a
     from goalctl.goal import GoalStatus as GoalStatus
     from goalctl.goal import Metric as Metric
     from goalctl.goal import SuccessCriterion as SuccessCriterion
-    from goalctl.runner import RunOptions as RunOptions
-    from goalctl.runner import run_paths as run_paths
+    from goalctl.lifecycle import run_paths as run_paths
+    from goalctl.planning import RunOptions as RunOptions
     from goalctl.scenario.loader import load_scenario as load_scenario
     from goalctl.scenario.model import Scenario as Scenario
     from goalctl.state import RunStore as RunStore

@@ -267,6 +267,9 @@ def _config_file(path: Path | None) -> dict[str, Any]:
     "--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress lines."
 )
 @click.option("--include-drafts", is_flag=True, help="Also run draft and suspended goals.")
+@click.option(
+    "--detach", is_flag=True, help="Run in background workers; print the run ids and exit."
+)
 def run(
     paths: tuple[str, ...],
     provider: str | None,
@@ -278,13 +281,15 @@ def run(
     report_dir: Path | None,
     as_json: bool,
     include_drafts: bool,
+    detach: bool,
 ) -> None:
     """Run scenarios (default: ./scenarios) and evaluate their goals.
 
     Exits 0 when every goal is achieved, 1 when one is not (or a scenario is invalid), 3 when
     a run errored (provider or agent failure), 2 on bad input.
     """
-    from goalctl.runner import RunOptions, run_paths
+    from goalctl.lifecycle import run_detached, run_paths
+    from goalctl.planning import RunOptions
 
     options = RunOptions(
         provider=provider,
@@ -296,6 +301,16 @@ def run(
         report_dir=report_dir,
         include_drafts=include_drafts,
     )
+    if detach:
+        detached = run_detached(paths or ("scenarios",), options, _settings().state_dir)
+        for scenario, reason in detached.skipped:
+            echo_err(f"skipped {scenario.path}: {reason}")
+        if as_json:
+            echo_json({"version": 1, "run_ids": detached.run_ids})
+        else:
+            for run_id in detached.run_ids:
+                echo(run_id)
+        return
     from goalctl.console import observer_for
 
     with observer_for(as_json, echo) as observer:
@@ -387,6 +402,105 @@ def logs(run_id: str, lines: int, follow: bool, as_json: bool) -> None:
     resolved = store.resolve(run_id)
     for event in follow_events(store, resolved, lines=lines, follow=follow):
         echo(json.dumps(event, ensure_ascii=False) if as_json else event_line(event))
+
+
+def _confirm(question: str, yes: bool) -> None:
+    """Ask on a terminal; elsewhere (CI, scripts) require --yes rather than guess."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        from goalctl.errors import UsageError
+
+        raise UsageError(f"{question.rstrip('?')}: confirm with --yes (no terminal to ask on)")
+    if not click.confirm(question, default=False):
+        raise click.Abort
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait.",
+)
+def stop(run_id: str, yes: bool, timeout: float) -> None:
+    """Stop a run from any shell; finished cases are kept and `start` resumes it."""
+    from goalctl.lifecycle import stop_run
+    from goalctl.state import RunStore
+
+    store = RunStore(_settings().state_dir)
+    resolved = store.resolve(run_id)
+    _confirm(f"Stop run {resolved}?", yes)
+    echo(stop_run(store, resolved, timeout_s=timeout).message)
+
+
+@cli.command()
+@click.argument("run_id")
+def start(run_id: str) -> None:
+    """Resume a stopped or interrupted run in a new background worker."""
+    from goalctl.lifecycle import start_run
+    from goalctl.state import RunStore
+
+    store = RunStore(_settings().state_dir)
+    resolved = store.resolve(run_id)
+    pid = start_run(store, resolved)
+    echo(f"resumed {resolved} (worker pid {pid}); follow it with `goalctl logs -f {resolved}`")
+
+
+@cli.command()
+@click.argument("run_ids", nargs=-1)
+@click.option("--finished", is_flag=True, help="Every run that is not running.")
+@click.option("--older-than", metavar="AGE", help="Only runs older than AGE (30m, 12h, 7d, 2w).")
+@click.option(
+    "--archive", is_flag=True, help="Move runs to <state-dir>/archive instead of deleting."
+)
+@click.option("--force", is_flag=True, help="Stop running runs first instead of refusing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def cleanup(
+    run_ids: tuple[str, ...],
+    finished: bool,
+    older_than: str | None,
+    archive: bool,
+    force: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Release runs' workers and remove (or archive) their state."""
+    from goalctl.lifecycle import cleanup_run, parse_age, select_runs
+    from goalctl.state import RunStore
+
+    store = RunStore(_settings().state_dir)
+    age = parse_age(older_than) if older_than else None
+    runs = select_runs(store, run_ids, finished=finished, older_than=age)
+    if not runs:
+        if as_json:
+            echo_json({"version": 1, "results": []})
+        else:
+            echo("no runs to clean up")
+        return
+    verb = "Archive" if archive else "Remove"
+    _confirm(f"{verb} {len(runs)} run{'s' if len(runs) != 1 else ''}?", yes)
+    results = [cleanup_run(store, state, force=force, archive=archive) for state in runs]
+    if as_json:
+        echo_json({"version": 1, "results": [r.__dict__ for r in results]})
+    else:
+        for result in results:
+            (echo if result.ok else echo_err)(result.message)
+    if not all(result.ok for result in results):
+        sys.exit(1)
+
+
+@cli.command(name="_worker", hidden=True)
+@click.argument("run_id")
+def worker(run_id: str) -> None:
+    """Run one run to its end in this process (started by `run --detach` and `start`)."""
+    from goalctl.lifecycle import run_worker
+
+    sys.exit(run_worker(_settings().state_dir, run_id))
 
 
 def main(argv: list[str] | None = None) -> None:

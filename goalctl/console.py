@@ -15,6 +15,7 @@ from typing import Any
 from goalctl.reports.data import CaseRecord
 from goalctl.runner import Observer, RunOutcome, SilentObserver
 from goalctl.scenario.model import Scenario
+from goalctl.state import RunStatus
 
 _MARK = {"passed": "ok", "failed": "FAIL", "error": "ERROR"}
 _VERDICT = {"achieved": "achieved", "not_achieved": "NOT ACHIEVED", "error": "ERROR"}
@@ -28,6 +29,10 @@ def interactive() -> bool:
 
 def outcome_line(outcome: RunOutcome) -> str:
     report = outcome.report
+    if outcome.status is RunStatus.STOPPED:
+        return (
+            f"{outcome.run_id}: stopped — {report['cases_done']}/{report['cases']} cases finished"
+        )
     totals = report["totals"]
     verdict = _VERDICT.get(str(outcome.verdict), str(outcome.verdict))
     line = (

@@ -10,9 +10,10 @@ observer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-import os
-from collections.abc import Callable, Sequence
+import signal
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,33 +21,15 @@ from typing import Any, Protocol
 from goalctl.agents.base import AgentContext, CaseRun, PhasedAgent
 from goalctl.errors import GoalctlError, ProviderError
 from goalctl.evaluation import CaseOutput, Check, ConstraintCheck, Evaluator, Metrics, is_budget
-from goalctl.metering import BudgetExceeded, Clock, Meter, Route, SystemClock
-from goalctl.providers.base import Provider, ProviderContext
+from goalctl.metering import BudgetExceeded, Clock, Meter, SystemClock
+from goalctl.planning import Plan, RunOptions
 from goalctl.reports.data import CaseRecord, build_report
 from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import case_context, render_case
 from goalctl.state import RunState, RunStatus, RunStore, new_run_id
 
-DEFAULT_CONCURRENCY = 32
-"""Cases in flight at once: enough to hide API latency, few enough for common rate limits."""
-DEFAULT_MODEL = "claude-sonnet-4-5"
 PROGRESS_INTERVAL_S = 0.5
 """How often ``cases_done`` in state.json is refreshed while cases finish."""
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How ``goalctl run`` was asked to run (shared by every scenario of the command)."""
-
-    provider: str | None = None
-    model: str | None = None
-    config_overrides: tuple[str, ...] = ()
-    config_values: dict[str, Any] = field(default_factory=dict)
-    """Values from ``--config-file``, applied before ``--config`` pairs."""
-    concurrency: int = DEFAULT_CONCURRENCY
-    record: bool = False
-    report_dir: Path | None = None
-    include_drafts: bool = False
 
 
 class Observer(Protocol):
@@ -83,57 +66,8 @@ class RunOutcome:
         return str(value) if value else None
 
 
-@dataclass
-class Plan:
-    """A scenario made ready to run: providers created, config resolved (no work done yet)."""
-
-    scenario: Scenario
-    config: dict[str, Any]
-    provider_name: str
-    agent_route: Route
-    judge_route: Route
-
-
-def plan_scenario(scenario: Scenario, options: RunOptions) -> Plan:
-    """Resolve config and create providers; fails (e.g. a missing API key) before any work."""
-    from goalctl.providers.registry import check_provider_name, create_provider
-    from goalctl.providers.replay import RecordingProvider, cassette_path
-    from goalctl.rendering import resolve_config_with
-
-    config = resolve_config_with(scenario, options.config_values, options.config_overrides)
-    provider_name = options.provider or scenario.spec.provider
-    check_provider_name(provider_name)
-    model = options.model or scenario.spec.model or DEFAULT_MODEL
-    context = ProviderContext(
-        scenario_path=scenario.path,
-        model=model,
-        options={**scenario.spec.provider_options, "case_order": _case_names(scenario)},
-        responses=tuple(scenario.spec.responses),
-        case_responses={
-            scenario.case_name(i): tuple(c.responses)
-            for i, c in enumerate(scenario.cases)
-            if c.responses
-        },
-    )
-    provider: Provider = create_provider(provider_name, context)
-    if options.record:
-        provider = RecordingProvider(provider, cassette_path(scenario.path))
-    agent_route = Route(provider, model)
-    judge_provider_name = str(config.get("judge_provider") or "") or provider_name
-    judge_model = str(config.get("judge_model") or "") or model
-    judge_provider = provider
-    if judge_provider_name != provider_name:
-        check_provider_name(judge_provider_name)
-        judge_provider = create_provider(judge_provider_name, context)
-    return Plan(scenario, config, provider_name, agent_route, Route(judge_provider, judge_model))
-
-
 def _set_done(state: RunState, done: int) -> None:
     state.cases_done = done
-
-
-def _case_names(scenario: Scenario) -> tuple[str, ...]:
-    return tuple(scenario.case_name(i) for i in range(len(scenario.cases)))
 
 
 class ScenarioRun:
@@ -165,6 +99,7 @@ class ScenarioRun:
         self.records: dict[int, CaseRecord] = {}
         self.budget_stop: ConstraintCheck | None = None
         self.error: str | None = None
+        self.stopped = False
         self.progress_saved = clock.monotonic()
         self.goal_context = self.scenario.goal.to_prompt_context()
 
@@ -182,39 +117,23 @@ class ScenarioRun:
         self.log(f"phase {phase}")
 
     def initial_state(self) -> RunState:
-        goal = self.scenario.goal
-        return RunState(
-            run_id=self.run_id,
-            goal_id=goal.id,
-            goal_version=goal.version,
-            goal_name=goal.name,
-            scenario=str(self.scenario.path.resolve()),
-            status=RunStatus.RUNNING,
-            created_at=self.clock.now().isoformat(),
-            started_at=self.clock.now().isoformat(),
-            provider=self.plan.provider_name,
-            model=self.plan.agent_route.model,
-            agent=self.scenario.spec.agent,
-            config=dict(self.plan.config),
-            cases_total=len(self.scenario.cases),
-            options={
-                "concurrency": self.options.concurrency,
-                "record": self.options.record,
-                "report_dir": str(self.options.report_dir) if self.options.report_dir else None,
-            },
-        )
+        return initial_state(self.plan, self.options, self.run_id, self.clock)
 
     # -- phases -------------------------------------------------------------------------
 
     async def run(self) -> RunOutcome:
+        """Run (or resume) the scenario; a cancellation (``goalctl stop``) ends it ``stopped``."""
         self.phase = ""
-        state = self.initial_state()
-        self.store.create(state)
-        self.store.claim(self.run_id, pid=os.getpid())
+        if not self.store.exists(self.run_id):
+            self.store.create(self.initial_state())
+        state = self.store.claim(self.run_id)
+        self.restore(state)
         self.observer.run_started(self.run_id, self.scenario, len(self.scenario.cases))
         agent = self._agent()
         summary: str | None = None
         try:
+            if state.stop_requested:
+                raise asyncio.CancelledError
             self.set_phase("initialize")
             await agent.initialize()
             self.set_phase("execute")
@@ -230,10 +149,26 @@ class ScenarioRun:
             self.error = str(exc)
         except Exception as exc:  # an agent's own bug: the run errored, goalctl did not
             self.error = f"agent {self.scenario.spec.agent!r} failed: {type(exc).__name__}: {exc}"
+        except asyncio.CancelledError:
+            self.stopped = True
         finally:
             self.set_phase("cleanup")
             await self._cleanup(agent)
         return self.finish(summary)
+
+    def restore(self, state: RunState) -> None:
+        """Take back the cases a previous process finished (resume), and its totals."""
+        for line in self.store.read_checkpoint(self.run_id):
+            record = CaseRecord.from_json(line)
+            self.records[record.index] = record
+            for name in ("cost_usd", "input_tokens", "output_tokens", "llm_calls", "attempts"):
+                value = getattr(self.meter.totals, name) + record.metrics.get(name, 0)
+                setattr(self.meter.totals, name, value)
+        previous = float(state.totals.get("elapsed_s", 0.0)) if state.totals else 0.0
+        self.meter.started -= previous
+        if self.records:
+            done, total = len(self.records), len(self.scenario.cases)
+            self.log(f"resumed: {done} of {total} cases already finished")
 
     def _agent(self) -> PhasedAgent:
         from goalctl.agents.registry import agent_class
@@ -346,6 +281,8 @@ class ScenarioRun:
         totals = self.meter.totals
         totals.elapsed_s = self.meter.elapsed()
         totals.attempts = sum(r.attempts for r in self.records.values())
+        if self.stopped:
+            return self.finish_stopped()
         run_checks = self._run_checks()
         report = build_report(
             run_id=self.run_id,
@@ -377,6 +314,36 @@ class ScenarioRun:
         self.store.update(self.run_id, final)
         self.log(f"verdict: {report['verdict']} (score {report['score']:.0%})")
         outcome = RunOutcome(self.run_id, self.scenario, status, report["verdict"], report, paths)
+        self.observer.run_finished(outcome)
+        return outcome
+
+    def finish_stopped(self) -> RunOutcome:
+        """A stopped run keeps its finished cases and writes no report: it is not over."""
+        totals = {"elapsed_s": round(self.meter.totals.elapsed_s, 6), **self.meter.totals.names()}
+        totals["elapsed_s"] = round(self.meter.totals.elapsed_s, 6)
+        done = len(self.records)
+
+        def stopped(state: RunState) -> None:
+            state.status = RunStatus.STOPPED
+            state.phase = ""
+            state.cases_done = done
+            state.totals = totals
+            state.pid = None
+            state.pid_start_time = None
+
+        self.store.update(self.run_id, stopped)
+        total = len(self.scenario.cases)
+        self.log(
+            f"stopped: {done} of {total} cases finished; `goalctl start {self.run_id}` resumes"
+        )
+        report = {
+            "verdict": None,
+            "error": None,
+            "totals": totals,
+            "cases_done": done,
+            "cases": total,
+        }
+        outcome = RunOutcome(self.run_id, self.scenario, RunStatus.STOPPED, None, report)
         self.observer.run_finished(outcome)
         return outcome
 
@@ -432,74 +399,71 @@ async def run_plans(
     observer: Observer | None = None,
     clock: Clock | None = None,
     make_id: Callable[[str], str] = new_run_id,
+    run_ids: Sequence[str] | None = None,
 ) -> list[RunOutcome]:
-    """Run every planned scenario concurrently; cases share one concurrency limit."""
+    """Run every planned scenario concurrently; cases share one concurrency limit.
+
+    ``run_ids`` names existing runs to resume (one per plan). SIGTERM and SIGINT stop the
+    runs cleanly: in-flight calls are cancelled and each run is left ``stopped``.
+    """
     semaphore = asyncio.Semaphore(max(1, options.concurrency))
+    observer = observer or SilentObserver()
+    clock = clock or SystemClock()
+    ids = list(run_ids) if run_ids is not None else [make_id(p.scenario.id) for p in plans]
     runs = [
-        ScenarioRun(
-            plan,
-            store,
-            semaphore,
-            observer or SilentObserver(),
-            clock or SystemClock(),
-            make_id(plan.scenario.id),
-            options,
-        )
-        for plan in plans
+        ScenarioRun(plan, store, semaphore, observer, clock, run_id, options)
+        for plan, run_id in zip(plans, ids, strict=True)
     ]
-    return list(await asyncio.gather(*(run.run() for run in runs)))
+    tasks = [asyncio.create_task(run.run()) for run in runs]
+    with _stop_on_signals(tasks):
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    outcomes = []
+    for result in results:
+        if isinstance(result, RunOutcome):
+            outcomes.append(result)
+        elif not isinstance(result, asyncio.CancelledError):
+            raise result
+    return outcomes
 
 
-@dataclass
-class RunSummary:
-    """What ``goalctl run`` did: the runs, the scenarios it skipped, and the exit code."""
+@contextlib.contextmanager
+def _stop_on_signals(tasks: Sequence[asyncio.Task[Any]]) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
 
-    outcomes: list[RunOutcome]
-    skipped: list[tuple[Scenario, str]]
+    def stop() -> None:
+        for task in tasks:
+            task.cancel()
 
-    @property
-    def exit_code(self) -> int:
-        from goalctl.errors import ExitCode
-
-        if any(o.verdict == "error" for o in self.outcomes):
-            return int(ExitCode.RUN_ERROR)
-        if any(o.verdict != "achieved" for o in self.outcomes):
-            return int(ExitCode.FAILED)
-        return int(ExitCode.OK)
-
-
-def load_for_run(
-    paths: Sequence[str], options: RunOptions
-) -> tuple[list[Scenario], list[tuple[Scenario, str]]]:
-    """Validate every file (nothing runs if one is invalid) and set drafts aside."""
-    from goalctl.errors import ScenarioError
-    from goalctl.goal import GoalStatus
-    from goalctl.validation import validate_paths
-
-    report = validate_paths(paths)
-    if not report.ok:
-        raise ScenarioError(report.problems)
-    runnable, skipped = [], []
-    for scenario in report.scenarios:
-        status = scenario.goal.status
-        if status in (GoalStatus.DRAFT, GoalStatus.SUSPENDED) and not options.include_drafts:
-            skipped.append((scenario, f"status is {status.value}; use --include-drafts to run it"))
-        else:
-            runnable.append(scenario)
-    return runnable, skipped
+    installed = []
+    for number in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(number, stop)
+            installed.append(number)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread, or no signals here: stopping falls back to defaults
+    try:
+        yield
+    finally:
+        for number in installed:
+            loop.remove_signal_handler(number)
 
 
-def run_paths(
-    paths: Sequence[str],
-    options: RunOptions,
-    state_dir: Path,
-    observer: Observer | None = None,
-    clock: Clock | None = None,
-    make_id: Callable[[str], str] = new_run_id,
-) -> RunSummary:
-    """``goalctl run``: validate, plan (providers, config) for all, then run them all."""
-    scenarios, skipped = load_for_run(paths, options)
-    plans = [plan_scenario(scenario, options) for scenario in scenarios]
-    store = RunStore(state_dir)
-    outcomes = asyncio.run(run_plans(plans, store, options, observer, clock, make_id))
-    return RunSummary(outcomes, skipped)
+def initial_state(plan: Plan, options: RunOptions, run_id: str, clock: Clock) -> RunState:
+    """The state of a run that has not started yet."""
+    goal = plan.scenario.goal
+    return RunState(
+        run_id=run_id,
+        goal_id=goal.id,
+        goal_version=goal.version,
+        goal_name=goal.name,
+        scenario=str(plan.scenario.path.resolve()),
+        status=RunStatus.PENDING,
+        created_at=clock.now().isoformat(),
+        started_at=clock.now().isoformat(),
+        provider=plan.provider_name,
+        model=plan.agent_route.model,
+        agent=plan.scenario.spec.agent,
+        config=dict(plan.config),
+        cases_total=len(plan.scenario.cases),
+        options=options.to_state(plan.scenario),
+    )

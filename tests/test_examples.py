@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from goalctl.runner import RunOptions, run_paths
+from goalctl.lifecycle import run_paths
+from goalctl.planning import RunOptions
 from tests.conftest import REPO, SCENARIOS
 
 EXAMPLES = sorted(p.name for p in SCENARIOS.iterdir() if p.suffix in (".md", ".yaml", ".yml"))

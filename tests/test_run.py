@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from goalctl.runner import RunOptions, run_paths
+from goalctl.lifecycle import run_paths
+from goalctl.planning import RunOptions
 from tests.conftest import run_cli
 
 

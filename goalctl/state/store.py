@@ -108,6 +108,9 @@ class RunStore:
             raise
         return run_dir
 
+    def exists(self, run_id: str) -> bool:
+        return (self.run_dir(run_id) / STATE_FILE).is_file()
+
     def load(self, run_id: str) -> RunState:
         """The run's state; a ``running`` run whose process is gone reads ``interrupted``."""
         return _live_view(self._read(run_id))

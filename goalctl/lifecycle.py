@@ -1,0 +1,331 @@
+"""The life of runs across processes: run, detach, stop, start (resume), clean up.
+
+A detached run is a worker process in its own session (``goalctl _worker RUN_ID``) that owns
+the run: it records its pid and process start time, writes events as it goes, and leaves the
+run ``completed``, ``failed`` or ``stopped``. ``start`` resumes a stopped or interrupted run in
+a new worker, from the checkpoint journal: finished cases never run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from goalctl.errors import ExitCode, ScenarioError, UsageError
+from goalctl.metering import Clock, SystemClock
+from goalctl.planning import RunOptions, plan_scenario, scenario_digest
+from goalctl.runner import Observer, RunOutcome, initial_state, run_plans
+from goalctl.scenario.model import Scenario
+from goalctl.state import TERMINAL, RunState, RunStatus, RunStore, is_alive, new_run_id
+
+STOP_TIMEOUT_S = 10.0
+WORKER_LOG = "worker.log"
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+@dataclass
+class RunSummary:
+    """What ``goalctl run`` did: the runs, the scenarios it skipped, and the exit code."""
+
+    outcomes: list[RunOutcome]
+    skipped: list[tuple[Scenario, str]]
+
+    @property
+    def exit_code(self) -> int:
+        if any(o.status is RunStatus.STOPPED for o in self.outcomes):
+            return int(ExitCode.INTERRUPTED)
+        if any(o.verdict == "error" for o in self.outcomes):
+            return int(ExitCode.RUN_ERROR)
+        if any(o.verdict != "achieved" for o in self.outcomes):
+            return int(ExitCode.FAILED)
+        return int(ExitCode.OK)
+
+
+def load_for_run(
+    paths: Sequence[str], options: RunOptions
+) -> tuple[list[Scenario], list[tuple[Scenario, str]]]:
+    """Validate every file (nothing runs if one is invalid) and set drafts aside."""
+    from goalctl.goal import GoalStatus
+    from goalctl.validation import validate_paths
+
+    report = validate_paths(paths)
+    if not report.ok:
+        raise ScenarioError(report.problems)
+    runnable, skipped = [], []
+    for scenario in report.scenarios:
+        status = scenario.goal.status
+        if status in (GoalStatus.DRAFT, GoalStatus.SUSPENDED) and not options.include_drafts:
+            skipped.append((scenario, f"status is {status.value}; use --include-drafts to run it"))
+        else:
+            runnable.append(scenario)
+    return runnable, skipped
+
+
+def run_paths(
+    paths: Sequence[str],
+    options: RunOptions,
+    state_dir: Path,
+    observer: Observer | None = None,
+    clock: Clock | None = None,
+    make_id: Callable[[str], str] = new_run_id,
+) -> RunSummary:
+    """``goalctl run``: validate, plan (providers, config) for all, then run them all."""
+    scenarios, skipped = load_for_run(paths, options)
+    plans = [plan_scenario(scenario, options) for scenario in scenarios]
+    store = RunStore(state_dir)
+    outcomes = asyncio.run(run_plans(plans, store, options, observer, clock, make_id))
+    return RunSummary(outcomes, skipped)
+
+
+# -- detached workers ------------------------------------------------------------------------
+
+
+@dataclass
+class Detached:
+    run_ids: list[str]
+    skipped: list[tuple[Scenario, str]] = field(default_factory=list)
+
+
+def run_detached(paths: Sequence[str], options: RunOptions, state_dir: Path) -> Detached:
+    """``goalctl run --detach``: check and plan everything here, then one worker per run."""
+    scenarios, skipped = load_for_run(paths, options)
+    store = RunStore(state_dir)
+    run_ids = []
+    plans = [plan_scenario(scenario, options) for scenario in scenarios]  # key checks, no work
+    for plan in plans:
+        asyncio.run(_close(plan.agent_route.provider, plan.judge_route.provider))
+    for plan in plans:
+        run_id = new_run_id(plan.scenario.id)
+        store.create(initial_state(plan, options, run_id, SystemClock()))
+        spawn_worker(store, run_id)
+        run_ids.append(run_id)
+    return Detached(run_ids, skipped)
+
+
+async def _close(*providers: object) -> None:
+    for provider in {id(p): p for p in providers}.values():
+        await provider.aclose()  # type: ignore[attr-defined]
+
+
+def spawn_worker(store: RunStore, run_id: str) -> int:
+    """Start ``goalctl _worker RUN_ID`` in a new session; record it as the run's owner."""
+    run_dir = store.run_dir(run_id)
+    argv = [
+        sys.executable,
+        "-m",
+        "goalctl",
+        "--state-dir",
+        str(store.root.resolve()),
+        "_worker",
+        run_id,
+    ]
+    with open(run_dir / WORKER_LOG, "ab") as log:
+        # A new session: the worker outlives this command and its terminal, and `stop` can
+        # signal its whole process group without touching the shell that started it.
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )
+    _SPAWNED.append(process)
+    from goalctl.state import process_start_time
+
+    started = process_start_time(process.pid)
+
+    def owned(state: RunState) -> None:
+        if state.status is RunStatus.PENDING:  # the worker may already have claimed it
+            state.status = RunStatus.RUNNING
+            state.pid = process.pid
+            state.pid_start_time = started
+
+    store.update(run_id, owned)
+    return process.pid
+
+
+_SPAWNED: list[subprocess.Popen[bytes]] = []
+"""Workers started by this process, kept referenced so Python never warns about them."""
+
+
+def run_worker(state_dir: Path, run_id: str) -> int:
+    """The body of a worker process: run or resume one run to its end (or to a stop)."""
+    from goalctl.scenario.loader import load_scenario
+
+    store = RunStore(state_dir)
+    state = store.load(run_id)
+    scenario_path = Path(state.scenario)
+    scenario = load_scenario(scenario_path)
+    if state.options.get("scenario_sha256") not in (None, scenario_digest(scenario_path)):
+        raise UsageError(f"{scenario_path} changed since run {run_id} started; start a new run")
+    options = RunOptions.from_state(state.options)
+    plan = plan_scenario(
+        scenario, RunOptions(provider=state.provider, model=state.model), config=dict(state.config)
+    )
+    outcomes = asyncio.run(run_plans([plan], store, options, run_ids=[run_id]))
+    return int(ExitCode.OK) if outcomes else int(ExitCode.INTERRUPTED)
+
+
+# -- stop, start, cleanup ----------------------------------------------------------------------
+
+
+@dataclass
+class StopResult:
+    run_id: str
+    status: RunStatus
+    message: str
+
+
+def stop_run(store: RunStore, run_id: str, *, timeout_s: float = STOP_TIMEOUT_S) -> StopResult:
+    """Stop a run from any shell: its worker stops cleanly and keeps every finished case."""
+    state = store.load(run_id)
+    if state.status in TERMINAL or state.status is RunStatus.STOPPED:
+        raise AlreadyFinished(f"run {run_id} has already {_past(state.status)}; nothing to stop")
+    store.update(run_id, _request_stop)
+    if (
+        state.status is RunStatus.RUNNING
+        and state.pid
+        and is_alive(state.pid, state.pid_start_time)
+    ):
+        _signal(state.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            current = store.load(run_id)
+            if current.status is not RunStatus.RUNNING:
+                break
+            time.sleep(0.05)
+        else:
+            _signal(state.pid, signal.SIGKILL)  # it did not stop in time: the journal is safe
+    final = store.update(run_id, _settle_stopped)
+    done = f"{final.cases_done}/{final.cases_total} cases finished"
+    return StopResult(
+        run_id, final.status, f"stopped {run_id} ({done}); `goalctl start {run_id}` resumes it"
+    )
+
+
+class AlreadyFinished(UsageError):
+    """Stopping a run that is over: said plainly, exit 1 (DESIGN's table: nothing to do)."""
+
+    exit_code = ExitCode.FAILED
+
+
+def _past(status: RunStatus) -> str:
+    return {"completed": "completed", "failed": "failed", "stopped": "been stopped"}.get(
+        status.value, status.value
+    )
+
+
+def _request_stop(state: RunState) -> None:
+    state.stop_requested = True
+
+
+def _settle_stopped(state: RunState) -> None:
+    # The worker writes `stopped` itself; one that died (or was killed) reads interrupted.
+    if state.status in (RunStatus.RUNNING, RunStatus.INTERRUPTED, RunStatus.PENDING):
+        state.status = RunStatus.STOPPED
+        state.phase = ""
+        state.pid = None
+        state.pid_start_time = None
+
+
+def _signal(pid: int, number: int) -> None:
+    try:
+        if os.getpgid(pid) == pid:  # a detached worker leads its own group: stop its children too
+            os.killpg(pid, number)
+        else:
+            os.kill(pid, number)
+    except ProcessLookupError:
+        pass
+
+
+def start_run(store: RunStore, run_id: str) -> int:
+    """Resume a stopped or interrupted run in a new worker; returns the worker's pid."""
+    state = store.load(run_id)
+    if state.status not in (RunStatus.STOPPED, RunStatus.INTERRUPTED):
+        raise AlreadyFinished(
+            f"run {run_id} is {state.status.value}; only stopped or interrupted runs can be started"
+        )
+    scenario = Path(state.scenario)
+    if not scenario.is_file():
+        raise UsageError(f"the scenario of run {run_id} is gone: {scenario}")
+    if state.options.get("scenario_sha256") not in (None, scenario_digest(scenario)):
+        raise UsageError(
+            f"{scenario} changed since run {run_id} started; start a new run with `goalctl run`"
+        )
+
+    def pending(current: RunState) -> None:
+        current.stop_requested = False
+        current.status = RunStatus.PENDING
+        current.pid = None
+        current.pid_start_time = None
+
+    store.update(run_id, pending)
+    return spawn_worker(store, run_id)
+
+
+def parse_age(text: str) -> timedelta:
+    """``7d``, ``12h``, ``30m``, ``2w``, ``45s``."""
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise UsageError(f"invalid age {text!r} (use a number and a unit: 30m, 12h, 7d, 2w)")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def select_runs(
+    store: RunStore, run_ids: Sequence[str], *, finished: bool, older_than: timedelta | None
+) -> list[RunState]:
+    """The runs named, or (with ``finished``/``older_than``) every run that matches."""
+    if run_ids:
+        selected = [store.load(store.resolve(text)) for text in run_ids]
+    elif finished or older_than is not None:
+        selected = store.list()
+    else:
+        raise UsageError("name the runs to clean up, or select them with --finished / --older-than")
+    now = datetime.now(UTC)
+    kept = []
+    for state in selected:
+        if finished and state.status in (RunStatus.RUNNING, RunStatus.PENDING):
+            continue
+        if older_than is not None:
+            stamp = state.finished_at or state.started_at or state.created_at
+            if now - datetime.fromisoformat(stamp.replace("Z", "+00:00")) < older_than:
+                continue
+        kept.append(state)
+    return kept
+
+
+@dataclass
+class CleanupResult:
+    run_id: str
+    ok: bool
+    message: str
+
+
+def cleanup_run(store: RunStore, state: RunState, *, force: bool, archive: bool) -> CleanupResult:
+    """Release a run's worker (with ``force``) and remove or archive its state."""
+    run_id = state.run_id
+    try:
+        if state.status in (RunStatus.RUNNING, RunStatus.PENDING):
+            if not force:
+                return CleanupResult(
+                    run_id, False, f"{run_id} is {state.status.value}; stop it first or use --force"
+                )
+            stop_run(store, run_id)
+        if archive:
+            path = store.archive(run_id, store.root / "archive", force=force)
+            return CleanupResult(run_id, True, f"archived {run_id} to {path}")
+        store.remove(run_id, force=force)
+        return CleanupResult(run_id, True, f"removed {run_id}")
+    except (UsageError, OSError) as exc:
+        return CleanupResult(run_id, False, f"{run_id}: {exc}")
