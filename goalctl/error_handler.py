@@ -50,6 +50,11 @@ def error_handler(state_dir: Callable[[], Path], write: Callable[[str], None]) -
         yield
     except GoalctlError as exc:
         if isinstance(exc, ScenarioError):
+            if os.environ.get("GITHUB_ACTIONS") == "true":
+                from goalctl.reports.github import problem_annotations
+
+                for line in problem_annotations(exc.problems):
+                    write(line)
             for problem in exc.problems:
                 write(str(problem))
         else:

@@ -61,8 +61,13 @@ def load_for_run(
     report = validate_paths(paths)
     if not report.ok:
         raise ScenarioError(report.problems)
+    scenarios = report.scenarios
+    if options.shard is not None:
+        from goalctl.matrix import shard_scenarios
+
+        scenarios = shard_scenarios(scenarios, *options.shard)
     runnable, skipped = [], []
-    for scenario in report.scenarios:
+    for scenario in scenarios:
         status = scenario.goal.status
         if status in (GoalStatus.DRAFT, GoalStatus.SUSPENDED) and not options.include_drafts:
             skipped.append((scenario, f"status is {status.value}; use --include-drafts to run it"))

@@ -29,6 +29,8 @@ class RunOptions:
     record: bool = False
     report_dir: Path | None = None
     include_drafts: bool = False
+    shard: tuple[int, int] | None = None
+    """``(i, n)``: run only the i-th of n stable shares of the scenarios."""
 
     def to_state(self, scenario: Scenario) -> dict[str, Any]:
         """What a worker needs to run (or resume) exactly as asked; kept in ``state.json``."""

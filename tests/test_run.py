@@ -336,3 +336,26 @@ def in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.conftest import REPO
 
     monkeypatch.chdir(REPO)
+
+
+class TestShards:
+    def test_two_shards_run_every_example_once(self) -> None:
+        ran = []
+        for index in (1, 2):
+            result = run_cli("run", "--json", "--shard", f"{index}/2", "scenarios")
+            assert result.exit_code == 0, result.stderr
+            ran.append({run["scenario"] for run in json.loads(result.stdout)["runs"]})
+        assert ran[0].isdisjoint(ran[1])
+        assert ran[0] | ran[1] == {
+            f"scenarios/{p.name}"
+            for p in Path("scenarios").iterdir()
+            if p.suffix in (".md", ".yaml")
+        }
+
+    @pytest.mark.parametrize("bad", ["0/2", "3/2", "1/0", "half", "1/2/3"])
+    def test_a_bad_shard_is_a_usage_error(self, bad: str) -> None:
+        result = run_cli("run", "--shard", bad, "scenarios")
+        assert (result.exit_code, result.stderr) == (
+            2,
+            f"goalctl: error: invalid --shard {bad!r} (use I/N, e.g. 1/4)\n",
+        )

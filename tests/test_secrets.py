@@ -84,7 +84,7 @@ def test_a_missing_key_stops_the_run_before_any_work(
 
 
 def test_the_cli_default_concurrency_is_the_runner_default() -> None:
-    from goalctl.cli import run
+    from goalctl.cli.runs import run
     from goalctl.planning import DEFAULT_CONCURRENCY
 
     [option] = [p for p in run.params if p.name == "concurrency"]

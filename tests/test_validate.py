@@ -207,6 +207,7 @@ def test_examples_are_valid() -> None:
         "qualify-leads",
         "email-sender",
         "data-collector",
+        "support-triage",
     }
 
 
@@ -243,7 +244,7 @@ class TestCommand:
         result = run_cli("validate", str(SCENARIOS))
         assert (result.exit_code, result.stdout, result.stderr) == (
             0,
-            "5 scenario files valid\n",
+            "6 scenario files valid\n",
             "",
         )
 

@@ -4,7 +4,7 @@ Which reply answers a call, in order of precedence:
 
 1. a case's own ``responses`` answer that case's agent calls, one per attempt (the last
    one repeats);
-2. ``{match, reply}`` rules answer any call whose user prompt the regex matches (judge and
+2. ``{match, reply}`` rules answer any call whose user messages the regex matches (judge and
    recovery calls included), first match wins;
 3. plain strings in ``responses`` answer agent calls by case: string *i* answers case *i*
    (the last one answers any further cases).
@@ -74,7 +74,9 @@ class ScriptedProvider:
             attempt = self._attempts[request.case]
             self._attempts[request.case] += 1
             return replies[min(attempt, len(replies) - 1)]
-        prompt = request.last_user_message
+        # Every user message, so a retry (whose last message is feedback) still matches the
+        # rule that answered the case's prompt.
+        prompt = "\n".join(m.content for m in request.messages if m.role == "user")
         for pattern, reply in self._rules:
             if pattern.search(prompt):
                 return reply

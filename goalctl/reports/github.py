@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from goalctl.errors import Problem
 
@@ -45,3 +47,80 @@ def problem_annotations(problems: Iterable[Problem], title: str = "goalctl valid
             )
         )
     return lines
+
+
+def run_annotations(report: dict[str, Any]) -> list[str]:
+    """``::error``/``::warning`` lines for what went wrong in a run, at the defining lines."""
+    path = str(report["scenario"])
+    goal = f"{report['goal']['id']}@{report['goal']['version']}"
+    lines = []
+    if report["verdict"] == "error":
+        lines.append(
+            annotation(
+                "error",
+                f"the run errored, so there is no verdict: {report['error']}",
+                file=path,
+                line=1,
+                title=f"goalctl: {goal} errored",
+            )
+        )
+        return lines
+    for criterion in report["criteria"]:
+        if criterion["met"]:
+            continue
+        passed, evaluated = criterion["passed"], criterion["evaluated"]
+        rate = f"{passed}/{evaluated} cases passed, needs {criterion['threshold']:.0%}"
+        evidence = "; ".join(criterion["evidence"][:3])
+        lines.append(
+            annotation(
+                "error",
+                f"{criterion['description']} — {rate}" + (f": {evidence}" if evidence else ""),
+                file=path,
+                line=int(criterion["line"]),
+                title=f"goalctl: criterion {criterion['id']} not met",
+            )
+        )
+    for constraint in report["constraints"]:
+        if not constraint["violated"]:
+            continue
+        hard = constraint["type"] == "hard"
+        lines.append(
+            annotation(
+                "error" if hard else "warning",
+                f"{constraint['description']}: " + "; ".join(constraint["violations"][:3]),
+                file=path,
+                line=int(constraint["line"]),
+                title=f"goalctl: {constraint['type']} constraint {constraint['id']} violated",
+            )
+        )
+    return lines
+
+
+def step_summary(reports: Sequence[dict[str, Any]]) -> str:
+    """A Markdown table for ``$GITHUB_STEP_SUMMARY``: one row per run."""
+    marks = {"achieved": "✅ achieved", "not_achieved": "❌ not achieved", "error": "⚠️ error"}
+    rows = [
+        "### goalctl",
+        "",
+        "| goal | verdict | score | cases passed | cost | run |",
+        "|---|---|--:|--:|--:|---|",
+    ]
+    for report in reports:
+        totals = report["totals"]
+        goal = f"`{report['goal']['id']}` {report['goal']['version']}"
+        verdict = marks.get(report["verdict"], report["verdict"])
+        cases = f"{totals['cases_passed']}/{totals['cases']}"
+        cost = f"${totals['cost_usd']:.4f}"
+        score, run_id = f"{report['score']:.0%}", report["run_id"]
+        rows.append(f"| {goal} | {verdict} | {score} | {cases} | {cost} | `{run_id}` |")
+    return "\n".join(rows) + "\n"
+
+
+def append_step_summary(text: str) -> bool:
+    """Append to ``$GITHUB_STEP_SUMMARY`` when GitHub Actions provides one."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return False
+    with open(target, "a", encoding="utf-8") as out:
+        out.write(text + "\n")
+    return True

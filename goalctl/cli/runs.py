@@ -1,212 +1,16 @@
-"""The command line: each command parses options, calls one library function, formats.
-
-Library modules are imported inside the commands so that ``goalctl --version`` and ``--help``
-stay fast (DESIGN §9).
-"""
+"""Commands that run scenarios and manage runs: run, status, list, logs, stop, start,
+cleanup, report, and the hidden worker."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from goalctl import __version__
-from goalctl.error_handler import error_handler, state_dir_from_env
-
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class Settings:
-    """Options shared by every command."""
-
-    def __init__(self, state_dir: Path | None) -> None:
-        self.state_dir = state_dir or state_dir_from_env()
-
-
-def _settings() -> Settings:
-    ctx = click.get_current_context(silent=True)
-    found = ctx.find_object(Settings) if ctx is not None else None
-    return found or Settings(None)
-
-
-def _color() -> bool | None:
-    return False if os.environ.get("NO_COLOR") else None
-
-
-def echo(text: str = "") -> None:
-    click.echo(text, color=_color())
-
-
-def echo_err(text: str) -> None:
-    click.echo(text, err=True, color=_color())
-
-
-def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
-
-
-def in_github_actions() -> bool:
-    return os.environ.get("GITHUB_ACTIONS") == "true"
-
-
-@click.group(context_settings=CONTEXT_SETTINGS)
-@click.version_option(
-    __version__, "--version", "-V", prog_name="goalctl", message="%(prog)s %(version)s"
-)
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where runs are kept. [default: $GOALCTL_STATE_DIR or ./.goalctl]",
-)
-@click.pass_context
-def cli(ctx: click.Context, state_dir: Path | None) -> None:
-    """goalctl: goal-seeking agents described in files.
-
-    Write a scenario (Markdown with YAML front matter, or YAML) that declares a goal, its
-    success criteria and constraints, the agent that pursues it and its config; then validate,
-    render, run and report on it.
-    """
-    ctx.obj = Settings(state_dir)
-
-
-@cli.command()
-@click.argument("paths", nargs=-1, type=str)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "github"]),
-    default=None,
-    help="Output format. [default: text; github under GITHUB_ACTIONS=true]",
-)
-def validate(paths: tuple[str, ...], output_format: str | None) -> None:
-    """Check scenario files, directories and globs (default: ./scenarios).
-
-    Every problem of every file is reported as path:line:col: key: message. Exits 1 when any
-    file is invalid.
-    """
-    from goalctl.reports import validation as report_format
-    from goalctl.validation import validate_paths
-
-    report = validate_paths(paths or ("scenarios",), keep_scenarios=False)
-    fmt = output_format or ("github" if in_github_actions() else "text")
-    if fmt == "json":
-        echo_json(report_format.as_json(report))
-    else:
-        lines = (
-            report_format.as_github(report) if fmt == "github" else report_format.as_text(report)
-        )
-        for line in lines:
-            echo(line)
-        summary = report_format.summary_line(report)
-        if fmt == "github" or not report.ok:
-            echo_err(summary)
-        else:
-            echo(summary)
-    if not report.ok:
-        sys.exit(1)
-
-
-@cli.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--case", "case_names", multiple=True, help="Render only this case (repeatable).")
-@click.option(
-    "--config", "config_pairs", multiple=True, metavar="KEY=VALUE", help="Override a config value."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def render(
-    scenario: Path, case_names: tuple[str, ...], config_pairs: tuple[str, ...], as_json: bool
-) -> None:
-    """Print the rendered system and user prompts of each case. Calls nothing."""
-    from goalctl.rendering import render_scenario
-
-    rendered = render_scenario(scenario, case_names=case_names, config_overrides=config_pairs)
-    if as_json:
-        echo_json([{"case": r.name, "system": r.system, "prompt": r.prompt} for r in rendered])
-        return
-    for index, case in enumerate(rendered):
-        if index:
-            echo()
-        echo(f"=== {case.name} ===")
-        echo("--- system ---")
-        echo(case.system.rstrip("\n"))
-        echo("--- prompt ---")
-        echo(case.prompt.rstrip("\n"))
-
-
-@cli.command()
-@click.argument("name", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def agents(name: str | None, as_json: bool) -> None:
-    """List agents, or show one agent's config_schema."""
-    from goalctl.agents.registry import agent_manifest, agent_names
-
-    if name is None:
-        manifests = [agent_manifest(agent) for agent in agent_names()]
-        if as_json:
-            echo_json([m.model_dump(mode="json", exclude={"config_schema"}) for m in manifests])
-            return
-        width = max(len(m.name) for m in manifests)
-        for manifest in manifests:
-            echo(f"{manifest.name:<{width}}  {manifest.version:<8} {manifest.description}")
-        return
-    manifest = agent_manifest(name)
-    if as_json:
-        echo_json(manifest.model_dump(mode="json", exclude_none=True))
-        return
-    echo(f"{manifest.name} {manifest.version}")
-    if manifest.description:
-        echo(manifest.description)
-    if manifest.capabilities:
-        echo(f"capabilities: {', '.join(manifest.capabilities)}")
-    echo()
-    echo("config_schema:")
-    for key, field in manifest.config_schema.items():
-        rules = [field.type.value]
-        if field.has_default:
-            rules.append(f"default {json.dumps(field.default)}")
-        if field.min is not None:
-            rules.append(f"min {field.min}")
-        if field.max is not None:
-            rules.append(f"max {field.max}")
-        if field.enum:
-            rules.append("one of " + ", ".join(json.dumps(v) for v in field.enum))
-        if field.pattern:
-            rules.append(f"pattern {field.pattern}")
-        if field.required:
-            rules.append("required")
-        echo(f"  {key}: {'; '.join(rules)}")
-        if field.description:
-            echo(f"      {field.description}")
-
-
-@cli.command()
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("schemas"),
-    show_default=True,
-    help="Directory to write the JSON Schemas into.",
-)
-@click.option("--check", is_flag=True, help="Exit 1 if the files on disk are stale; write nothing.")
-def schema(out: Path, check: bool) -> None:
-    """Write JSON Schemas of scenario files and agent manifests (for editors and CI)."""
-    from goalctl.schemas import stale_schemas, write_schemas
-
-    if check:
-        stale = stale_schemas(out)
-        for name in stale:
-            echo_err(f"{out / name} is stale; run `goalctl schema --out {out}`")
-        if stale:
-            sys.exit(1)
-        echo(f"schemas in {out} are up to date")
-        return
-    for path in write_schemas(out):
-        echo(f"wrote {path}")
+from goalctl.cli.base import _settings, cli, echo, echo_err, echo_json, in_github_actions
 
 
 def _config_file(path: Path | None) -> dict[str, Any]:
@@ -270,6 +74,13 @@ def _config_file(path: Path | None) -> dict[str, Any]:
 @click.option(
     "--detach", is_flag=True, help="Run in background workers; print the run ids and exit."
 )
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JUnit XML file: a testsuite per scenario, a testcase per criterion.",
+)
+@click.option("--shard", "shard_text", metavar="I/N", help="Run only the I-th of N stable shares.")
 def run(
     paths: tuple[str, ...],
     provider: str | None,
@@ -282,6 +93,8 @@ def run(
     as_json: bool,
     include_drafts: bool,
     detach: bool,
+    junit_path: Path | None,
+    shard_text: str | None,
 ) -> None:
     """Run scenarios (default: ./scenarios) and evaluate their goals.
 
@@ -289,6 +102,7 @@ def run(
     a run errored (provider or agent failure), 2 on bad input.
     """
     from goalctl.lifecycle import run_detached, run_paths
+    from goalctl.matrix import parse_shard
     from goalctl.planning import RunOptions
 
     options = RunOptions(
@@ -300,6 +114,7 @@ def run(
         record=record,
         report_dir=report_dir,
         include_drafts=include_drafts,
+        shard=parse_shard(shard_text) if shard_text else None,
     )
     if detach:
         detached = run_detached(paths or ("scenarios",), options, _settings().state_dir)
@@ -317,6 +132,20 @@ def run(
         summary = run_paths(paths or ("scenarios",), options, _settings().state_dir, observer)
     for scenario, reason in summary.skipped:
         echo_err(f"skipped {scenario.path}: {reason}")
+    reports = [o.report for o in summary.outcomes if o.report.get("version")]
+    if junit_path is not None:
+        from goalctl.reports.junit import render_junit
+
+        junit_path.parent.mkdir(parents=True, exist_ok=True)
+        junit_path.write_text(render_junit(reports), encoding="utf-8")
+    if in_github_actions():
+        from goalctl.reports.github import append_step_summary, run_annotations, step_summary
+
+        for report in reports:
+            for line in run_annotations(report):
+                echo(line)
+        if reports:
+            append_step_summary(step_summary(reports))
     if as_json:
         echo_json(
             {
@@ -494,6 +323,52 @@ def cleanup(
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("run_ids", nargs=-1)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["md", "json", "junit"]),
+    default="md",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--merge-junit",
+    "merge_files",
+    is_flag=True,
+    help="Treat the arguments as JUnit files and print them merged into one.",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+def report(
+    run_ids: tuple[str, ...], output_format: str, merge_files: bool, output: Path | None
+) -> None:
+    """Re-render reports of saved runs (two runs of one goal are compared)."""
+    from goalctl.errors import UsageError
+
+    if not run_ids:
+        raise UsageError("name at least one run (or JUnit file with --merge-junit)")
+    if merge_files:
+        from goalctl.reports.junit import merge_junit
+
+        texts = []
+        for name in run_ids:
+            try:
+                texts.append(Path(name).read_text(encoding="utf-8"))
+            except OSError as exc:
+                raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+        text = merge_junit(texts, names=list(run_ids))
+    else:
+        from goalctl.reporting import report_runs
+        from goalctl.state import RunStore
+
+        text = report_runs(RunStore(_settings().state_dir), run_ids, output_format)
+    if output is not None:
+        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    else:
+        click.echo(text.rstrip("\n"))
+
+
 @cli.command(name="_worker", hidden=True)
 @click.argument("run_id")
 def worker(run_id: str) -> None:
@@ -501,18 +376,3 @@ def worker(run_id: str) -> None:
     from goalctl.lifecycle import run_worker
 
     sys.exit(run_worker(_settings().state_dir, run_id))
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``goalctl`` script: one handler maps every outcome to an exit code."""
-    with error_handler(lambda: _settings().state_dir, echo_err):
-        try:
-            cli.main(args=argv, prog_name="goalctl", standalone_mode=False)
-        except click.exceptions.Exit as exc:
-            raise SystemExit(exc.exit_code) from None
-        except click.ClickException as exc:
-            exc.show()
-            raise SystemExit(2 if isinstance(exc, click.UsageError) else exc.exit_code) from None
-        except click.Abort:
-            raise KeyboardInterrupt from None
-    raise SystemExit(0)

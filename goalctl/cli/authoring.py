@@ -1,0 +1,178 @@
+"""Commands that work on scenario files: validate, render, agents, schema, matrix, init."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from goalctl.cli.base import cli, echo, echo_err, echo_json, in_github_actions
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=str)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default=None,
+    help="Output format. [default: text; github under GITHUB_ACTIONS=true]",
+)
+def validate(paths: tuple[str, ...], output_format: str | None) -> None:
+    """Check scenario files, directories and globs (default: ./scenarios).
+
+    Every problem of every file is reported as path:line:col: key: message. Exits 1 when any
+    file is invalid.
+    """
+    from goalctl.reports import validation as report_format
+    from goalctl.validation import validate_paths
+
+    report = validate_paths(paths or ("scenarios",), keep_scenarios=False)
+    fmt = output_format or ("github" if in_github_actions() else "text")
+    if fmt == "json":
+        echo_json(report_format.as_json(report))
+    else:
+        lines = (
+            report_format.as_github(report) if fmt == "github" else report_format.as_text(report)
+        )
+        for line in lines:
+            echo(line)
+        summary = report_format.summary_line(report)
+        if fmt == "github" or not report.ok:
+            echo_err(summary)
+        else:
+            echo(summary)
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--case", "case_names", multiple=True, help="Render only this case (repeatable).")
+@click.option(
+    "--config", "config_pairs", multiple=True, metavar="KEY=VALUE", help="Override a config value."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def render(
+    scenario: Path, case_names: tuple[str, ...], config_pairs: tuple[str, ...], as_json: bool
+) -> None:
+    """Print the rendered system and user prompts of each case. Calls nothing."""
+    from goalctl.rendering import render_scenario
+
+    rendered = render_scenario(scenario, case_names=case_names, config_overrides=config_pairs)
+    if as_json:
+        echo_json([{"case": r.name, "system": r.system, "prompt": r.prompt} for r in rendered])
+        return
+    for index, case in enumerate(rendered):
+        if index:
+            echo()
+        echo(f"=== {case.name} ===")
+        echo("--- system ---")
+        echo(case.system.rstrip("\n"))
+        echo("--- prompt ---")
+        echo(case.prompt.rstrip("\n"))
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def agents(name: str | None, as_json: bool) -> None:
+    """List agents, or show one agent's config_schema."""
+    from goalctl.agents.registry import agent_manifest, agent_names
+
+    if name is None:
+        manifests = [agent_manifest(agent) for agent in agent_names()]
+        if as_json:
+            echo_json([m.model_dump(mode="json", exclude={"config_schema"}) for m in manifests])
+            return
+        width = max(len(m.name) for m in manifests)
+        for manifest in manifests:
+            echo(f"{manifest.name:<{width}}  {manifest.version:<8} {manifest.description}")
+        return
+    manifest = agent_manifest(name)
+    if as_json:
+        echo_json(manifest.model_dump(mode="json", exclude_none=True))
+        return
+    echo(f"{manifest.name} {manifest.version}")
+    if manifest.description:
+        echo(manifest.description)
+    if manifest.capabilities:
+        echo(f"capabilities: {', '.join(manifest.capabilities)}")
+    echo()
+    echo("config_schema:")
+    for key, field in manifest.config_schema.items():
+        rules = [field.type.value]
+        if field.has_default:
+            rules.append(f"default {json.dumps(field.default)}")
+        if field.min is not None:
+            rules.append(f"min {field.min}")
+        if field.max is not None:
+            rules.append(f"max {field.max}")
+        if field.enum:
+            rules.append("one of " + ", ".join(json.dumps(v) for v in field.enum))
+        if field.pattern:
+            rules.append(f"pattern {field.pattern}")
+        if field.required:
+            rules.append("required")
+        echo(f"  {key}: {'; '.join(rules)}")
+        if field.description:
+            echo(f"      {field.description}")
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("schemas"),
+    show_default=True,
+    help="Directory to write the JSON Schemas into.",
+)
+@click.option("--check", is_flag=True, help="Exit 1 if the files on disk are stale; write nothing.")
+def schema(out: Path, check: bool) -> None:
+    """Write JSON Schemas of scenario files and agent manifests (for editors and CI)."""
+    from goalctl.schemas import stale_schemas, write_schemas
+
+    if check:
+        stale = stale_schemas(out)
+        for name in stale:
+            echo_err(f"{out / name} is stale; run `goalctl schema --out {out}`")
+        if stale:
+            sys.exit(1)
+        echo(f"schemas in {out} are up to date")
+        return
+    for path in write_schemas(out):
+        echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=str)
+@click.option("--include-drafts", is_flag=True, help="Include draft and suspended goals.")
+def matrix(paths: tuple[str, ...], include_drafts: bool) -> None:
+    """Print a GitHub Actions matrix ({"include": [...]}) of scenarios, on one line."""
+    from goalctl.matrix import matrix as build_matrix
+
+    data = build_matrix(paths or ("scenarios",), include_drafts=include_drafts)
+    click.echo(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--yaml", "as_yaml", is_flag=True, help="Write a YAML scenario instead of Markdown.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("scenarios"),
+    show_default=True,
+    help="Where to write it.",
+)
+def init(name: str, as_yaml: bool, directory: Path) -> None:
+    """Write a new scenario that validates and runs offline as written."""
+    from goalctl.scaffold import init_scenario
+
+    if not directory.exists():
+        directory.mkdir(parents=True)  # `goalctl init` in a new project: make its scenarios/
+    path = init_scenario(name, directory, yaml=as_yaml)
+    echo(f"wrote {path}; try `goalctl run {path}`")

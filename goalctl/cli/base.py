@@ -1,0 +1,69 @@
+"""The ``goalctl`` command group and what every command shares: settings and output."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from goalctl import __version__
+from goalctl.error_handler import state_dir_from_env
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Settings:
+    """Options shared by every command."""
+
+    def __init__(self, state_dir: Path | None) -> None:
+        self.state_dir = state_dir or state_dir_from_env()
+
+
+def _settings() -> Settings:
+    ctx = click.get_current_context(silent=True)
+    found = ctx.find_object(Settings) if ctx is not None else None
+    return found or Settings(None)
+
+
+def _color() -> bool | None:
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def echo(text: str = "") -> None:
+    click.echo(text, color=_color())
+
+
+def echo_err(text: str) -> None:
+    click.echo(text, err=True, color=_color())
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
+
+
+def in_github_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(
+    __version__, "--version", "-V", prog_name="goalctl", message="%(prog)s %(version)s"
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where runs are kept. [default: $GOALCTL_STATE_DIR or ./.goalctl]",
+)
+@click.pass_context
+def cli(ctx: click.Context, state_dir: Path | None) -> None:
+    """goalctl: goal-seeking agents described in files.
+
+    Write a scenario (Markdown with YAML front matter, or YAML) that declares a goal, its
+    success criteria and constraints, the agent that pursues it and its config; then validate,
+    render, run and report on it.
+    """
+    ctx.obj = Settings(state_dir)

@@ -1,0 +1,107 @@
+"""Splitting scenarios across CI jobs: ``goalctl matrix`` and ``goalctl run --shard i/n``.
+
+``matrix`` gives GitHub Actions one job per scenario (``strategy.matrix``); ``shard`` gives each
+of ``n`` jobs a share of the scenarios. Both are stable: adding a scenario adds an entry or
+lands in one shard, and never moves the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from goalctl.errors import ScenarioError, UsageError
+from goalctl.goal import GoalStatus
+from goalctl.scenario.model import Scenario
+
+T = TypeVar("T")
+
+MAX_MATRIX_JOBS = 256
+"""GitHub Actions refuses a matrix with more jobs than this."""
+
+_SKIPPED_BY_RUN = (GoalStatus.DRAFT, GoalStatus.SUSPENDED)
+_SHARD = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
+
+
+def matrix(
+    paths: Sequence[str | os.PathLike[str]], *, include_drafts: bool = False
+) -> dict[str, Any]:
+    """A GitHub Actions matrix with one entry per scenario under ``paths``, sorted by path.
+
+    Each entry has ``scenario`` (the path as found from ``paths``), ``id``, ``name`` and
+    ``version``. Draft and suspended goals are left out unless ``include_drafts``: ``goalctl
+    run`` skips them, so their jobs would run nothing. An invalid file raises
+    :class:`ScenarioError` with every problem, as ``goalctl validate`` reports them.
+    """
+    from goalctl.validation import validate_paths
+
+    report = validate_paths(paths)
+    if not report.ok:
+        raise ScenarioError(report.problems)
+    entries = []
+    for scenario in report.scenarios:
+        goal = scenario.goal
+        if goal.status in _SKIPPED_BY_RUN and not include_drafts:
+            continue
+        entries.append(
+            {
+                "scenario": scenario.path.as_posix(),
+                "id": goal.id,
+                "name": goal.name,
+                "version": goal.version,
+            }
+        )
+    entries.sort(key=lambda entry: entry["scenario"])
+    if len(entries) > MAX_MATRIX_JOBS:
+        raise UsageError(
+            f"the matrix would have {len(entries)} jobs; GitHub Actions allows at most "
+            f"{MAX_MATRIX_JOBS} (give fewer paths, or run shards with `goalctl run --shard I/N`)"
+        )
+    return {"include": entries}
+
+
+def format_matrix(data: dict[str, Any]) -> str:
+    """The matrix as one line of JSON: ``$GITHUB_OUTPUT`` takes ``name=value`` lines."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/3"`` → ``(2, 3)``: the 1-based shard index and the number of shards."""
+    found = _SHARD.match(text)
+    if found is not None:
+        index, total = int(found.group(1)), int(found.group(2))
+        if 1 <= index <= total:
+            return index, total
+    raise UsageError(f"invalid --shard {text!r} (use I/N, e.g. 1/4)")
+
+
+def shard_of(key: str, total: int) -> int:
+    """The 1-based shard that ``key`` belongs to among ``total``: a hash, so never moves."""
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return int(digest, 16) % total + 1
+
+
+def shard(items: Sequence[T], key: Callable[[T], str], index: int, total: int) -> list[T]:
+    """The items of shard ``index`` of ``total`` (1-based), in their input order.
+
+    An item's shard depends on its key alone, so shards are disjoint, together hold every
+    item, and adding an item never moves another one to a different shard.
+    """
+    if not 1 <= index <= total:
+        raise ValueError(f"shard {index}/{total} does not exist")
+    return [item for item in items if shard_of(key(item), total) == index]
+
+
+def scenario_key(scenario: Scenario) -> str:
+    """The shard key of a scenario: its goal id and version, unique among validated files
+    and the same whichever way its path was written (``./scenarios/x.md``, absolute …)."""
+    return f"{scenario.goal.id}@{scenario.goal.version}"
+
+
+def shard_scenarios(scenarios: Sequence[Scenario], index: int, total: int) -> list[Scenario]:
+    """``goalctl run --shard index/total``: this job's share of ``scenarios``."""
+    return shard(scenarios, scenario_key, index, total)

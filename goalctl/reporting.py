@@ -1,0 +1,104 @@
+"""``goalctl report RUN_ID…``: re-render saved runs from their ``report.json``.
+
+Nothing is re-run: every format is rendered from the JSON report the run wrote when it
+finished. Two runs of the same goal are also compared (see :mod:`goalctl.reports.compare`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from goalctl.errors import UsageError
+from goalctl.reports.compare import compare_reports, render_comparison_markdown
+from goalctl.reports.data import REPORT_VERSION
+from goalctl.reports.junit import render_junit
+from goalctl.reports.markdown import render_markdown
+from goalctl.state import RunStatus, RunStore
+
+FORMATS = ("md", "json", "junit")
+REPORT_FILE = "report.json"
+COLLECTION_VERSION = 1
+
+_REQUIRED = {"goal": dict, "run_id": str, "verdict": str, "criteria": list, "constraints": list}
+
+
+def report_runs(store: RunStore, run_ids: Sequence[str], fmt: str) -> str:
+    """The reports of ``run_ids`` (exact ids or unique prefixes) in ``fmt``: md, json, junit.
+
+    The text ends with a newline. A run named twice is reported once.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown report format {fmt!r} (use one of: {', '.join(FORMATS)})")
+    if not run_ids:
+        raise UsageError("name at least one run (`goalctl list` shows the runs)")
+    resolved = list(dict.fromkeys(store.resolve(text) for text in run_ids))
+    reports = [load_report(store, run_id) for run_id in resolved]
+    if fmt == "junit":
+        return render_junit(reports)
+    comparison = _comparison(reports)
+    if fmt == "json":
+        document: dict[str, Any]
+        if len(reports) == 1:
+            document = reports[0]
+        else:
+            document = {"version": COLLECTION_VERSION, "reports": reports}
+            if comparison is not None:
+                document["comparison"] = comparison
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    sections = [render_markdown(report) for report in reports]
+    if comparison is not None:
+        sections.append(render_comparison_markdown(comparison))
+    return "\n".join(sections)
+
+
+def _comparison(reports: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The comparison of exactly two runs of one goal; none for anything else."""
+    if len(reports) != 2:
+        return None
+    before, after = reports
+    if before["goal"]["id"] != after["goal"]["id"]:
+        return None
+    return compare_reports(before, after)
+
+
+def load_report(store: RunStore, run_id: str) -> dict[str, Any]:
+    """The ``report.json`` of a finished run, refusing damaged files and newer versions."""
+    path = store.run_dir(run_id) / REPORT_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        status = store.load(run_id).status
+        raise UsageError(
+            f"run {run_id} has no report yet (it is {status}); {_remedy(run_id, status, path)}"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        report = json.loads(raw)
+    except ValueError as exc:  # JSON and UTF-8 errors alike
+        raise UsageError(f"{path} is damaged: {exc}") from None
+    if not isinstance(report, dict):
+        raise UsageError(f"{path} is damaged: it is not a goalctl report (not a JSON object)")
+    version = report.get("version")
+    if type(version) is not int or version < 1:
+        raise UsageError(f"{path} is damaged: it is not a goalctl report (no valid 'version')")
+    if version > REPORT_VERSION:
+        raise UsageError(
+            f"the report of run {run_id} was written by a newer goalctl "
+            f"(report version {version}, this goalctl reads {REPORT_VERSION}); upgrade goalctl"
+        )
+    missing = [key for key, kind in _REQUIRED.items() if not isinstance(report.get(key), kind)]
+    if missing:
+        raise UsageError(f"{path} is damaged: missing or invalid {', '.join(missing)}")
+    return report
+
+
+def _remedy(run_id: str, status: RunStatus, path: Path) -> str:
+    if status in (RunStatus.STOPPED, RunStatus.INTERRUPTED):
+        return f"resume it with `goalctl start {run_id}`"
+    if status in (RunStatus.PENDING, RunStatus.RUNNING):
+        return f"wait for it to finish (`goalctl logs {run_id} --follow` shows progress)"
+    return f"{path} is missing; run the scenario again with `goalctl run`"

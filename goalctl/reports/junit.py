@@ -1,0 +1,252 @@
+"""JUnit XML, the test-report format CI systems read (GitHub, GitLab, Jenkins).
+
+Each run is a ``<testsuite>``; each success criterion and each constraint is a
+``<testcase>`` pointing at the scenario line that defines it. Only what can fail a goal is a
+``<failure>``: an unmet criterion or a violated hard constraint. A soft constraint is a
+testcase too, so that it is listed with the others and its warnings are one click away, but a
+violation only writes ``<system-out>`` — CI readers count it as passed. A constraint without a
+``check`` is ``<skipped>``: it guides the agent and is never verified. When the run errored
+there is no verdict, so every verifiable testcase carries an ``<error>`` instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from goalctl.errors import UsageError
+from goalctl.reports.markdown import _pct  # thresholds read as in report.md
+
+XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
+UNCHECKED = "no check: guides the agent but is not verified"
+
+# Characters XML 1.0 cannot hold, even as character references: C0 controls except tab,
+# newline and carriage return, lone surrogates (from JSON "\ud800"), U+FFFE and U+FFFF.
+_N = TypeVar("_N", int, float)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The counts JUnit readers show for a suite, or summed over suites."""
+
+    tests: int = 0
+    failures: int = 0
+    errors: int = 0
+    skipped: int = 0
+    time: float = 0.0
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(
+            self.tests + other.tests,
+            self.failures + other.failures,
+            self.errors + other.errors,
+            self.skipped + other.skipped,
+            self.time + other.time,
+        )
+
+
+def xml_text(value: Any) -> str:
+    """``value`` as text XML can hold: forbidden characters become visible escapes."""
+    return _NOT_XML.sub(_escape_char, str(value))
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _element(parent: ET.Element, tag: str, text: str | None = None, **attrs: Any) -> ET.Element:
+    element = ET.SubElement(parent, tag, {k: xml_text(v) for k, v in attrs.items()})
+    if text:
+        element.text = xml_text(text)
+    return element
+
+
+def _seconds(value: Any) -> str:
+    return f"{float(value or 0):.3f}"
+
+
+def _totals_element(parent: ET.Element | None, tag: str, name: str) -> ET.Element:
+    """An element whose count attributes follow its name (ElementTree keeps the order)."""
+    attrs = {"name": xml_text(name), **_totals_attrs(Totals())}
+    return ET.Element(tag, attrs) if parent is None else ET.SubElement(parent, tag, attrs)
+
+
+def _totals_attrs(totals: Totals) -> dict[str, str]:
+    return {
+        "tests": str(totals.tests),
+        "failures": str(totals.failures),
+        "errors": str(totals.errors),
+        "skipped": str(totals.skipped),
+        "time": _seconds(totals.time),
+    }
+
+
+def _serialize(root: ET.Element) -> str:
+    ET.indent(root, space="  ")
+    return XML_DECLARATION + "\n" + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+
+def render_junit(reports: Sequence[dict[str, Any]]) -> str:
+    """One JUnit document with a ``<testsuite>`` per run report (``report.json`` data)."""
+    root = _totals_element(None, "testsuites", "goalctl")
+    totals = sum((_add_suite(root, report) for report in reports), Totals())
+    root.attrib.update(_totals_attrs(totals))
+    return _serialize(root)
+
+
+def _add_suite(root: ET.Element, report: dict[str, Any]) -> Totals:
+    goal = report["goal"]
+    suite = _totals_element(root, "testsuite", f"{goal['id']}@{goal['version']}")
+    if report.get("started_at"):
+        suite.set("timestamp", xml_text(report["started_at"]))
+    properties = _element(suite, "properties")
+    for key in ("run_id", "scenario", "agent", "provider", "model", "verdict", "score"):
+        _element(properties, "property", name=key, value=report.get(key, ""))
+    error = None
+    if report["verdict"] == "error":
+        error = report["error"] or "the run errored"
+    for criterion in report["criteria"]:
+        _add_criterion(suite, report, criterion, error)
+    for constraint in report["constraints"]:
+        _add_constraint(suite, report, constraint, error)
+    cases = suite.findall("testcase")
+    totals = Totals(
+        len(cases),
+        _count(cases, "failure"),
+        _count(cases, "error"),
+        _count(cases, "skipped"),
+        float(report["totals"].get("elapsed_s") or 0),
+    )
+    suite.attrib.update(_totals_attrs(totals))
+    return totals
+
+
+def _testcase(
+    suite: ET.Element, report: dict[str, Any], kind: str, item: dict[str, Any]
+) -> ET.Element:
+    return _element(
+        suite,
+        "testcase",
+        classname=report["scenario"],
+        name=f"{kind}: {item['id']}",
+        file=report["scenario"],
+        line=item["line"],
+        time="0",
+    )
+
+
+def _add_criterion(
+    suite: ET.Element, report: dict[str, Any], criterion: dict[str, Any], error: str | None
+) -> None:
+    case = _testcase(suite, report, "criterion", criterion)
+    if error is not None:
+        _element(case, "error", error, message=error, type="run-error")
+    elif not criterion["met"]:
+        message = (
+            f"{criterion['id']}: {criterion['passed']}/{criterion['evaluated']} passed, "
+            f"needs {_pct(criterion['threshold'])}"
+        )
+        evidence = "\n".join(criterion["evidence"])
+        _element(case, "failure", evidence, message=message, type="criterion")
+
+
+def _add_constraint(
+    suite: ET.Element, report: dict[str, Any], constraint: dict[str, Any], error: str | None
+) -> None:
+    case = _testcase(suite, report, "constraint", constraint)
+    violations = "\n".join(constraint["violations"])
+    if not constraint["checked"]:
+        _element(case, "skipped", message=UNCHECKED)
+    elif error is not None:
+        _element(case, "error", error, message=error, type="run-error")
+    elif constraint["violated"] and constraint["type"] == "hard":
+        first = constraint["violations"][0] if constraint["violations"] else "violated"
+        message = f"{constraint['id']}: hard constraint violated: {first}"
+        _element(case, "failure", violations, message=message, type="constraint")
+    elif constraint["violated"]:
+        _element(
+            case,
+            "system-out",
+            f"warning: soft constraint {constraint['id']} violated "
+            f"(does not fail the goal)\n{violations}",
+        )
+
+
+# -- merging ------------------------------------------------------------------------------
+
+
+def merge_junit(documents: Sequence[str], *, names: Sequence[str] | None = None) -> str:
+    """One ``<testsuites>`` holding every suite of ``documents``, with recomputed totals.
+
+    Accepts documents with a ``<testsuites>`` root (render_junit, pytest, most tools) or a
+    bare ``<testsuite>`` root (Maven Surefire, older tools). ``names`` (file names, say)
+    label the documents in error messages.
+    """
+    labels = list(names) if names is not None else []
+    root = _totals_element(None, "testsuites", "goalctl")
+    totals = Totals()
+    for index, text in enumerate(documents):
+        label = labels[index] if index < len(labels) else f"JUnit document {index + 1}"
+        for suite in _suites(text, label):
+            counts = suite_totals(suite)
+            merged = copy.deepcopy(suite)
+            merged.attrib.update(_totals_attrs(counts))  # fills gaps; valid counts stay the same
+            root.append(merged)
+            totals += counts
+    root.attrib.update(_totals_attrs(totals))
+    return _serialize(root)
+
+
+def _suites(text: str, label: str) -> list[ET.Element]:
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise UsageError(f"{label} is not well-formed XML ({exc}); pass a JUnit XML file") from None
+    if root.tag == "testsuite":
+        return [root]
+    if root.tag == "testsuites":
+        return root.findall("testsuite")
+    raise UsageError(
+        f"{label} is not JUnit XML: its root element is <{root.tag}>, "
+        "expected <testsuites> or <testsuite>"
+    )
+
+
+def suite_totals(suite: ET.Element) -> Totals:
+    """A suite's counts: its own attributes where valid, else counted from its testcases.
+
+    Nested suites (PHPUnit writes them) are counted through, since a parent suite's
+    attributes already include its children.
+    """
+    cases = list(suite.iter("testcase"))
+    case_time = sum(_attribute(case, "time", float, 0.0) for case in cases)
+    return Totals(
+        _attribute(suite, "tests", int, len(cases)),
+        _attribute(suite, "failures", int, _count(cases, "failure")),
+        _attribute(suite, "errors", int, _count(cases, "error")),
+        _attribute(suite, "skipped", int, _count(cases, "skipped")),
+        _attribute(suite, "time", float, case_time),
+    )
+
+
+def _attribute(element: ET.Element, name: str, parse: Callable[[str], _N], fallback: _N) -> _N:
+    """A non-negative number from an attribute; ``fallback`` when missing or invalid."""
+    try:
+        value = parse(element.get(name, ""))
+    except ValueError:
+        return fallback
+    return value if math.isfinite(value) and value >= 0 else fallback
+
+
+def _count(cases: Sequence[ET.Element], tag: str) -> int:
+    return sum(case.find(tag) is not None for case in cases)
