@@ -7,8 +7,7 @@ from typing import Any
 from goalctl.errors import UsageError
 
 # One wording for verdicts and percentages across report.md and the comparison under it.
-from goalctl.reports.markdown import _VERDICT as VERDICT_LABELS
-from goalctl.reports.markdown import _pct
+from goalctl.reports.markdown import VERDICT_LABELS, percent
 
 COMPARISON_VERSION = 1
 
@@ -107,7 +106,7 @@ def render_comparison_markdown(comparison: dict[str, Any]) -> str:
         f"## {comparison['goal']}: run {before['run_id']} → run {after['run_id']}",
         "",
         f"- Verdict: {verdict}",
-        f"- Score: {_pct(before['score'])} → {_pct(after['score'])} "
+        f"- Score: {percent(before['score'])} → {percent(after['score'])} "
         f"({_points(comparison['score_delta'])})",
         f"- Goal version: {versions}",
         "",

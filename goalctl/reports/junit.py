@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from goalctl.errors import UsageError
-from goalctl.reports.markdown import _pct  # thresholds read as in report.md
+from goalctl.reports.markdown import percent  # thresholds read as in report.md
 
 XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 UNCHECKED = "no check: guides the agent but is not verified"
@@ -154,7 +154,7 @@ def _add_criterion(
     elif not criterion["met"]:
         message = (
             f"{criterion['id']}: {criterion['passed']}/{criterion['evaluated']} passed, "
-            f"needs {_pct(criterion['threshold'])}"
+            f"needs {percent(criterion['threshold'])}"
         )
         evidence = "\n".join(criterion["evidence"])
         _element(case, "failure", evidence, message=message, type="criterion")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_VERDICT = {
+VERDICT_LABELS = {
     "achieved": "✅ achieved",
     "not_achieved": "❌ not achieved",
     "error": "⚠️ error (no verdict)",
@@ -20,7 +20,7 @@ def _row(*cells: Any) -> str:
     return "| " + " | ".join(str(cell) for cell in cells) + " |"
 
 
-def _pct(value: float) -> str:
+def percent(value: float) -> str:
     return f"{value * 100:.1f}%".replace(".0%", "%")
 
 
@@ -29,12 +29,12 @@ def render_markdown(report: dict[str, Any]) -> str:
     goal = report["goal"]
     totals = report["totals"]
     lines = [
-        f"# {goal['name']} — {_VERDICT.get(report['verdict'], report['verdict'])}",
+        f"# {goal['name']} — {VERDICT_LABELS.get(report['verdict'], report['verdict'])}",
         "",
         f"- Goal: `{goal['id']}` version {goal['version']} ({report['scenario']})",
         f"- Run: `{report['run_id']}` — agent `{report['agent']}`, "
         f"provider `{report['provider']}`, model `{report['model']}`",
-        f"- Weighted score: **{_pct(report['score'])}** (needs {_pct(report['threshold'])}, "
+        f"- Weighted score: **{percent(report['score'])}** (needs {percent(report['threshold'])}, "
         "and no hard constraint violated)",
         f"- Cases: {totals['cases_passed']} passed, {totals['cases_failed']} failed, "
         f"{totals['cases_errored']} errored, of {totals['cases']}",
@@ -59,7 +59,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         rate = f"{c['passed']}/{c['evaluated']}"
         evidence = "; ".join(c["evidence"][:3])
         criterion = f"`{c['id']}` {_cell(c['description'])}"
-        threshold = _pct(c["threshold"])
+        threshold = percent(c["threshold"])
         lines.append(
             _row(mark, criterion, c["metric"], f"{c['weight']:g}", rate, threshold, _cell(evidence))
         )
