@@ -9,6 +9,7 @@ from typing import Any
 
 from goalctl.metering import Route
 from goalctl.providers.base import Provider, ProviderContext
+from goalctl.redaction import Redactor
 from goalctl.scenario.model import Scenario
 
 DEFAULT_CONCURRENCY = 32
@@ -99,7 +100,8 @@ def plan_scenario(
     )
     provider: Provider = create_provider(provider_name, context)
     if options.record:
-        provider = RecordingProvider(provider, cassette_path(scenario.path))
+        redactor = Redactor(scenario.spec.redact)
+        provider = RecordingProvider(provider, cassette_path(scenario.path), redactor)
     agent_route = Route(provider, model)
     judge_provider_name = str(config.get("judge_provider") or "") or provider_name
     judge_model = str(config.get("judge_model") or "") or model

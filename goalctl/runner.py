@@ -23,6 +23,7 @@ from goalctl.errors import GoalctlError, ProviderError
 from goalctl.evaluation import CaseOutput, Check, ConstraintCheck, Evaluator, Metrics, is_budget
 from goalctl.metering import BudgetExceeded, Clock, Meter, SystemClock
 from goalctl.planning import Plan, RunOptions
+from goalctl.redaction import Redactor
 from goalctl.reports.data import CaseRecord, build_report
 from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import case_context, render_case
@@ -92,6 +93,7 @@ class ScenarioRun:
         self.run_id = run_id
         self.options = options
         self.evaluator = Evaluator(self.scenario, plan.config)
+        self.redactor = Redactor(self.scenario.spec.redact)
         budgets = [c for c in self.scenario.goal.constraints if is_budget(c)]
         self.meter = Meter(
             plan.agent_route, plan.judge_route, budgets, self.evaluator, clock, self._transcript
@@ -106,7 +108,7 @@ class ScenarioRun:
     # -- state --------------------------------------------------------------------------
 
     def _transcript(self, record: dict[str, Any]) -> None:
-        self.store.append_transcript(self.run_id, record)
+        self.store.append_transcript(self.run_id, self.redactor.data(record))
 
     def log(self, message: str, level: str = "info", **extra: Any) -> None:
         self.store.append_event(self.run_id, level, self.phase, message, **extra)

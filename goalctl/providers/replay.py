@@ -15,6 +15,7 @@ from typing import Any
 
 from goalctl.errors import ProviderError
 from goalctl.providers.base import CompletionRequest, CompletionResponse, Provider, ProviderContext
+from goalctl.redaction import Redactor
 
 CASSETTE_VERSION = 1
 
@@ -74,8 +75,9 @@ class ReplayProvider:
 class RecordingProvider:
     """Wraps a provider; on close, merges this session's calls into the cassette atomically."""
 
-    def __init__(self, inner: Provider, path: Path) -> None:
+    def __init__(self, inner: Provider, path: Path, redactor: Redactor | None = None) -> None:
         self.inner = inner
+        self.redactor = redactor or Redactor()
         self.name = inner.name
         self.path = path
         self._new: dict[str, dict[str, Any]] = {}
@@ -87,8 +89,9 @@ class RecordingProvider:
             "key": request.key(),
             "purpose": request.purpose,
             "case": request.case,
-            "request": request.canonical(),
-            "response": response.to_json(),
+            # The key hashes the real request, so a redacted cassette still replays.
+            "request": self.redactor.data(request.canonical()),
+            "response": self.redactor.data(response.to_json()),
         }
         return response
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from goalctl.goal import Goal, GoalStatus, _Strict
 from goalctl.scenario.positions import SourceMap
@@ -15,22 +15,25 @@ from goalctl.scenario.positions import SourceMap
 FILE_FORMAT_VERSION = 1
 
 
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression: {exc}") from None
+    return pattern
+
+
+Regex = Annotated[str, AfterValidator(_compiles)]
+"""A string that must be a valid regular expression."""
+
+
 class ScriptedRule(_Strict):
     """A scripted reply chosen by matching the prompt against a regular expression."""
 
-    match: str
-    """Regular expression searched in the rendered user prompt."""
+    match: Regex
+    """Regular expression searched in the case's user messages."""
     reply: str
     """The reply returned when the expression matches."""
-
-    @field_validator("match")
-    @classmethod
-    def _compiles(cls, pattern: str) -> str:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression: {exc}") from None
-        return pattern
 
 
 class Case(_Strict):
@@ -77,6 +80,9 @@ class ScenarioSpec(Goal):
     """Template of the LLM-judge prompt; built-in when omitted."""
     phase_instructions: dict[str, str] = Field(default_factory=dict)
     """Instructions per phase (initialize, execute, report, cleanup), for templates."""
+    redact: list[Regex] = Field(default_factory=list)
+    """Regular expressions whose matches are replaced by ``[REDACTED]`` in transcripts and
+    cassettes (e.g. emails or account numbers in inputs)."""
 
     @model_validator(mode="after")
     def _check_structure(self) -> ScenarioSpec:

@@ -1,0 +1,68 @@
+"""Configured patterns never reach transcripts or cassettes; redacted cassettes still replay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from goalctl.redaction import MARK, Redactor
+from tests.conftest import run_cli
+
+SCENARIO = """\
+id: support
+name: Support
+description: Answer customers.
+provider: scripted
+redact: ['[\\w.]+@example\\.com', 'ACCT-\\d+']
+success_criteria:
+  - {id: answers, description: Answers, metric: output_contains, target: Thanks}
+cases:
+  - {name: ana, input: {email: ana@example.com, account: ACCT-991}}
+responses: ["Thanks ana@example.com, account ACCT-991 is fine."]
+"""
+
+
+def test_transcripts_and_cassettes_are_redacted_and_still_replay(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    path = tmp_path / "support.yaml"
+    path.write_text(SCENARIO)
+    assert run_cli("run", "--record", str(path)).exit_code == 0
+    [run_dir] = (isolated_environment / "runs").iterdir()
+    transcript = (run_dir / "transcript.jsonl").read_text()
+    cassette = (tmp_path / "support.cassette.jsonl").read_text()
+    for text in (transcript, cassette):
+        assert "ana@example.com" not in text
+        assert "ACCT-991" not in text
+        assert MARK in text
+    [call] = [json.loads(line) for line in transcript.splitlines()]
+    assert call["response"] == "Thanks [REDACTED], account [REDACTED] is fine."
+    replayed = run_cli("run", "--provider", "replay", "--json", str(path))
+    assert replayed.exit_code == 0, replayed.stdout
+    assert json.loads(replayed.stdout)["runs"][0]["verdict"] == "achieved"
+
+
+def test_an_invalid_pattern_is_a_located_problem(tmp_path: Path) -> None:
+    path = tmp_path / "support.yaml"
+    path.write_text(SCENARIO.replace("'ACCT-\\d+'", "'ACCT-(\\d+'"))
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 1
+    assert result.stdout == (
+        f"{path}:5:33: redact[1]: invalid regular expression: "
+        "missing ), unterminated subpattern at position 5\n"
+    )
+
+
+def test_secret_values_are_always_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret-123456")
+    redactor = Redactor()
+    assert redactor.data({"a": ["key sk-ant-secret-123456 here", 3]}) == {
+        "a": ["key [REDACTED] here", 3]
+    }
+
+
+def test_nothing_to_redact_returns_data_unchanged() -> None:
+    data = {"a": "text"}
+    assert Redactor().data(data) is data
