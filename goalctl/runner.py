@@ -321,8 +321,8 @@ class ScenarioRun:
 
     def finish_stopped(self) -> RunOutcome:
         """A stopped run keeps its finished cases and writes no report: it is not over."""
-        totals = {"elapsed_s": round(self.meter.totals.elapsed_s, 6), **self.meter.totals.names()}
-        totals["elapsed_s"] = round(self.meter.totals.elapsed_s, 6)
+        totals = self.meter.totals.names()
+        totals["elapsed_s"] = round(totals["elapsed_s"], 6)
         done = len(self.records)
 
         def stopped(state: RunState) -> None:
