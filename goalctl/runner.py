@@ -197,26 +197,34 @@ class ScenarioRun:
         tasks = [asyncio.create_task(self.run_case(agent, i)) for i in pending]
         try:
             for finished in asyncio.as_completed(tasks):
-                record = await finished
-                self.records[record.index] = record
-                self.store.append_checkpoint(self.run_id, record.to_json())
-                now = self.clock.monotonic()
-                if now - self.progress_saved >= PROGRESS_INTERVAL_S:
-                    # state.json is fsynced twice per write; progress is throttled, while
-                    # the checkpoint journal above is what resume trusts.
-                    self.progress_saved = now
-                    self.store.update(
-                        self.run_id, functools.partial(_set_done, done=len(self.records))
-                    )
-                self.log(f"case {record.name}: {record.status}", case=record.name)
-                self.observer.case_finished(self.run_id, record)
+                self.journal(await finished)
         except BudgetExceeded as exc:
             self.budget_stop = exc.check
             self.log(f"budget exceeded: {exc.check.constraint}: {exc.check.evidence}", "error")
         finally:
+            # A stop (or a budget) can land in the same loop turn as answers: cases that are
+            # already done are journaled before the rest are cancelled, never run again.
             for task in tasks:
-                task.cancel()
+                if task.done() and not task.cancelled() and task.exception() is None:
+                    record = task.result()
+                    if record.index not in self.records:
+                        self.journal(record)
+                else:
+                    task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    def journal(self, record: CaseRecord) -> None:
+        """A finished case counts once it is in the checkpoint journal."""
+        self.records[record.index] = record
+        self.store.append_checkpoint(self.run_id, record.to_json())
+        now = self.clock.monotonic()
+        if now - self.progress_saved >= PROGRESS_INTERVAL_S:
+            # state.json is fsynced twice per write; progress is throttled, while the
+            # checkpoint journal is what resume trusts.
+            self.progress_saved = now
+            self.store.update(self.run_id, functools.partial(_set_done, done=len(self.records)))
+        self.log(f"case {record.name}: {record.status}", case=record.name)
+        self.observer.case_finished(self.run_id, record)
 
     async def run_case(self, agent: PhasedAgent, index: int) -> CaseRecord:
         async with self.semaphore:
@@ -340,6 +348,7 @@ class ScenarioRun:
         )
         report = {
             "verdict": None,
+            "score": None,
             "error": None,
             "totals": totals,
             "cases_done": done,

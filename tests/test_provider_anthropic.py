@@ -252,7 +252,7 @@ def test_a_stalled_answer_times_out(server: MessagesServer) -> None:
     message = failure(Stall(), server=server, timeout_s=0.2, max_retries=0)
 
     assert message == (
-        "anthropic: request timed out after 0.2s; raise provider_options.timeout_s or try later"
+        "anthropic: request timed out (0.2s per attempt); raise provider_options.timeout_s or try later"
     )
 
 
@@ -260,7 +260,7 @@ def test_the_timeout_bounds_the_whole_attempt_not_each_read(server: MessagesServ
     # One byte every 10 ms: no read waits 0.2 s, yet the body takes seconds.
     message = failure(Trickle(0.01), server=server, timeout_s=0.2, max_retries=0)
 
-    assert message.startswith("anthropic: request timed out after 0.2s;")
+    assert message.startswith("anthropic: request timed out (0.2s per attempt);")
 
 
 def test_a_timed_out_attempt_is_retried(server: MessagesServer) -> None:

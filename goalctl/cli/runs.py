@@ -158,7 +158,7 @@ def run(
                         "goal": o.scenario.goal.id,
                         "status": o.status.value,
                         "verdict": o.verdict,
-                        "score": o.report["score"],
+                        "score": o.report.get("score"),
                         "error": o.error,
                         "totals": o.report["totals"],
                         "reports": [str(p) for p in o.report_paths],

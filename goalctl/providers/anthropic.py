@@ -165,7 +165,7 @@ class AnthropicProvider:
             return f"anthropic: HTTP {code}{after}: {quoted}"
         if isinstance(err, anthropic.APITimeoutError):
             return (
-                f"anthropic: request timed out after {self.timeout_s}s{after}; "
+                f"anthropic: request timed out ({self.timeout_s}s per attempt){after}; "
                 "raise provider_options.timeout_s or try later"
             )
         if isinstance(err, anthropic.APIConnectionError):
