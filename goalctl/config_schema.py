@@ -89,6 +89,34 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+def _strictly_equal(left: object, right: object) -> bool:
+    """``==`` at any depth, except that a boolean equals only a boolean (``true`` is not 1)."""
+    # Iterative, so that a deeply nested value cannot exhaust the Python stack.
+    pending = [(left, right)]
+    while pending:
+        a, b = pending.pop()
+        if a is b:
+            continue
+        if isinstance(a, bool) != isinstance(b, bool):
+            return False
+        if isinstance(a, dict):
+            if not isinstance(b, dict) or _tagged_keys(a) != _tagged_keys(b):
+                return False
+            pending.extend((a[key], b[key]) for key in a)
+        elif isinstance(a, list):
+            if not isinstance(b, list) or len(a) != len(b):
+                return False
+            pending.extend(zip(a, b, strict=True))
+        elif isinstance(b, dict | list) or a != b:
+            return False
+    return True
+
+
+def _tagged_keys(mapping: dict[Any, Any]) -> set[tuple[bool, Any]]:
+    # YAML keys need not be strings, and {true: x} must not equal {1: x}.
+    return {(isinstance(key, bool), key) for key in mapping}
+
+
 def _type_problem(ftype: ConfigType, value: object) -> str | None:
     """Why ``value`` is not of type ``ftype``, or None. Strict: no coercion at all."""
     is_int = isinstance(value, int) and not isinstance(value, bool)
@@ -134,7 +162,7 @@ def _rule_problems(
             problems.append(f"must be at least {_show(min)}, got {_show(value)}")
         if max is not None and value > max:
             problems.append(f"must be at most {_show(max)}, got {_show(value)}")
-    if enum is not None and value not in enum:
+    if enum is not None and not any(_strictly_equal(value, choice) for choice in enum):
         choices = ", ".join(_show(choice) for choice in enum)
         problems.append(f"must be one of {choices}, got {_show(value)}")
     if pattern is not None and isinstance(value, str) and re.fullmatch(pattern, value) is None:
@@ -184,7 +212,11 @@ class ConfigField(BaseModel):
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"must be a number, {_got(value)}")
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an int past the float range, infinite to every JSON reader
+            finite = False
+        if not finite:
             raise ValueError(f"must be a finite number, got {_show(value)}")
         ftype = info.data.get("type")
         if ftype is None:
@@ -213,7 +245,8 @@ class ConfigField(BaseModel):
             raise ValueError(f"applies only to string fields, not {ftype.value}")
         try:
             re.compile(value)
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:
+            # A huge repeat count overflows and deep nesting recurses inside re.compile.
             raise ValueError(f"'{value}' is not a valid regular expression: {exc}") from None
         return value
 
@@ -374,6 +407,8 @@ def parse_cli_value(field: ConfigField, text: str) -> Any:
         raise ValueError(f"expected a JSON {wanted}: {exc.msg} at column {exc.colno}") from None
     except ValueError as exc:
         raise ValueError(f"expected a JSON {wanted}: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"expected a JSON {wanted}: it is nested too deeply") from None
     if not isinstance(value, py_type):
         raise ValueError(f"expected a JSON {wanted}, got {_kind(value)}")
     return value

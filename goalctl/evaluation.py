@@ -9,6 +9,7 @@ A check that cannot be made (judge failure, broken expression) never passes.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -95,20 +96,31 @@ def parse_judge_reply(text: str) -> tuple[bool, float | None, str]:
     if match is None:
         raise ValueError(f"judge reply is not JSON: {shorten(text, 80)!r}")
     try:
-        data = json.loads(match.group(0))
-    except json.JSONDecodeError:
+        data = json.loads(match.group(0), parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):  # not JSON, NaN, or nested past any sense
         raise ValueError(f"judge reply is not JSON: {shorten(text, 80)!r}") from None
     if not isinstance(data, dict) or not isinstance(data.get("pass"), bool):
         raise ValueError(f"judge reply has no boolean 'pass': {shorten(text, 80)!r}")
     score = data.get("score")
     if not isinstance(score, int | float) or isinstance(score, bool):
         score = None
+    elif not math.isfinite(score_value := _as_float(score)):
+        raise ValueError(f"judge reply has an impossible score: {shorten(str(score), 20)}")
+    else:
+        score = score_value
     reason = data.get("reason")
-    return (
-        data["pass"],
-        (float(score) if score is not None else None),
-        "" if reason is None else str(reason),
-    )
+    return data["pass"], score, "" if reason is None else str(reason)
+
+
+def _as_float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def json_equal(left: Any, right: Any) -> bool:
@@ -144,8 +156,8 @@ def _same(left: Any, right: Any) -> bool:
 
 def _maybe_json(text: str) -> Any:
     try:
-        return json.loads(text)
-    except ValueError:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
         return text
 
 
@@ -220,15 +232,12 @@ class Evaluator:
                 criterion.id, False, f"expected {shorten(target)}, got {shorten(result.output)}"
             )
         if metric is Metric.OUTPUT_MATCHES:
+            from goalctl.regexes import PatternError, search
+
             try:
-                found = re.search(str(target), result.text)
-            except re.error as exc:
-                return Check(
-                    criterion.id,
-                    False,
-                    "invalid pattern",
-                    error=f"invalid regular expression: {exc}",
-                )
+                found = search(str(target), result.text)
+            except PatternError as exc:
+                return Check(criterion.id, False, "the pattern cannot be applied", error=str(exc))
             if found:
                 return Check(
                     criterion.id, True, f"matches /{target}/ at {shorten(found.group(0), 60)!r}"
@@ -243,7 +252,12 @@ class Evaluator:
             from goalctl.scenario.checks import schema_validator
 
             self._validator = schema_validator(self.goal.output_schema)
-        errors = sorted(self._validator.iter_errors(result.output), key=lambda e: list(e.path))
+        from referencing.exceptions import Unresolvable
+
+        try:
+            errors = sorted(self._validator.iter_errors(result.output), key=lambda e: list(e.path))
+        except (Unresolvable, RecursionError, re.error, OverflowError) as exc:
+            return Check(criterion_id, False, "output_schema cannot be applied", error=str(exc))
         if not errors:
             return Check(criterion_id, True, "conforms to output_schema")
         first = errors[0]

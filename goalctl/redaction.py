@@ -9,10 +9,10 @@ refuses to write them anyway, so redacting first keeps a run alive instead of fa
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from typing import Any
 
+from goalctl.regexes import PatternError, substitute
 from goalctl.state.files import SECRET_ENV_VARS
 
 MARK = "[REDACTED]"
@@ -23,7 +23,7 @@ class Redactor:
     """Replaces configured patterns and secret values in strings, lists and dicts."""
 
     def __init__(self, patterns: Sequence[str] = ()) -> None:
-        self.patterns = [re.compile(pattern) for pattern in patterns]
+        self.patterns = list(patterns)
         secrets = [os.environ.get(name, "") for name in SECRET_ENV_VARS]
         self.secrets = [value for value in secrets if len(value) >= _MIN_SECRET_LENGTH]
 
@@ -34,7 +34,10 @@ class Redactor:
         for secret in self.secrets:
             value = value.replace(secret, MARK)
         for pattern in self.patterns:
-            value = pattern.sub(MARK, value)
+            try:
+                value = substitute(pattern, MARK, value)
+            except PatternError:
+                return f"{MARK} (a redact pattern ran out of time on this text)"
         return value
 
     def data(self, value: Any) -> Any:

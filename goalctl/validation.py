@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import glob
+import fnmatch
 import multiprocessing
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from goalctl.errors import Problem, UsageError
 from goalctl.goal import semver_key
@@ -45,39 +46,166 @@ def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     """Files named by ``paths`` (files, directories searched recursively, globs), sorted.
 
     A path that names nothing is a usage error: a typo must not pass as "nothing to check".
+    Symlinks that lead out of a searched directory are left out (:func:`find_scenario_files`
+    says which).
     """
-    found: dict[Path, None] = {}
+    return [path for path, refusal in find_scenario_files(paths).items() if refusal is None]
+
+
+def find_scenario_files(paths: Sequence[str | os.PathLike[str]]) -> dict[Path, Problem | None]:
+    """Every scenario file named by ``paths``, in order, each with None or the reason it is
+    refused: a symlink found inside a searched directory (or under a glob's fixed part) that
+    leads out of it is never followed. A symlink named on the command line is the user's
+    choice and is read.
+    """
+    found: dict[Path, Problem | None] = {}
     for raw in paths:
         text = os.fspath(raw)
         path = Path(text)
         if path.is_dir():
-            for file in sorted(_scenario_files(path)):
-                found.setdefault(file, None)
+            entries = _scenario_files(path)
         elif path.is_file():
-            found.setdefault(path, None)
+            entries = {path: None}
         elif _GLOB_CHARS & set(text):
-            matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
-            files = [m for m in matches if m.is_file() and m.suffix.lower() in SCENARIO_SUFFIXES]
-            for directory in (m for m in matches if m.is_dir()):
-                files.extend(sorted(_scenario_files(directory)))
-            if not files:
+            entries = _glob_scenario_files(text)
+            if not entries:
                 raise UsageError(f"no scenario files match {text!r}")
-            for file in files:
-                found.setdefault(file, None)
         elif path.exists() or path.is_symlink():
             raise UsageError(f"not a regular file or directory: {text}")
         else:
             raise UsageError(f"no such file or directory: {text}")
-    return list(found)
+        for file, refusal in entries.items():
+            found.setdefault(file, refusal)
+    return found
 
 
-def _scenario_files(directory: Path) -> Iterable[Path]:
-    for root, dirs, files in os.walk(directory):
-        # Hidden directories hold state (.goalctl), VCS data and caches, never scenarios.
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-        for name in files:
-            if name.lower().endswith(SCENARIO_SUFFIXES) and not name.startswith("."):
-                yield Path(root) / name
+def _scenario_files(directory: Path, tree: Path | None = None) -> dict[Path, Problem | None]:
+    """Scenario files under ``directory``, sorted, without following symlinks out of ``tree``
+    (the directory itself by default)."""
+    tree = tree or Path(os.path.realpath(directory))
+    return {
+        entry.path: entry.refusal
+        for entry in _walk(directory, tree)
+        if entry.refusal is not None or (not entry.is_dir and _is_scenario_name(entry.path.name))
+    }
+
+
+def _is_scenario_name(name: str) -> bool:
+    return name.lower().endswith(SCENARIO_SUFFIXES) and not name.startswith(".")
+
+
+class _Entry(NamedTuple):
+    path: Path
+    is_dir: bool
+    refusal: Problem | None = None
+
+
+def _walk(directory: Path, tree: Path, depth: int | None = None) -> list[_Entry]:
+    """Files and directories under ``directory`` (``depth`` levels deep at most), sorted;
+    ``tree`` is the real path nothing may lead out of.
+
+    Symlinks are never followed: one that leads out of ``tree`` is refused (a scenario file or
+    a directory), one that stays inside names what the walk reaches anyway, so nothing loops.
+    """
+    found: list[_Entry] = []
+    real_files: set[str] = set()
+    links: list[tuple[Path, str]] = []
+    pending = [(directory, 1)]
+    while pending:
+        current, level = pending.pop()
+        try:
+            with os.scandir(current) as scan:
+                entries = list(scan)
+        except OSError:
+            continue  # unreadable: nothing to check there
+        for entry in entries:
+            # Hidden directories hold state (.goalctl), VCS data and caches, never scenarios.
+            if entry.name.startswith(".") or entry.name == "__pycache__":
+                continue
+            path = Path(entry.path)
+            if entry.is_symlink():
+                target = os.path.realpath(path)
+                if not Path(target).is_relative_to(tree):
+                    if _is_scenario_name(entry.name) or os.path.isdir(target):
+                        found.append(_Entry(path, False, _outside(path, tree, target)))
+                elif not os.path.isdir(target):
+                    links.append((path, target))
+            elif entry.is_dir(follow_symlinks=False):
+                found.append(_Entry(path, True))
+                if depth is None or level < depth:
+                    pending.append((path, level + 1))
+            else:
+                found.append(_Entry(path, False))
+                real_files.add(os.path.realpath(path))
+    # A link inside the tree is another name for a file the walk reached, unless its target
+    # hides where the walk does not look.
+    found.extend(_Entry(path, False) for path, target in links if target not in real_files)
+    return sorted(found, key=lambda entry: entry.path)
+
+
+def _outside(path: Path, tree: Path, target: str) -> Problem:
+    return Problem(
+        str(path),
+        1,
+        1,
+        f"symlink to a location outside {tree}: {target}; refused",
+        remedy="copy the file into the tree, or name it on the command line",
+    )
+
+
+def _glob_scenario_files(pattern: str) -> dict[Path, Problem | None]:
+    """Scenario files a glob matches, and in the directories it matches.
+
+    The part of the pattern before its first wildcard is the tree nothing may lead out of:
+    ``glob.glob`` follows symlinks, and its ``**`` over two symlink loops never ends.
+    """
+    parts = Path(pattern).parts
+    fixed = next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))
+    root = Path(*parts[:fixed]) if fixed else Path()
+    wildcards = parts[fixed:]
+    if not root.is_dir():
+        return {}
+    depth = None if "**" in wildcards else len(wildcards)
+    tree = Path(os.path.realpath(root))
+    found: dict[Path, Problem | None] = {}
+    for entry in _walk(root, tree, depth):
+        if not _glob_match(entry.path.relative_to(root).parts, wildcards):
+            continue
+        if entry.refusal is not None:
+            found[entry.path] = entry.refusal
+        elif entry.is_dir:
+            found.update(_scenario_files(entry.path, tree))
+        elif _is_scenario_name(entry.path.name):
+            found[entry.path] = None
+    return dict(sorted(found.items()))
+
+
+def _glob_match(parts: Sequence[str], pattern: Sequence[str]) -> bool:
+    """``parts`` matches ``pattern`` component by component; ``**`` spans any number of
+    directories. Linear in both lengths."""
+    states = {0}  # how many pattern components the parts so far can have consumed
+    for part in parts:
+        reached: set[int] = set()
+        for index in _closure(states, pattern):
+            if index < len(pattern):
+                if pattern[index] == "**":
+                    reached.add(index)
+                elif fnmatch.fnmatchcase(part, pattern[index]):
+                    reached.add(index + 1)
+        states = reached
+        if not states:
+            return False
+    return len(pattern) in _closure(states, pattern)
+
+
+def _closure(states: set[int], pattern: Sequence[str]) -> set[int]:
+    """States plus those reached by letting ``**`` match no directory."""
+    result = set(states)
+    for index in sorted(states):
+        while index < len(pattern) and pattern[index] == "**":
+            index += 1
+            result.add(index)
+    return result
 
 
 PARALLEL_MIN_FILES = 64
@@ -92,14 +220,20 @@ def validate_paths(
     With ``keep_scenarios=False`` (``goalctl validate``), large sets are checked by worker
     processes, one per core, and results carry problems and lineage but not the scenarios.
     """
-    files = expand_paths(paths)
+    found = find_scenario_files(paths)
+    files = [path for path, refusal in found.items() if refusal is None]
     workers = _workers(len(files), jobs) if not keep_scenarios else 1
     if workers > 1:
-        results = _read_in_parallel(files, workers)
+        read = _read_in_parallel(files, workers)
     else:
-        results = [read_scenario(file) for file in files]
+        read = [_read(file) for file in files]
         if not keep_scenarios:
-            results = [result.light() for result in results]
+            read = [result.light() for result in read]
+    by_path = dict(zip(files, read, strict=True))
+    results = [
+        by_path[path] if refusal is None else LoadResult(path, problems=[refusal])
+        for path, refusal in found.items()
+    ]
     report = ValidationReport(results)
     check_lineage(report.results)
     return report
@@ -113,8 +247,20 @@ def _workers(count: int, jobs: int | None) -> int:
     return max(1, min(os.cpu_count() or 1, 8, count // (PARALLEL_MIN_FILES // 2)))
 
 
+def _read(path: Path) -> LoadResult:
+    try:
+        return read_scenario(path)
+    except RecursionError:
+        # marko parses nested lists and quotes recursively: a few hundred levels are enough.
+        message = "the file nests lists or quotes too deeply to be read"
+        return LoadResult(path, problems=[Problem(str(path), 1, 1, message, remedy=_FLATTEN)])
+
+
+_FLATTEN = "flatten the nested lists or quotes"
+
+
 def _read_light(path: Path) -> LoadResult:
-    return read_scenario(path).light()
+    return _read(path).light()
 
 
 def _read_in_parallel(files: list[Path], workers: int) -> list[LoadResult]:

@@ -289,8 +289,8 @@ class TestOutputMatches:
         assert evaluate(scenario, output("(unclosed")) == Check(
             "c",
             False,
-            "invalid pattern",
-            error="invalid regular expression: missing ), unterminated subpattern at position 0",
+            "the pattern cannot be applied",
+            error="invalid regular expression: missing ) at position 9",
         )
 
     def test_an_unusable_output_fails(self, tmp_path: Path) -> None:

@@ -429,7 +429,7 @@ def nested(depth: int) -> list[Any]:
         (
             "re_search('(', x)",
             {"x": ""},
-            "invalid regular expression: missing ), unterminated subpattern at position 0",
+            "invalid regular expression: missing ) at position 1",
         ),
     ],
 )

@@ -50,8 +50,7 @@ def test_an_invalid_pattern_is_a_located_problem(tmp_path: Path) -> None:
     result = run_cli("validate", str(path))
     assert result.exit_code == 1
     assert result.stdout == (
-        f"{path}:5:33: redact[1]: invalid regular expression: "
-        "missing ), unterminated subpattern at position 5\n"
+        f"{path}:5:33: redact[1]: invalid regular expression: missing ) at position 9\n"
     )
 
 

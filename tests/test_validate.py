@@ -50,10 +50,10 @@ EXPECTED: dict[str, list[str]] = {
         "7:13: success_criteria[0].metric: must be one of 'output_contains', 'output_equals', 'output_matches', 'json_schema', 'llm_judge' or 'custom', got 'output_equal' (did you mean 'output_equals'?)",
     ],
     "bad_regex_target.yaml": [
-        "8:13: success_criteria[0].target: invalid regular expression: missing ), unterminated subpattern at position 0",
+        "8:13: success_criteria[0].target: invalid regular expression: missing ) at position 7",
     ],
     "bad_scripted_rule.yaml": [
-        "9:12: responses[0].match: invalid regular expression: missing ), unterminated subpattern at position 0",
+        "9:12: responses[0].match: invalid regular expression: missing ) at position 9",
     ],
     "bad_status.yaml": [
         "4:9: status: must be one of 'draft', 'ready', 'active', 'completed', 'failed' or 'suspended', got 'done'",

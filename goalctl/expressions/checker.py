@@ -7,6 +7,7 @@ and where it is (``line 2, column 5``), counted in the source as the user wrote 
 from __future__ import annotations
 
 import ast
+import re
 import threading
 import warnings
 from typing import NamedTuple
@@ -18,6 +19,8 @@ from goalctl.expressions.limits import _FUNCTIONS, _OPERATORS, MAX_DEPTH, MAX_SO
 # warnings.catch_warnings swaps process-wide state, so concurrent compiles must not interleave.
 _PARSE_LOCK = threading.Lock()
 _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+# The line breaks of Python's tokenizer, which the positions in the tree count.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class _Checked(NamedTuple):
@@ -176,12 +179,12 @@ def _invalid(source: str, problem: str) -> ExpressionError:
 
 def _position(source: str, lineno: int, col: int | None) -> str:
     """Name a 1-based place in the stripped source as a place in the source as written."""
-    lead = source[: len(source) - len(source.lstrip())]
+    lead_lines = _LINE_BREAK.split(source[: len(source) - len(source.lstrip())])
     if lineno == 1 and col is not None:
-        col += len(lead) - (lead.rfind("\n") + 1)
-    lineno += lead.count("\n")
+        col += len(lead_lines[-1])
+    lineno += len(lead_lines) - 1
     column = f"column {col}" if col is not None else ""
-    if lineno == 1 and "\n" not in source.strip():
+    if lineno == 1 and _LINE_BREAK.search(source.strip()) is None:
         return column
     return f"line {lineno}, {column}" if column else f"line {lineno}"
 
@@ -195,7 +198,7 @@ def _anchor(node: ast.AST) -> tuple[int, int]:
 
 
 def _node_position(source: str, lineno: int, offset: int) -> str:
-    line = source.strip().split("\n")[lineno - 1]
+    line = _LINE_BREAK.split(source.strip())[lineno - 1]
     # ast offsets count UTF-8 bytes; people count characters.
     col = len(line.encode()[:offset].decode("utf-8", "replace")) + 1
     return _position(source, lineno, col)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import functools
 import operator
-import re
+import time
 import types
 from collections.abc import Callable, ItemsView, Iterable, KeysView, Mapping, Sized, ValuesView
 from contextvars import ContextVar
@@ -23,7 +23,7 @@ MAX_SOURCE_LENGTH: Final = 2000
 MAX_DEPTH: Final = 50
 """Deepest allowed nesting of the syntax tree."""
 MAX_INT_BITS: Final = 10_000
-"""Largest integer ``**`` may produce."""
+"""Largest integer ``**``, ``*`` and ``<<`` may produce."""
 MAX_SIZE: Final = 1_000_000
 """Most characters (or items) in one value built by ``*``, ``+``, ``str()``, f-strings,
 ``str.join`` and the string methods that grow their input."""
@@ -147,6 +147,15 @@ def _safe_add(left: Any, right: Any) -> Any:
 
 
 def _safe_mult(left: Any, right: Any) -> Any:
+    if (
+        isinstance(left, int)
+        and isinstance(right, int)
+        and left.bit_length() + right.bit_length() > MAX_INT_BITS
+    ):
+        # Chained comprehension generators square a number again and again without nesting.
+        raise _Refusal(
+            f"{_short(left)} * {_short(right)} is too large (more than {MAX_INT_BITS:,} bits)"
+        )
     for sequence, times in ((left, right), (right, left)):
         if isinstance(sequence, _REPEATABLE) and isinstance(times, int) and times > 0:
             # Repeating shares the items, but str(), join and `+` write every copy out.
@@ -212,9 +221,18 @@ def _safe_sum(iterable: Iterable[Any], /, start: Any = 0) -> Any:
 
 
 def _re_search(pattern: str, text: str) -> bool:
-    # Catastrophic backtracking inside re cannot be interrupted by the time bound; the
-    # output_matches criterion takes patterns from the same files, so this adds no new risk.
-    return re.search(pattern, text) is not None
+    # The regex engine takes a timeout, so catastrophic backtracking ends with the
+    # evaluation's own time bound instead of running for hours inside one C call.
+    from goalctl.regexes import PatternError, search
+
+    budget = _BUDGET.get()
+    remaining = budget.deadline - time.monotonic() if budget is not None else 1.0
+    if remaining <= 0:
+        raise _Refusal(f"it took longer than {budget.timeout}s" if budget else "out of time")
+    try:
+        return search(str(pattern), str(text), timeout=remaining) is not None
+    except PatternError as exc:
+        raise _Refusal(str(exc)) from None
 
 
 def _contains(container: Any, item: Any) -> bool:

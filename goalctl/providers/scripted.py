@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 from goalctl.errors import ProviderError
 from goalctl.providers.base import CompletionRequest, CompletionResponse, ProviderContext, Usage
+from goalctl.regexes import PatternError, search
 
 
 def estimate_tokens(text: str) -> int:
@@ -41,14 +41,14 @@ class ScriptedProvider:
         case_order: tuple[str, ...] = (),
         latency_ms: float = 0.0,
     ) -> None:
-        self._rules: list[tuple[re.Pattern[str], str]] = []
+        self._rules: list[tuple[str, str]] = []
         self._plain: list[str] = []
         for item in responses:
             if isinstance(item, str):
                 self._plain.append(item)
             else:
                 match, reply = _rule_parts(item)
-                self._rules.append((re.compile(match), reply))
+                self._rules.append((match, reply))
         self._case_replies = {
             name: list(replies) for name, replies in (case_responses or {}).items()
         }
@@ -78,8 +78,11 @@ class ScriptedProvider:
         # rule that answered the case's prompt.
         prompt = "\n".join(m.content for m in request.messages if m.role == "user")
         for pattern, reply in self._rules:
-            if pattern.search(prompt):
-                return reply
+            try:
+                if search(pattern, prompt):
+                    return reply
+            except PatternError as exc:
+                raise ProviderError(f"scripted: {exc}") from None
         if agent_call and self._plain:
             index = self._case_index.get(request.case or "", 0)
             return self._plain[min(index, len(self._plain) - 1)]

@@ -104,9 +104,16 @@ def _schemas(reader: _Reader, spec: ScenarioSpec) -> None:
             valid_input = valid_input and name != "input_schema"
     if not (spec.input_schema and valid_input):
         return
+    from referencing.exceptions import Unresolvable
+
     validator = schema_validator(spec.input_schema)
     for index, case in enumerate(spec.cases or []):
-        for error in sorted(validator.iter_errors(case.input), key=lambda e: list(e.path)):
+        try:
+            errors = sorted(validator.iter_errors(case.input), key=lambda e: list(e.path))
+        except Unresolvable as exc:
+            reader.at(("input_schema",), f"a $ref cannot be resolved: {exc}", UNRESOLVED_REF)
+            return
+        for error in errors:
             where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
             at = f" at {where.lstrip('.')}" if where else ""
             reader.at(
@@ -133,6 +140,8 @@ def _schema_error(key: str) -> tuple[tuple[str | int, ...], str] | None:
         jsonschema.Draft202012Validator.check_schema(json.loads(key))
     except jsonschema.SchemaError as exc:
         return tuple(exc.path), exc.message
+    except (RecursionError, OverflowError) as exc:  # a hostile pattern or nesting
+        return (), f"cannot be checked: {type(exc).__name__}"
     return None
 
 
@@ -141,11 +150,45 @@ def schema_validator(schema: dict[str, Any]) -> Any:
     return _schema_validator(_schema_key(schema))
 
 
+UNRESOLVED_REF = "refs may only point inside the schema (#/$defs/…); nothing is fetched"
+
+
 @functools.lru_cache(maxsize=1024)
 def _schema_validator(key: str) -> Any:
+    from referencing import Registry
+
+    # An empty registry: a $ref to a URL in a stranger's scenario must never be fetched.
+    return _BoundedValidator(json.loads(key), registry=Registry())
+
+
+def _bounded_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    """JSON Schema ``pattern`` on the bounded regex engine (jsonschema's own uses ``re``)."""
     import jsonschema
 
-    return jsonschema.Draft202012Validator(json.loads(key))
+    from goalctl.regexes import PatternError, search
+
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        found = search(pattern, instance)
+    except PatternError as exc:
+        yield jsonschema.ValidationError(str(exc))
+        return
+    if found is None:
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@functools.cache
+def _validator_class() -> Any:
+    import jsonschema
+
+    return jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft202012Validator, {"pattern": _bounded_pattern}
+    )
+
+
+def _BoundedValidator(schema: Any, **kwargs: Any) -> Any:
+    return _validator_class()(schema, **kwargs)
 
 
 def _expressions(reader: _Reader, spec: ScenarioSpec) -> None:
@@ -184,7 +227,7 @@ def _expressions(reader: _Reader, spec: ScenarioSpec) -> None:
 
 
 def _regex_target(reader: _Reader, index: int, target: Any) -> None:
-    import re
+    from goalctl.regexes import PatternError, compile_pattern
 
     if not isinstance(target, str):
         reader.at(
@@ -195,9 +238,9 @@ def _regex_target(reader: _Reader, index: int, target: Any) -> None:
     if "{{" in target or "{%" in target:
         return  # a templated pattern is checked per case when the target renders
     try:
-        re.compile(target)
-    except re.error as exc:
-        reader.at(("success_criteria", index, "target"), f"invalid regular expression: {exc}")
+        compile_pattern(target)
+    except PatternError as exc:
+        reader.at(("success_criteria", index, "target"), str(exc))
 
 
 def _templates(

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import os
+import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +126,8 @@ class _Reader:
     def run(self, text: str | None) -> None:
         if text is None:
             text = self.read_text()
+        # Windows line endings: marko's spans and the front-matter fence assume "\n".
+        text = text.replace("\r\n", "\n")
         suffix = self.path.suffix.lower()
         if suffix in MARKDOWN_SUFFIXES:
             data = self.markdown(text)
@@ -148,20 +153,7 @@ class _Reader:
         )
 
     def read_text(self) -> str:
-        try:
-            size = self.path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                self.problem(
-                    1,
-                    1,
-                    f"file is too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})",
-                    remedy="split it into several scenarios",
-                )
-                raise _Abort
-            raw = self.path.read_bytes()
-        except OSError as exc:
-            self.problem(1, 1, f"cannot read file: {exc.strerror or exc}")
-            raise _Abort from None
+        raw = self._read_bytes()
         if b"\0" in raw:
             self.problem(
                 1, 1, "not a text file (it contains NUL bytes)", remedy="scenarios are UTF-8 text"
@@ -179,11 +171,54 @@ class _Reader:
                 remedy="save the file as UTF-8",
             )
             raise _Abort from None
-        text = text.removeprefix("\ufeff")
+        # Windows line endings: same lines and columns, and one kind of line break for the
+        # Markdown parser and for templates.
+        text = text.removeprefix("\ufeff").replace("\r\n", "\n")
         if not text.strip():
             self.problem(1, 1, "file is empty", remedy="start from `goalctl init NAME`")
             raise _Abort
+        deep = _deep_bracket(text)
+        if deep is not None:
+            line = text.count("\n", 0, deep) + 1
+            col = deep - (text.rfind("\n", 0, deep) + 1) + 1
+            self.problem(
+                line,
+                col,
+                f"brackets nest deeper than {MAX_BRACKET_DEPTH:,} levels",
+                remedy="flatten the document",
+            )
+            raise _Abort
         return text
+
+    def _read_bytes(self) -> bytes:
+        """The file's bytes; anything but a regular file under the size limit is refused
+        before it is opened: opening a FIFO blocks until a writer comes, a device never ends."""
+        try:
+            kind = _special_kind(self.path.stat().st_mode)
+            if kind is None:
+                # Non-blocking, and checked again once open: the path may change in between.
+                fd = os.open(self.path, os.O_RDONLY | _O_NONBLOCK)
+                with os.fdopen(fd, "rb") as file:
+                    info = os.fstat(file.fileno())
+                    kind = _special_kind(info.st_mode)
+                    if kind is None and info.st_size <= MAX_FILE_BYTES:
+                        raw = file.read(MAX_FILE_BYTES + 1)  # a file may grow, or lie (/proc)
+                        if len(raw) <= MAX_FILE_BYTES:
+                            return raw
+                    size = max(info.st_size, MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            self.problem(1, 1, f"cannot read file: {exc.strerror or exc}")
+            raise _Abort from None
+        if kind is not None:
+            self.problem(1, 1, f"not a regular file: {kind}", remedy="scenarios are text files")
+        else:
+            self.problem(
+                1,
+                1,
+                f"file is too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})",
+                remedy="split it into several scenarios",
+            )
+        raise _Abort
 
     def yaml(self, text: str, first_line: int) -> dict[str, Any]:
         try:
@@ -297,6 +332,46 @@ class _Reader:
         return result
 
 
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # absent on Windows, which has no FIFOs
+MAX_BRACKET_DEPTH = 1000
+"""libyaml composes flow collections (``[[[...]]]``) recursively in C: some tens of thousands
+of levels overflow the stack and kill the process, before any depth check of ours can run."""
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _deep_bracket(text: str) -> int | None:
+    """The offset where ``[`` and ``{`` nest deeper than :data:`MAX_BRACKET_DEPTH`, if they do.
+
+    Brackets are counted everywhere, quoted or not: only a hostile file comes near the limit.
+    """
+    if text.count("[") + text.count("{") <= MAX_BRACKET_DEPTH:
+        return None  # nearly every file: two scans at C speed
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            if depth > MAX_BRACKET_DEPTH:
+                return match.start()
+        elif depth:
+            depth -= 1
+    return None
+
+
+def _special_kind(mode: int) -> str | None:
+    """What a file that is not a regular file is, in words; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
 def _without_union_noise(errors: list[Any]) -> list[Any]:
     """For a value of a union type (``str | ScriptedRule``), pydantic reports why every branch
     failed; keep only the most specific errors, not "expected a string" for a mapping."""
@@ -312,18 +387,23 @@ def _without_union_noise(errors: list[Any]) -> list[Any]:
 
 
 def _clean_loc(loc: Iterable[Any]) -> KeyPath:
-    """Drop pydantic's union-branch markers (``str``, ``ScriptedRule``) from an error location."""
+    """Drop pydantic's union-branch markers from an error location.
+
+    For ``responses: list[str | ScriptedRule]`` pydantic says ``responses.0.ScriptedRule.match``;
+    the markers follow a list index, and user keys (``Name:``) are never mistaken for them.
+    """
     cleaned: list[str | int] = []
+    previous: object = None
     for part in loc:
-        if isinstance(part, int):
-            cleaned.append(part)
-        elif isinstance(part, str) and (
-            part[:1].isupper() or part in {"str", "function-after[_compiles(), str]"}
-        ):
-            continue
-        else:
-            cleaned.append(str(part))
+        is_marker = isinstance(previous, int) and isinstance(part, str) and _is_union_marker(part)
+        if not is_marker:
+            cleaned.append(part if isinstance(part, int) else str(part))
+        previous = part
     return tuple(cleaned)
+
+
+def _is_union_marker(part: str) -> bool:
+    return part in {"str", "ScriptedRule"} or part.startswith("function-after[")
 
 
 def _known_fields(parent: KeyPath) -> list[str]:

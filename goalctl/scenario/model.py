@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,20 +9,13 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, model_validator
 
 from goalctl.goal import Goal, GoalStatus, _Strict
+from goalctl.regexes import check_pattern
 from goalctl.scenario.positions import SourceMap
 
 FILE_FORMAT_VERSION = 1
 
 
-def _compiles(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression: {exc}") from None
-    return pattern
-
-
-Regex = Annotated[str, AfterValidator(_compiles)]
+Regex = Annotated[str, AfterValidator(check_pattern)]
 """A string that must be a valid regular expression."""
 
 

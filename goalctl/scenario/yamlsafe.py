@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from goalctl.scenario.positions import KeyPath, Position, SourceMap, format_key
+from goalctl.scenario.positions import KeyPath, LineIndex, Position, SourceMap, format_key
 
 MAX_NODES = 100_000
 """Nodes in a document once aliases are expanded: bounds memory before anything is built."""
@@ -27,7 +28,6 @@ except ImportError:  # pragma: no cover - exercised only without ruamel.yaml.cli
 
 _TAG = "tag:yaml.org,2002:"
 _STR = _TAG + "str"
-_SCALAR_TAGS = {_TAG + name for name in ("str", "int", "float", "bool", "null")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +54,13 @@ class YamlDocument:
 def load_yaml(text: str, *, first_line: int = 1) -> YamlDocument:
     """Load one YAML document; ``first_line`` is the file line where ``text`` starts."""
     loader = _Loader(io.StringIO(text))
+    builder = _Builder(first_line, text)
     try:
         root = loader.get_single_node()
     except Exception as exc:  # every parser/scanner/reader error of ruamel is reported as such
-        raise YamlLoadError(_issue_from_yaml_error(exc, first_line)) from None
+        raise YamlLoadError(_issue_from_yaml_error(exc, builder)) from None
     finally:
         _dispose(loader)
-    builder = _Builder(loader, first_line)
     source_map = SourceMap()
     if root is None:
         return YamlDocument(None, source_map)
@@ -96,49 +96,67 @@ def _dispose(loader: Any) -> None:
         dispose()
 
 
-def _issue_from_yaml_error(exc: Exception, first_line: int) -> YamlIssue:
+def _issue_from_yaml_error(exc: Exception, builder: _Builder) -> YamlIssue:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None)
     context = getattr(exc, "context", None)
-    if problem == "but found another document" and mark is not None:
+    if problem == "but found another document":
         message = "a scenario file holds one YAML document, but another one starts here"
-        return YamlIssue(
-            mark.line + first_line, mark.column + 1, message, remedy="remove the extra '---' line"
-        )
+        line, col = builder.place(mark)
+        return YamlIssue(line, col, message, remedy="remove the extra '---' line")
     if problem:
         message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
     else:  # ReaderError and friends carry their text in str()
         message = "YAML error: " + str(exc).split("\n")[0]
-    if mark is not None and getattr(mark, "line", None) is not None:
-        return YamlIssue(mark.line + first_line, mark.column + 1, message)
+    if mark is not None:
+        line, col = builder.place(mark)
+        return YamlIssue(line, col, message)
     position = getattr(exc, "position", None)
     if isinstance(position, int):
-        return YamlIssue(first_line, position + 1, message)
-    return YamlIssue(first_line, 1, message)
+        line, col = builder.place_index(position)
+        return YamlIssue(line, col, message)
+    return YamlIssue(builder.offset + 1, 1, message)
+
+
+def _integer(text: str) -> int:
+    digits = text.replace("_", "")
+    sign = -1 if digits.startswith("-") else 1
+    digits = digits.lstrip("+-")
+    bases = {"0o": 8, "0x": 16, "0b": 2}
+    base = bases.get(digits[:2].lower(), 10)
+    return sign * int(digits[2:] if base != 10 else digits, base)
 
 
 class _Builder:
-    def __init__(self, loader: Any, first_line: int) -> None:
-        self.loader = loader
+    def __init__(self, first_line: int, text: str) -> None:
         self.offset = first_line - 1
+        self.text = text
         self.total = 0
+        self._lines: LineIndex | None = None
+
+    def place_index(self, index: int) -> tuple[int, int]:
+        """File (line, col) of a character index. Only "\n" ends a line, as in editors and
+        GitHub annotations (libyaml's own line count also breaks at NEL, LS and PS)."""
+        if self._lines is None:
+            self._lines = LineIndex(self.text)
+        line, col = self._lines.position(max(0, min(index, len(self.text))))
+        return line + self.offset, col
+
+    def place(self, mark: Any) -> tuple[int, int]:
+        index = getattr(mark, "index", None)
+        if isinstance(index, int):
+            return self.place_index(index)
+        return mark.line + 1 + self.offset, mark.column + 1
 
     def position(self, node: Any, key: Any = None) -> Position:
-        mark = node.start_mark
-        line = mark.line + 1 + self.offset
+        line, col = self.place(node.start_mark)
         body_line = line
         if getattr(node, "style", None) in ("|", ">"):
             body_line = line + 1  # block scalar text starts on the line after the indicator
         if key is None:
-            return Position(line, mark.column + 1, body_line=body_line)
-        key_mark = key.start_mark
-        return Position(
-            line,
-            mark.column + 1,
-            key_line=key_mark.line + 1 + self.offset,
-            key_col=key_mark.column + 1,
-            body_line=body_line,
-        )
+            return Position(line, col, body_line=body_line)
+        key_line, key_col = self.place(key.start_mark)
+        return Position(line, col, key_line=key_line, key_col=key_col, body_line=body_line)
 
     def fail(self, node: Any, message: str, path: KeyPath = (), remedy: str = "") -> YamlLoadError:
         position = self.position(node)
@@ -184,13 +202,7 @@ class _Builder:
         tag = node.tag
         kind = type(node).__name__
         if kind == "ScalarNode":
-            if tag == _STR:
-                return node.value  # most values: no need for the constructor
-            if tag == _TAG + "timestamp":
-                return node.value  # keep dates as written: inputs must stay JSON-compatible
-            if tag not in _SCALAR_TAGS:
-                raise self.fail(node, f"unsupported YAML tag {tag!r}", path, "remove the tag")
-            return self.loader.construct_object(node, deep=True)
+            return self.scalar(node, path)
         if kind == "SequenceNode":
             if tag != _TAG + "seq":
                 raise self.fail(node, f"unsupported YAML tag {tag!r}", path, "remove the tag")
@@ -212,9 +224,35 @@ class _Builder:
                 raise self.fail(
                     key_node, f"duplicate key {key!r} (first defined on line {first})", item_path
                 )
-            explicit[key] = key_node.start_mark.line + 1 + self.offset
+            explicit[key] = self.place(key_node.start_mark)[0]
             mapping[key] = self.build(value_node, item_path)
         return mapping
+
+    def scalar(self, node: Any, path: KeyPath) -> Any:
+        """A scalar as JSON would hold it, under YAML 1.2's core rules.
+
+        Built here rather than by ruamel's constructor: its YAML 1.1 leftovers warn on
+        ``1e-05``, and a bad ``!!int`` there raises whatever Python raises.
+        """
+        tag, value = node.tag, node.value
+        if tag in (_STR, _TAG + "timestamp"):
+            return value  # dates stay as written: inputs must stay JSON-compatible
+        if tag == _TAG + "null":
+            return None
+        kind = tag[len(_TAG) :] if tag.startswith(_TAG) else tag
+        try:
+            if tag == _TAG + "bool":
+                return {"true": True, "false": False}[value.lower()]
+            if tag == _TAG + "int":
+                return _integer(value)
+            if tag == _TAG + "float":
+                number = float(value.replace("_", ""))
+                if not math.isfinite(number):
+                    raise ValueError("not a finite number")
+                return number
+        except (ValueError, KeyError, ArithmeticError):
+            raise self.fail(node, f"invalid {kind} value {value[:40]!r}", path) from None
+        raise self.fail(node, f"unsupported YAML tag {tag!r}", path, "remove the tag")
 
     def _merge(self, mapping: dict[str, Any], value_node: Any, path: KeyPath) -> None:
         """YAML merge keys (``<<: *defaults``): explicit keys win over merged ones."""
