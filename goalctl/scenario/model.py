@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
 from goalctl.goal import Goal, GoalStatus, _Strict
 from goalctl.regexes import check_pattern
@@ -72,6 +72,7 @@ class ScenarioSpec(Goal):
     """Template of the LLM-judge prompt; built-in when omitted."""
     phase_instructions: dict[str, str] = Field(default_factory=dict)
     """Instructions per phase (initialize, execute, report, cleanup), for templates."""
+    _goal: Goal | None = PrivateAttr(default=None)
     redact: list[Regex] = Field(default_factory=list)
     """Regular expressions whose matches are replaced by ``[REDACTED]`` in transcripts and
     cassettes (e.g. emails or account numbers in inputs)."""
@@ -83,8 +84,10 @@ class ScenarioSpec(Goal):
         return self
 
     def goal(self) -> Goal:
-        """The goal this scenario declares (fields already validated)."""
-        return Goal.model_construct(**{name: getattr(self, name) for name in GOAL_FIELDS})
+        """The goal this scenario declares (fields already validated); built once."""
+        if self._goal is None:
+            self._goal = Goal.model_construct(**{name: getattr(self, name) for name in GOAL_FIELDS})
+        return self._goal
 
 
 # Computed once: pydantic builds ``model_fields`` anew on every access.
