@@ -24,7 +24,7 @@ import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from types import TracebackType
 from typing import Any, Final
@@ -74,8 +74,13 @@ class TemplateLimitError(TemplateError):
 # --- Budget ----------------------------------------------------------------------------------
 
 
+_Sizes = dict[int, tuple[int, object]]
+_MAX_KNOWN: Final = 100_000
+
 _CHECK_EVERY: Final = 16
 """Operations between two looks at the clock; an operation that builds much looks at once."""
+_BIG: Final = 10_000
+"""A value this large took long enough to build that the clock is worth a look."""
 
 
 @dataclass(slots=True)
@@ -87,6 +92,8 @@ class _Budget:
     """Hooks count ``operations`` inline and call :meth:`check` once it passes this."""
     built: int = 0
     depth: int = 0
+    sizes: _Sizes = field(default_factory=dict)
+    """Sizes of the containers this render built: ``[x, x]`` repeated must not cost 2^n."""
 
     def tick(self) -> None:
         self.operations += 1
@@ -112,10 +119,6 @@ class _Budget:
             )
         if size > _BIG:
             self.check()
-
-
-_BIG: Final = 10_000
-"""A value this large took long enough to build that the clock is worth a look."""
 
 
 # The generated code calls the environment's hooks, which find the render they belong to here
@@ -169,14 +172,24 @@ _CONTAINERS: tuple[type, ...] = (
 )
 
 
-def _size(value: object, limit: int = MAX_SIZE) -> int:
+def _size(value: object, limit: int = MAX_SIZE, known: _Sizes | None = None) -> int:
     """Characters and items in ``value`` as ``str()`` would write it out, counting shared parts
-    each time they occur; stops counting once past ``limit``."""
+    each time they occur; stops counting once past ``limit``. ``known`` holds the sizes of
+    containers measured before, by id: a value built from them is measured in one step."""
+    return _measure(value, limit, known)[0]
+
+
+def _measure(value: object, limit: int, known: _Sizes | None) -> tuple[int, bool]:
+    """:func:`_size`, and whether ``value`` holds a namespace: the one thing templates can
+    change (``{% set ns.x = ... %}``), so what holds one must be measured afresh each time."""
     total = 0
+    mutable = False
     stack: list[Any] = [value]
     while stack:
         item: Any = stack.pop()
-        if isinstance(item, _TEXT):
+        if known is not None and id(item) in known:
+            total += known[id(item)][0]
+        elif isinstance(item, _TEXT):
             total += len(item)
         elif isinstance(item, int):
             total += item.bit_length() // 3
@@ -184,7 +197,7 @@ def _size(value: object, limit: int = MAX_SIZE) -> int:
             container: Any = item
             total += len(container)
             if total > limit:
-                return total
+                return total, mutable
             elements = (
                 [*container.keys(), *container.values()]
                 if isinstance(container, dict)
@@ -201,12 +214,13 @@ def _size(value: object, limit: int = MAX_SIZE) -> int:
             else:
                 stack.extend(elements)
         elif isinstance(item, Namespace):
+            mutable = True
             stack.append(object.__getattribute__(item, "_Namespace__attrs"))
         elif isinstance(item, BaseModel):
             stack.append(vars(item))
         if total > limit:
-            return total
-    return total
+            return total, mutable
+    return total, mutable
 
 
 def _too_large(what: str, unit: str = "characters") -> TemplateLimitError:
@@ -218,7 +232,8 @@ def _too_large(what: str, unit: str = "characters") -> TemplateLimitError:
 def _check_size(value: object, what: str) -> None:
     if type(value) is str or isinstance(value, _SCALARS):
         return  # a string that exists is no risk until it is copied, which is counted then
-    if _size(value) > MAX_SIZE:
+    budget = _BUDGET.get()
+    if _size(value, MAX_SIZE, budget.sizes if budget is not None else None) > MAX_SIZE:
         raise _too_large(what, "characters or items")
 
 
@@ -235,12 +250,17 @@ def _built(value: Any, what: str) -> Any:
     """Count a value just built: strings by length, containers by items, integers by bits."""
     if isinstance(value, _TEXT):
         _produce(len(value), what)
-    elif isinstance(value, _NEW_CONTAINERS):
-        if _size(value) > MAX_SIZE:
-            raise _too_large(what, "characters or items")
+    elif isinstance(value, _NEW_CONTAINERS) or type(value) is Namespace:
         budget = _BUDGET.get()
+        known = budget.sizes if budget is not None else None
+        size, mutable = _measure(value, MAX_SIZE, known)
+        if size > MAX_SIZE:
+            raise _too_large(what, "characters or items")
         if budget is not None:
-            budget.charge(len(value))
+            budget.charge(size if type(value) is Namespace else len(value))
+            if not mutable and len(budget.sizes) < _MAX_KNOWN:
+                # Kept with the value, so that its id is not reused while the render lasts.
+                budget.sizes[id(value)] = (size, value)
     elif isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
         raise TemplateLimitError(
             f"template exceeded its size limit: {what} would be larger than {MAX_INT_BITS:,} bits"
@@ -552,10 +572,18 @@ class _BoundedEnvironment(ImmutableSandboxedEnvironment):
             budget.operations += 1
             if budget.operations > budget.checkpoint:
                 budget.check()
+        if _is_model(type(obj)) and not _model_allows(type(obj), attribute):
+            return self.unsafe_undefined(obj, attribute)  # refused before it runs a property
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         _tick()
+        if (
+            isinstance(argument, str)
+            and _is_model(type(obj))
+            and not _model_allows(type(obj), argument)
+        ):
+            return self.unsafe_undefined(obj, argument)
         return super().getitem(obj, argument)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
@@ -687,9 +715,34 @@ def _counted(iterable: Iterable[Any], budget: _Budget) -> Iterator[Any]:
 
 
 _SAFE_ATTRIBUTES: dict[tuple[type, str], bool] = {}
+_MODEL_TYPES: dict[type, bool] = {}
 
 
-def _model_allows(cls: Any, attr: str) -> bool:
+def _is_model(cls: type) -> bool:
+    """A pydantic model or model class (``goal``, ``criterion``): their attributes are checked
+    before they are read."""
+    model = _MODEL_TYPES.get(cls)
+    if model is None:
+        model = issubclass(cls, BaseModel | type(BaseModel))
+        if len(_MODEL_TYPES) < 4096:
+            _MODEL_TYPES[cls] = model
+    return model
+
+
+_MODEL_ATTRIBUTES: dict[tuple[type, str], bool] = {}
+
+
+def _model_allows(cls: type, attr: str) -> bool:
+    key = (cls, attr)
+    allowed = _MODEL_ATTRIBUTES.get(key)
+    if allowed is None:
+        allowed = _model_attribute_is_safe(cls, attr)
+        if len(_MODEL_ATTRIBUTES) < 4096:
+            _MODEL_ATTRIBUTES[key] = allowed
+    return allowed
+
+
+def _model_attribute_is_safe(cls: Any, attr: str) -> bool:
     """On models, fields and what goalctl's own models define; never pydantic's methods, some of
     which read files (``parse_file``) or change the class for every later use (``model_rebuild``).
     Model classes themselves offer nothing."""
