@@ -35,7 +35,8 @@ def render_scenario(
 ) -> list[RenderedCase]:
     """Render the system and user prompt of each case (or of the cases named)."""
     if not path.is_file():
-        raise UsageError(f"no such file: {path}")
+        what = "not a regular file" if path.exists() else "no such file"
+        raise UsageError(f"{what}: {path}")
     scenario = load_scenario(path)
     config = resolve_config_with(scenario, None, config_overrides)
     names = [scenario.case_name(index) for index in range(len(scenario.cases))]

@@ -226,7 +226,7 @@ def validate_paths(
     if workers > 1:
         read = _read_in_parallel(files, workers)
     else:
-        read = [_read(file) for file in files]
+        read = [read_scenario(file) for file in files]
         if not keep_scenarios:
             read = [result.light() for result in read]
     by_path = dict(zip(files, read, strict=True))
@@ -247,20 +247,8 @@ def _workers(count: int, jobs: int | None) -> int:
     return max(1, min(os.cpu_count() or 1, 8, count // (PARALLEL_MIN_FILES // 2)))
 
 
-def _read(path: Path) -> LoadResult:
-    try:
-        return read_scenario(path)
-    except RecursionError:
-        # marko parses nested lists and quotes recursively: a few hundred levels are enough.
-        message = "the file nests lists or quotes too deeply to be read"
-        return LoadResult(path, problems=[Problem(str(path), 1, 1, message, remedy=_FLATTEN)])
-
-
-_FLATTEN = "flatten the nested lists or quotes"
-
-
 def _read_light(path: Path) -> LoadResult:
-    return _read(path).light()
+    return read_scenario(path).light()
 
 
 def _read_in_parallel(files: list[Path], workers: int) -> list[LoadResult]:

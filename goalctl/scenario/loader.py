@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
-import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -85,8 +84,21 @@ def load_scenario(path: str | Path) -> Scenario:
 def read_scenario(path: Path, text: str | None = None) -> LoadResult:
     """Read, parse and check ``path`` (or ``text`` as if it were that file)."""
     reader = _Reader(path)
-    with contextlib.suppress(_Abort):
-        reader.run(text)
+    try:
+        with contextlib.suppress(_Abort):
+            reader.run(text)
+    except RecursionError:
+        # marko parses nested lists and quotes recursively: a few hundred levels are enough.
+        reader.problems.append(
+            Problem(
+                str(path),
+                1,
+                1,
+                "the file nests lists or quotes too deeply to be read",
+                remedy="flatten the nested lists or quotes",
+            )
+        )
+        reader.scenario = None
     ref = GoalRef.of(reader.scenario) if reader.scenario is not None else None
     return LoadResult(path, reader.scenario, reader.problems, ref)
 
@@ -176,17 +188,6 @@ class _Reader:
         text = text.removeprefix("\ufeff").replace("\r\n", "\n")
         if not text.strip():
             self.problem(1, 1, "file is empty", remedy="start from `goalctl init NAME`")
-            raise _Abort
-        deep = _deep_bracket(text)
-        if deep is not None:
-            line = text.count("\n", 0, deep) + 1
-            col = deep - (text.rfind("\n", 0, deep) + 1) + 1
-            self.problem(
-                line,
-                col,
-                f"brackets nest deeper than {MAX_BRACKET_DEPTH:,} levels",
-                remedy="flatten the document",
-            )
             raise _Abort
         return text
 
@@ -333,28 +334,6 @@ class _Reader:
 
 
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # absent on Windows, which has no FIFOs
-MAX_BRACKET_DEPTH = 1000
-"""libyaml composes flow collections (``[[[...]]]``) recursively in C: some tens of thousands
-of levels overflow the stack and kill the process, before any depth check of ours can run."""
-_BRACKETS = re.compile(r"[\[\]{}]")
-
-
-def _deep_bracket(text: str) -> int | None:
-    """The offset where ``[`` and ``{`` nest deeper than :data:`MAX_BRACKET_DEPTH`, if they do.
-
-    Brackets are counted everywhere, quoted or not: only a hostile file comes near the limit.
-    """
-    if text.count("[") + text.count("{") <= MAX_BRACKET_DEPTH:
-        return None  # nearly every file: two scans at C speed
-    depth = 0
-    for match in _BRACKETS.finditer(text):
-        if match.group() in "[{":
-            depth += 1
-            if depth > MAX_BRACKET_DEPTH:
-                return match.start()
-        elif depth:
-            depth -= 1
-    return None
 
 
 def _special_kind(mode: int) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,32 @@ from goalctl.scenario.positions import KeyPath, LineIndex, Position, SourceMap, 
 MAX_NODES = 100_000
 """Nodes in a document once aliases are expanded: bounds memory before anything is built."""
 MAX_DEPTH = 64
+MAX_CHARS = 10_000_000
+"""Characters of scalar text once aliases are expanded: a file of 1 MiB may say a 900 KB
+string five thousand times, and everything downstream would then hold gigabytes."""
+MAX_BRACKET_DEPTH = 1000
+"""libyaml composes flow collections (``[[[...]]]``) recursively in C: some tens of thousands
+of levels overflow the stack and kill the process, before any depth check of ours can run."""
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _deep_bracket(text: str) -> int | None:
+    """The offset where ``[`` and ``{`` nest deeper than :data:`MAX_BRACKET_DEPTH`, if they do.
+
+    Brackets are counted everywhere, quoted or not: only a hostile file comes near the limit.
+    """
+    if text.count("[") + text.count("{") <= MAX_BRACKET_DEPTH:
+        return None  # nearly every file: two scans at C speed
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            if depth > MAX_BRACKET_DEPTH:
+                return match.start()
+        elif depth:
+            depth -= 1
+    return None
+
 
 _Loader: Any
 try:  # the C parser; the pure-Python parser is the fallback where the extension is missing
@@ -53,8 +80,13 @@ class YamlDocument:
 
 def load_yaml(text: str, *, first_line: int = 1) -> YamlDocument:
     """Load one YAML document; ``first_line`` is the file line where ``text`` starts."""
-    loader = _Loader(io.StringIO(text))
     builder = _Builder(first_line, text)
+    deep = _deep_bracket(text)
+    if deep is not None:
+        line, col = builder.place_index(deep)
+        message = f"brackets nest deeper than {MAX_BRACKET_DEPTH:,} levels"
+        raise YamlLoadError(YamlIssue(line, col, message, remedy="flatten the document"))
+    loader = _Loader(io.StringIO(text))
     try:
         root = loader.get_single_node()
     except Exception as exc:  # every parser/scanner/reader error of ruamel is reported as such
@@ -132,6 +164,7 @@ class _Builder:
         self.offset = first_line - 1
         self.text = text
         self.total = 0
+        self.chars = 0
         self._lines: LineIndex | None = None
 
     def place_index(self, index: int) -> tuple[int, int]:
@@ -164,33 +197,41 @@ class _Builder:
             YamlIssue(position.line, position.col, message, format_key(path), remedy)
         )
 
-    def count(self, node: Any, depth: int, sizes: dict[int, int]) -> int:
-        """Expanded size of ``node``; shared (aliased) nodes are counted once per use."""
+    def count(self, node: Any, depth: int, sizes: dict[int, tuple[int, int]]) -> tuple[int, int]:
+        """Expanded (values, characters) of ``node``; an aliased node counts once per use."""
         known = sizes.get(id(node))
         if known is not None:
-            self.total += known
+            self.total += known[0]
+            self.chars += known[1]
             self._check_total(node)
             return known
         if depth > MAX_DEPTH:
             raise self.fail(
                 node, f"nesting deeper than {MAX_DEPTH} levels", remedy="flatten the document"
             )
-        size = 1
+        size, chars = 1, 0
         self.total += 1
         value = node.value
-        if isinstance(value, list):
+        if isinstance(value, str):
+            chars = len(value)
+            self.chars += chars
+        else:
             for item in value:
-                if isinstance(item, tuple):
-                    size += self.count(item[0], depth + 1, sizes) + self.count(
-                        item[1], depth + 1, sizes
-                    )
-                else:
-                    size += self.count(item, depth + 1, sizes)
-        sizes[id(node)] = size
+                for child in item if isinstance(item, tuple) else (item,):
+                    child_size, child_chars = self.count(child, depth + 1, sizes)
+                    size += child_size
+                    chars += child_chars
+        sizes[id(node)] = (size, chars)
         self._check_total(node)
-        return size
+        return size, chars
 
     def _check_total(self, node: Any) -> None:
+        if self.chars > MAX_CHARS:
+            raise self.fail(
+                node,
+                f"document expands to more than {MAX_CHARS:,} characters",
+                remedy="too many aliases of long values; is this an alias bomb?",
+            )
         if self.total > MAX_NODES:
             raise self.fail(
                 node,
