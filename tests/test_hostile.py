@@ -88,9 +88,8 @@ REFUSED: dict[str, str] = {
         "unsafe."
     ),
     "template_target_bomb.yaml": (
-        "12:13: success_criteria[0].target: target failed: TemplateLimitError: template "
-        "exceeded its size limit: the result of '*' would be larger than 1,000,000 characters "
-        "(case 'first')"
+        "12:13: success_criteria[0].target: template exceeded its size limit: the result of "
+        "'*' would be larger than 1,000,000 characters (case 'first')"
     ),
     "check_deep_nesting.yaml": (
         "16:12: constraints[0].check: invalid expression '"
@@ -465,3 +464,20 @@ def test_a_symlink_named_on_the_command_line_is_read(tmp_path: Path) -> None:
     directory = tmp_path / "linked"
     directory.symlink_to(SCENARIOS, target_is_directory=True)
     assert goalctl("validate", directory).stdout == "6 scenario files valid\n"
+
+
+def test_many_cases_each_within_the_limits_share_one_budget(tmp_path: Path) -> None:
+    # Each case alone stays under the limit of 1,000,000 operations; a thousand of them would
+    # take a minute to validate one by one. Together they get the budget of four renders.
+    path = tmp_path / "many.yaml"
+    cases = ", ".join(f"{{name: c{index}}}" for index in range(1, 1001))
+    loops = "{% for i in range(1000) %}{% for j in range(990) %}{% endfor %}{% endfor %}"
+    path.write_text(scenario(cases=f"[{cases}]", prompt=repr(loops)), encoding="utf-8")
+    result = goalctl("validate", path)
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1,
+        f"{path}:10:1: prompt: the templates of this file's 1,000 cases together exceeded "
+        "their limit of 4,000,000 operations (rendering case 'c5') (make each case's templates "
+        "do less, or split the cases into several files)\n",
+        "1 of 1 scenario file invalid (1 problem)\n",
+    )

@@ -329,7 +329,7 @@ _TEMPLATED = (
 )
 def test_validating_a_template_is_bounded(template: str) -> None:
     # `goalctl validate` renders every template of an untrusted scenario: neither memory nor
-    # time may run away (DESIGN §10). Holds with the budgeted Jinja sandbox of templates.py.
+    # time may run away (DESIGN §10). Holds with the budgeted Jinja sandbox of goalctl.templates.
     with alarm(5):
         result = read(".yaml", f"{_TEMPLATED}system: {gen.yaml_str(template)}\n")
     assert any(p.key == "system" for p in result.problems)

@@ -8,7 +8,15 @@ import pytest
 
 from goalctl import templates
 from goalctl.errors import TemplateError
-from goalctl.templates import compile_template, render_builtin, render_template
+from goalctl.scenario.render import render_target
+from goalctl.templates import (
+    SharedLimitError,
+    TemplateLimitError,
+    compile_template,
+    limits,
+    render_builtin,
+    render_template,
+)
 
 
 def render(source: str, **context: object) -> str:
@@ -226,7 +234,7 @@ def test_bombs_stop_with_a_message(name: str) -> None:
 
 
 def test_the_time_limit_stops_a_slow_render(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(templates, "MAX_OPERATIONS", 10**12)
+    monkeypatch.setattr(limits, "MAX_OPERATIONS", 10**12)
     template = compile_template(
         "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
     )
@@ -390,7 +398,7 @@ def test_loops_data_and_filters_still_work() -> None:
 
 def test_render_limits_share_one_budget_among_renders(monkeypatch: pytest.MonkeyPatch) -> None:
     # What a caller uses to give all the cases of one file a single budget.
-    monkeypatch.setattr(templates, "MAX_OPERATIONS", 250)
+    monkeypatch.setattr(limits, "MAX_OPERATIONS", 250)
     template = compile_template("{% for i in range(100) %}{% endfor %}")
     render_template(template, {})
     render_template(template, {})
@@ -399,3 +407,53 @@ def test_render_limits_share_one_budget_among_renders(monkeypatch: pytest.Monkey
         render_template(template, {})
         with pytest.raises(TemplateError, match="limit of 250 operations"):
             render_template(template, {})
+
+
+TARGETS = {
+    "a limit": (
+        "{{ 'a' * 10**9 }}",
+        TemplateLimitError,
+        "template exceeded its size limit: the result of '*' would be larger than "
+        "1,000,000 characters",
+    ),
+    "a nested render": (
+        "{{ nested() }}",
+        TemplateError,
+        "undefined name: 'missing' is undefined",
+    ),
+    "any other failure": (
+        "{{ 1 / 0 }}",
+        TemplateError,
+        "target failed: ZeroDivisionError: division by zero",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_a_failing_target_says_why(name: str) -> None:
+    # Errors of goalctl's templates keep their own message (and class); others are wrapped.
+    source, kind, message = TARGETS[name]
+    with pytest.raises(TemplateError) as caught:
+        render_target(source, {"nested": lambda: render("{{ missing }}")})
+    assert (type(caught.value), str(caught.value)) == (kind, message)
+
+
+def test_renders_sharing_a_budget_keep_their_own_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_OPERATIONS", 250)
+    small = compile_template("{% for i in range(200) %}{% endfor %}")
+    big = compile_template("{% for i in range(300) %}{% endfor %}")
+    with templates.render_limits(4, label="the cases"), templates.render_limits(100):
+        with pytest.raises(TemplateLimitError) as alone:
+            render_template(big, {})
+        for _ in range(3):
+            render_template(small, {})
+        with pytest.raises(SharedLimitError) as together:
+            render_template(small, {})
+    assert type(alone.value) is TemplateLimitError
+    assert (
+        str(alone.value)
+        == "template exceeded its limit of 250 operations (a loop that runs too long?)"
+    )
+    # The inner render_limits(100) shared the outer budget: nesting cannot multiply it.
+    assert str(together.value) == "the cases together exceeded their limit of 1,000 operations"
+    assert together.value.lineno == 1

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from goalctl.errors import ExpressionError, GoalctlError, TemplateError
 from goalctl.goal import Metric, readiness_issues, structural_issues
 from goalctl.scenario.model import Case, ScenarioSpec, TemplateText
 from goalctl.scenario.render import LocatedTemplateError, case_context, render, render_target
+from goalctl.templates import SharedLimitError, render_limits
 
 if TYPE_CHECKING:
     from goalctl.agents.manifest import AgentManifest
@@ -243,58 +244,107 @@ def _regex_target(reader: _Reader, index: int, target: Any) -> None:
         reader.at(("success_criteria", index, "target"), str(exc))
 
 
+VALIDATION_RENDERS: Final = 4
+"""How many renders' worth of template limits all the renders of one file share when it is
+validated (each render also keeps its own limits). Every case is rendered, so without a shared
+budget a file of thousands of cases, each just within its limits, would take hours. The largest
+files the loader accepts (its 100,000-value cap allows some 10,000 cases) take, with goalctl's
+own templates, about a fifth of one render's operations, over half its building and under half
+its time (0.9 s on a fast machine): four renders leave room for slower machines and longer
+goals, while a hostile file costs at most four renders (operations, building, 8 s), not one per
+case."""
+
+_SPENT_REMEDY = "make each case's templates do less, or split the cases into several files"
+
+
 def _templates(
     reader: _Reader, spec: ScenarioSpec, templates: dict[str, TemplateText], config: dict[str, Any]
 ) -> None:
-    """Compile every template, then render each case so undefined names are caught now."""
-    failed: set[str] = set()
-    goal = spec.goal()
-    goal_context = goal.to_prompt_context()
+    """Compile every template, then render each case so undefined names are caught now.
+
+    The renders of a file share one budget of :data:`VALIDATION_RENDERS` renders; once it is
+    spent, the case that spent it is reported and the cases after it are not rendered.
+    """
     cases: list[Case | None] = list(spec.cases) or [None]
-    for index, maybe_case in enumerate(cases):
-        case = maybe_case or Case()
-        name = case.name or f"case-{index + 1}"
-        context = case_context(
-            goal, config, case, name, spec.phase_instructions, goal_context=goal_context
-        )
-        for template_name in ("system", "prompt"):
-            if template_name in failed:
-                continue
-            try:
-                render(templates[template_name], context)
-            except LocatedTemplateError as exc:
-                failed.add(template_name)
-                _template_problem(
-                    reader, templates[template_name], exc, name if maybe_case else None
-                )
-        for c_index, criterion in enumerate(spec.success_criteria):
-            try:
-                render_target(criterion.target, context)
-            except TemplateError as exc:
-                case_note = f" (case {name!r})" if maybe_case else ""
-                reader.at(("success_criteria", c_index, "target"), f"{exc}{case_note}")
-        if "judge" not in failed and any(
-            c.metric is Metric.LLM_JUDGE for c in spec.success_criteria
+    label = "the templates of this file"
+    if len(cases) > 1:
+        label = f"the templates of this file's {len(cases):,} cases"
+    with render_limits(VALIDATION_RENDERS, label=label):
+        goal = spec.goal()
+        goal_context = goal.to_prompt_context()
+        failed: set[str] = set()
+        for index, maybe_case in enumerate(cases):
+            case = maybe_case or Case()
+            name = case.name or f"case-{index + 1}"
+            context = case_context(
+                goal, config, case, name, spec.phase_instructions, goal_context=goal_context
+            )
+            if not _render_case(
+                reader, spec, templates, context, failed, name if maybe_case else None
+            ):
+                return
+
+
+def _render_case(
+    reader: _Reader,
+    spec: ScenarioSpec,
+    templates: dict[str, TemplateText],
+    context: dict[str, Any],
+    failed: set[str],
+    case: str | None,
+) -> bool:
+    """Render one case's templates and targets, reporting what fails; False once the file's
+    shared budget is spent, when every later render would fail the same way."""
+    for template_name in ("system", "prompt"):
+        if template_name not in failed and not _render_reported(
+            reader, templates[template_name], context, failed, case
         ):
-            criterion = next(c for c in spec.success_criteria if c.metric is Metric.LLM_JUDGE)
-            judge_context = {
-                **context,
-                "criterion": criterion,
-                "target": criterion.target,
-                "output": "",
-            }
-            try:
-                render(templates["judge"], judge_context)
-            except LocatedTemplateError as exc:
-                failed.add("judge")
-                _template_problem(reader, templates["judge"], exc, name if maybe_case else None)
+            return False
+    for c_index, criterion in enumerate(spec.success_criteria):
+        try:
+            render_target(criterion.target, context)
+        except TemplateError as exc:
+            spent = isinstance(exc, SharedLimitError)
+            case_note = f" (case {case!r})" if case else ""
+            reader.at(
+                ("success_criteria", c_index, "target"),
+                f"{exc}{case_note}",
+                _SPENT_REMEDY if spent else "",
+            )
+            if spent:
+                return False
+    judge = next((c for c in spec.success_criteria if c.metric is Metric.LLM_JUDGE), None)
+    if judge is None or "judge" in failed:
+        return True
+    judge_context = {**context, "criterion": judge, "target": judge.target, "output": ""}
+    return _render_reported(reader, templates["judge"], judge_context, failed, case)
+
+
+def _render_reported(
+    reader: _Reader,
+    template: TemplateText,
+    context: dict[str, Any],
+    failed: set[str],
+    case: str | None,
+) -> bool:
+    """Render ``template``, reporting a failure once per template; False once the file's
+    shared budget is spent."""
+    try:
+        render(template, context)
+    except LocatedTemplateError as exc:
+        failed.add(template.name)
+        _template_problem(reader, template, exc, case)
+        return not isinstance(exc.error, SharedLimitError)
+    return True
 
 
 def _template_problem(
     reader: _Reader, template: TemplateText, exc: LocatedTemplateError, case: str | None
 ) -> None:
-    suffix = f" (rendering case {case!r})" if case and "undefined" in str(exc) else ""
+    spent = isinstance(exc.error, SharedLimitError)
+    suffix = f" (rendering case {case!r})" if case and ("undefined" in str(exc) or spent) else ""
+    remedy = _SPENT_REMEDY if spent else ""
     if template.builtin or not exc.file_line:
-        reader.at((template.name,), f"{exc}{suffix}")
+        reader.at((template.name,), f"{exc}{suffix}", remedy)
         return
-    reader.problem(exc.file_line, 1, f"{exc}{suffix}", template.name)
+    reader.problem(exc.file_line, 1, f"{exc}{suffix}", template.name, remedy)

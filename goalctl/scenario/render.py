@@ -30,6 +30,7 @@ class LocatedTemplateError(TemplateError):
 
     def __init__(self, template: TemplateText, error: TemplateError) -> None:
         self.template = template
+        self.error = error  # as reported: its class tells a spent shared budget from the rest
         # Jinja reports "unexpected end of template" one line past the text; clamp to its end.
         last = max(template.source.count("\n") - (1 if template.source.endswith("\n") else 0), 0)
         offset = min((error.lineno or 1) - 1, last)
@@ -115,6 +116,8 @@ def render_target(target: Any, context: Mapping[str, Any]) -> Any:
         expression = _target_expression(single.group(1))
         try:
             value = expression(**context)
+        except TemplateError:
+            raise  # a limit of the render, or a nested render's error: its message says it all
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"undefined name in target: {exc.message}") from None
         except Exception as exc:
