@@ -23,25 +23,27 @@ from goalctl.evaluation import (
     Check,
     CheckError,
     ConstraintCheck,
-    ConstraintResult,
-    CriterionResult,
     Evaluator,
     Metrics,
-    aggregate_constraints,
-    aggregate_criteria,
     check,
-    goal_achieved,
     is_budget,
     json_equal,
     parse_judge_reply,
     run_check,
     shorten,
-    weighted_score,
 )
 from goalctl.goal import Constraint
 from goalctl.scenario.loader import load_scenario
 from goalctl.scenario.model import Case, Scenario
 from goalctl.scenario.render import case_context
+from goalctl.verdict import (
+    ConstraintResult,
+    CriterionResult,
+    aggregate_constraints,
+    aggregate_criteria,
+    goal_achieved,
+    weighted_score,
+)
 from tests.support import checks_module
 
 # -- the builder -------------------------------------------------------------------------------

@@ -40,19 +40,21 @@ from goalctl.config_schema import (
 from goalctl.errors import ConfigError, ExpressionError
 from goalctl.evaluation import (
     Check,
-    ConstraintResult,
-    CriterionResult,
-    aggregate_criteria,
-    goal_achieved,
     json_equal,
     parse_judge_reply,
-    weighted_score,
 )
 from goalctl.expressions import MAX_TOTAL_SIZE, compile_expression
 from goalctl.goal import SUCCESS_THRESHOLD, weighted_success
 from goalctl.scenario.loader import LoadResult, read_scenario
 from goalctl.scenario.model import Scenario, ScenarioSpec
 from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
+from goalctl.verdict import (
+    ConstraintResult,
+    CriterionResult,
+    aggregate_criteria,
+    goal_achieved,
+    weighted_score,
+)
 from tests import strategies as gen
 
 settings.register_profile(

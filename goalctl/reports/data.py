@@ -15,13 +15,15 @@ from goalctl.evaluation import (
     Check,
     ConstraintCheck,
     Metrics,
+)
+from goalctl.goal import SUCCESS_THRESHOLD
+from goalctl.scenario.model import Case, Scenario
+from goalctl.verdict import (
     aggregate_constraints,
     aggregate_criteria,
     goal_achieved,
     weighted_score,
 )
-from goalctl.goal import SUCCESS_THRESHOLD
-from goalctl.scenario.model import Case, Scenario
 
 REPORT_VERSION = 1
 
