@@ -19,6 +19,8 @@ from typing import Any, Final
 
 import simpleeval
 
+from goalctl.sizes import flat_size
+
 MAX_SOURCE_LENGTH: Final = 2000
 MAX_DEPTH: Final = 50
 """Deepest allowed nesting of the syntax tree."""
@@ -64,7 +66,6 @@ _BUDGET: ContextVar[_Budget | None] = ContextVar("goalctl_expression_budget", de
 _REPEATABLE = (str, bytes, bytearray, list, tuple)
 _TEXT = (str, bytes, bytearray)
 _SCALARS = (str, int, float, bool, type(None))
-_ATOMS = frozenset({float, bool, complex, type(None)})
 _CONTAINERS = (list, tuple, set, frozenset, dict, KeysView, ValuesView, ItemsView)
 
 
@@ -84,16 +85,11 @@ def _size(value: object, limit: int) -> int:
             if total > limit:
                 return total
             elements = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-            # Flat containers are counted at C speed: this runs on every copy of caller data.
-            kinds = set(map(type, elements))
-            if kinds <= _ATOMS:
-                pass
-            elif kinds <= {str}:
-                total += sum(map(len, elements))
-            elif kinds <= {int, bool}:
-                total += sum(map(int.bit_length, elements)) // 3
-            else:
+            flat = flat_size(elements)
+            if flat is None:
                 stack.extend(elements)
+            else:
+                total += flat
         if total > limit:
             return total
     return total

@@ -22,6 +22,7 @@ from jinja2.utils import Namespace
 from pydantic import BaseModel
 
 from goalctl.errors import TemplateError
+from goalctl.sizes import flat_size
 
 DEFAULT_TIMEOUT: Final = 2.0
 """Seconds one render may take (``render_template(..., timeout=...)``)."""
@@ -213,7 +214,6 @@ def _counted(iterable: Iterable[Any], budget: _Budget) -> Iterator[Any]:
 _TEXT = (str, bytes, bytearray)
 _REPEATABLE = (str, bytes, bytearray, list, tuple)
 _SCALARS = (float, bool, type(None), int)
-_ATOMS = frozenset({float, bool, type(None)})
 _NEW_CONTAINERS = (list, tuple, set, frozenset, dict)
 _CONTAINERS: tuple[type, ...] = (
     *_NEW_CONTAINERS,
@@ -254,16 +254,11 @@ def _measure(value: object, limit: int, known: _Sizes | None) -> tuple[int, bool
                 if isinstance(container, dict)
                 else list(container)
             )
-            # Flat containers are counted at C speed: prompts pass caller data around a lot.
-            kinds = set(map(type, elements))
-            if kinds <= _ATOMS:
-                pass
-            elif kinds <= {str}:
-                total += sum(map(len, elements))
-            elif kinds <= {int, bool}:
-                total += sum(map(int.bit_length, elements)) // 3
-            else:
+            flat = flat_size(elements)
+            if flat is None:
                 stack.extend(elements)
+            else:
+                total += flat
         elif isinstance(item, Namespace):
             mutable = True
             stack.append(object.__getattribute__(item, "_Namespace__attrs"))
