@@ -7,7 +7,6 @@ not exist yet: the suite fails until its report is reviewed and pinned (``make s
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,22 +15,9 @@ from syrupy.assertion import SnapshotAssertion
 from goalctl.lifecycle import run_paths
 from goalctl.planning import RunOptions
 from tests.conftest import REPO, SCENARIOS
+from tests.support.clock import FrozenClock, fixed_id
 
 EXAMPLES = sorted(p.name for p in SCENARIOS.iterdir() if p.suffix in (".md", ".yaml", ".yml"))
-
-
-class FrozenClock:
-    """Every timestamp is the same instant and no time passes: reports become reproducible."""
-
-    def now(self) -> datetime:
-        return datetime(2026, 1, 1, tzinfo=UTC)
-
-    def monotonic(self) -> float:
-        return 0.0
-
-
-def fixed_id(goal_id: str) -> str:
-    return f"{goal_id}-00000000"
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from goalctl.lifecycle import run_paths
 from goalctl.planning import RunOptions
 from goalctl.reports.junit import merge_junit, render_junit
 from tests.conftest import REPO
+from tests.support.clock import FrozenClock, fixed_id
 
 FAILING = """\
 id: triage
@@ -70,20 +70,6 @@ responses:
   - {match: this never matches, reply: ok}
 prompt: "Say ok."
 """
-
-
-class FrozenClock:
-    """Every timestamp is the same instant and no time passes: reports become reproducible."""
-
-    def now(self) -> datetime:
-        return datetime(2026, 1, 1, tzinfo=UTC)
-
-    def monotonic(self) -> float:
-        return 0.0
-
-
-def fixed_id(goal_id: str) -> str:
-    return f"{goal_id}-00000000"
 
 
 def run_report(path: str, state: Path) -> dict[str, Any]:

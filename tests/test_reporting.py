@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +22,11 @@ from goalctl.reports.compare import compare_reports, render_comparison_markdown
 from goalctl.reports.junit import render_junit
 from goalctl.state import RunState, RunStatus, RunStore
 from tests.conftest import REPO
+from tests.support.clock import FrozenClock
 
 BEFORE = "calculator-00000000"
 AFTER = "calculator-11111111"
 OTHER = "email-sender-00000000"
-
-
-class FrozenClock:
-    """Every timestamp is the same instant and no time passes: reports become reproducible."""
-
-    def now(self) -> datetime:
-        return datetime(2026, 1, 1, tzinfo=UTC)
-
-    def monotonic(self) -> float:
-        return 0.0
 
 
 def save_run(path: str, state: Path, suffix: str) -> None:
