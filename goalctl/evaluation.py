@@ -333,22 +333,23 @@ class Evaluator:
         )
 
 
-def is_budget(constraint: Constraint) -> bool:
-    """Hard time/cost constraints whose check reads only run metrics are budgets."""
-    if (
-        not constraint.is_budget
-        or constraint.check is None
-        or constraint.check.strip() == "llm_judge"
-    ):
-        return False
-    if is_callable_reference(constraint.check):
+def reads_only_metrics(constraint: Constraint) -> bool:
+    """Whether a constraint's check is an expression over run metrics alone (so it can be
+    checked on the run's totals, not only per case)."""
+    check = constraint.check
+    if check is None or check.strip() == "llm_judge" or is_callable_reference(check):
         return False
     from goalctl.expressions import compile_expression
 
     try:
-        return compile_expression(constraint.check).names <= set(METRIC_NAMES)
+        return compile_expression(check).names <= set(METRIC_NAMES)
     except ExpressionError:
         return False
+
+
+def is_budget(constraint: Constraint) -> bool:
+    """Hard time/cost constraints whose check reads only run metrics are budgets."""
+    return constraint.is_budget and reads_only_metrics(constraint)
 
 
 class CheckError(Exception):

@@ -360,21 +360,14 @@ class ScenarioRun:
 
     def _run_checks(self) -> list[ConstraintCheck]:
         """Constraints over the run's totals: budgets, and checks that read only metrics."""
-        from goalctl.evaluation import METRIC_NAMES
-        from goalctl.expressions import compile_expression
+        from goalctl.evaluation import reads_only_metrics
 
         names = self.meter.totals.names() | {"elapsed_s": self.meter.totals.elapsed_s}
-        checks = []
-        for constraint in self.scenario.goal.constraints:
-            if constraint.check is None or constraint.check.strip() == "llm_judge":
-                continue
-            if not is_budget(constraint):
-                try:
-                    if not compile_expression(constraint.check).names <= set(METRIC_NAMES):
-                        continue
-                except GoalctlError:
-                    continue
-            checks.append(self.evaluator.check_expression(constraint, names))
+        checks = [
+            self.evaluator.check_expression(constraint, names)
+            for constraint in self.scenario.goal.constraints
+            if reads_only_metrics(constraint)
+        ]
         if self.budget_stop is not None and all(
             c.constraint != self.budget_stop.constraint for c in checks
         ):

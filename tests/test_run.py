@@ -359,3 +359,34 @@ class TestShards:
             2,
             f"goalctl: error: invalid --shard {bad!r} (use I/N, e.g. 1/4)\n",
         )
+
+
+class TestBadInput:
+    def test_a_missing_config_file(self, tmp_path: Path) -> None:
+        path = scenario(tmp_path, "success_criteria: [{id: a, description: b}]\n")
+        result = run_cli("run", "--config-file", str(tmp_path / "nope.yaml"), str(path))
+        assert (result.exit_code, result.stderr) == (
+            2,
+            f"goalctl: error: cannot read --config-file {tmp_path / 'nope.yaml'}: No such file or directory\n",
+        )
+
+    def test_a_config_file_that_is_not_a_mapping(self, tmp_path: Path) -> None:
+        path = scenario(tmp_path, "success_criteria: [{id: a, description: b}]\n")
+        (tmp_path / "list.yaml").write_text("- max_attempts\n")
+        result = run_cli("run", "--config-file", str(tmp_path / "list.yaml"), str(path))
+        assert (result.exit_code, result.stderr) == (
+            2,
+            f"goalctl: error: --config-file {tmp_path / 'list.yaml'} must hold a mapping of config keys\n",
+        )
+
+    def test_report_needs_a_run(self) -> None:
+        result = run_cli("report")
+        assert (result.exit_code, result.stderr) == (
+            2,
+            "goalctl: error: name at least one run (or JUnit file with --merge-junit)\n",
+        )
+
+    def test_report_of_an_unknown_run(self) -> None:
+        result = run_cli("report", "nothing-here")
+        assert result.exit_code == 2
+        assert result.stderr.startswith("goalctl: error: no run matches 'nothing-here'")

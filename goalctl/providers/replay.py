@@ -8,14 +8,13 @@ so neither do cassettes.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from goalctl.errors import ProviderError
 from goalctl.providers.base import CompletionRequest, CompletionResponse, Provider, ProviderContext
 from goalctl.redaction import Redactor
+from goalctl.state.files import write_atomic
 
 CASSETTE_VERSION = 1
 
@@ -108,16 +107,8 @@ class RecordingProvider:
         text = "".join(
             json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records.values()
         )
-        handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        # The store's atomic write: no torn cassette, and a tripwire for secrets.
+        write_atomic(self.path, text)
 
 
 def create(context: ProviderContext) -> ReplayProvider:
