@@ -9,6 +9,7 @@ a new worker, from the checkpoint journal: finished cases never run again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -20,12 +21,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from goalctl.errors import ExitCode, ScenarioError, UsageError
+from goalctl.errors import ExitCode, GoalctlError, ScenarioError, UsageError
 from goalctl.metering import Clock, SystemClock
-from goalctl.planning import RunOptions, plan_scenario, scenario_digest
+from goalctl.planning import Plan, RunOptions, plan_scenario, scenario_digest
 from goalctl.runner import Observer, RunOutcome, initial_state, run_plans
 from goalctl.scenario.model import Scenario
-from goalctl.state import TERMINAL, RunState, RunStatus, RunStore, is_alive, new_run_id
+from goalctl.state import (
+    TERMINAL,
+    DamagedRun,
+    RunState,
+    RunStatus,
+    RunStore,
+    is_alive,
+    new_run_id,
+)
 
 STOP_TIMEOUT_S = 10.0
 WORKER_LOG = "worker.log"
@@ -165,24 +174,83 @@ _SPAWNED: list[subprocess.Popen[bytes]] = []
 
 
 def run_worker(state_dir: Path, run_id: str) -> int:
-    """The body of a worker process: run or resume one run to its end (or to a stop)."""
-    from goalctl.scenario.loader import load_scenario
+    """The body of a worker process: run or resume one run to its end (or to a stop).
 
+    A worker that cannot start, or crashes, leaves the reason in the run's state and events,
+    where ``status`` and ``logs`` show it, not only in its own log file.
+    """
     store = RunStore(state_dir)
-    state = store.load(run_id)
-    scenario_path = Path(state.scenario)
-    scenario = load_scenario(scenario_path)
-    if state.options.get("scenario_sha256") not in (None, scenario_digest(scenario_path)):
-        raise UsageError(f"{scenario_path} changed since run {run_id} started; start a new run")
+    try:
+        state = store.load(run_id)
+        plan = prepare_resume(store, state)
+    except BaseException as exc:
+        _record_worker_failure(store, run_id, "the worker could not start", exc)
+        raise
     options = RunOptions.from_state(state.options)
-    plan = plan_scenario(
-        scenario, RunOptions(provider=state.provider, model=state.model), config=dict(state.config)
-    )
-    outcomes = asyncio.run(run_plans([plan], store, options, run_ids=[run_id]))
+    try:
+        outcomes = asyncio.run(run_plans([plan], store, options, run_ids=[run_id]))
+    except Exception as exc:
+        _record_worker_failure(store, run_id, "the worker failed", exc)
+        raise
     return int(ExitCode.OK) if outcomes else int(ExitCode.INTERRUPTED)
 
 
+def prepare_resume(store: RunStore, state: RunState) -> Plan:
+    """Everything a worker checks before it resumes ``state``, with no work done.
+
+    ``start`` calls it before spawning a worker, and the worker again (time passes between),
+    so both refuse the same things: a scenario that is gone or changed, a damaged checkpoint,
+    an unknown provider, a missing API key, a config the agent no longer accepts.
+    """
+    from goalctl.scenario.loader import load_scenario
+
+    run_id = state.run_id
+    scenario_path = Path(state.scenario)
+    if not scenario_path.is_file():
+        raise UsageError(f"the scenario of run {run_id} is gone: {scenario_path}")
+    if state.options.get("scenario_sha256") not in (None, scenario_digest(scenario_path)):
+        raise UsageError(
+            f"{scenario_path} changed since run {run_id} started; "
+            "start a new run with `goalctl run`"
+        )
+    store.read_checkpoint(run_id)
+    try:
+        scenario = load_scenario(scenario_path)
+    except ScenarioError as exc:
+        raise UsageError(f"the scenario of run {run_id} no longer loads: {exc}") from None
+    options = RunOptions(provider=state.provider, model=state.model)
+    return plan_scenario(scenario, options, config=dict(state.config))
+
+
+def _record_worker_failure(store: RunStore, run_id: str, what: str, exc: BaseException) -> None:
+    reason = str(exc) if isinstance(exc, GoalctlError) else f"{type(exc).__name__}: {exc}"
+    message = f"{what}: {reason}"
+
+    def failed(state: RunState) -> None:
+        if state.status in (RunStatus.PENDING, RunStatus.RUNNING) and state.pid != os.getpid():
+            raise _NotOurs  # another live process owns the run: its state is not ours to write
+        if state.status not in TERMINAL:
+            state.status = RunStatus.INTERRUPTED
+            state.phase = ""
+            state.pid = None
+            state.pid_start_time = None
+        state.error = message
+
+    with contextlib.suppress(_NotOurs, GoalctlError, OSError, ValueError):
+        store.update(run_id, failed)
+        store.repair_journals(run_id)  # a killed predecessor may have torn the last event
+        store.append_event(run_id, "error", "", message)
+
+
+class _NotOurs(Exception):
+    pass
+
+
 # -- stop, start, cleanup ----------------------------------------------------------------------
+#
+# Exit codes follow the table: 1 means "goal not achieved", so no lifecycle verb uses it.
+# A request whose result already holds (stop a stopped run, start a running one) is a no-op
+# that says so and exits 0; a request that cannot be met is refused with exit 2.
 
 
 @dataclass
@@ -196,14 +264,10 @@ def stop_run(store: RunStore, run_id: str, *, timeout_s: float = STOP_TIMEOUT_S)
     """Stop a run from any shell: its worker stops cleanly and keeps every finished case."""
     state = store.load(run_id)
     if state.status in TERMINAL or state.status is RunStatus.STOPPED:
-        raise AlreadyFinished(f"run {run_id} has already {_past(state.status)}; nothing to stop")
+        message = f"run {run_id} has already {_past(state.status)}; nothing to stop"
+        return StopResult(run_id, state.status, message)
     store.update(run_id, _request_stop)
-    if (
-        state.status is RunStatus.RUNNING
-        and state.pid
-        and is_alive(state.pid, state.pid_start_time)
-    ):
-        _signal(state.pid, signal.SIGTERM)
+    if state.status is RunStatus.RUNNING and _signal(state, signal.SIGTERM):
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             current = store.load(run_id)
@@ -211,18 +275,12 @@ def stop_run(store: RunStore, run_id: str, *, timeout_s: float = STOP_TIMEOUT_S)
                 break
             time.sleep(0.05)
         else:
-            _signal(state.pid, signal.SIGKILL)  # it did not stop in time: the journal is safe
+            _signal(state, signal.SIGKILL)  # it did not stop in time: the journal is safe
     final = store.update(run_id, _settle_stopped)
     done = f"{final.cases_done}/{final.cases_total} cases finished"
     return StopResult(
         run_id, final.status, f"stopped {run_id} ({done}); `goalctl start {run_id}` resumes it"
     )
-
-
-class AlreadyFinished(UsageError):
-    """Stopping a run that is over: said plainly, exit 1 (DESIGN's table: nothing to do)."""
-
-    exit_code = ExitCode.FAILED
 
 
 def _past(status: RunStatus) -> str:
@@ -244,39 +302,86 @@ def _settle_stopped(state: RunState) -> None:
         state.pid_start_time = None
 
 
-def _signal(pid: int, number: int) -> None:
+def _signal(owner: RunState, number: int) -> bool:
+    """Signal the run's owner (its whole group when it leads one); False if it is not there.
+
+    The owner is checked right before every signal, by pid *and* start time: a pid alone may
+    have been reused by an unrelated process, which must never be signalled.
+    """
+    pid = owner.pid
+    if pid is None or not is_alive(pid, owner.pid_start_time):
+        return False
     try:
         if os.getpgid(pid) == pid:  # a detached worker leads its own group: stop its children too
             os.killpg(pid, number)
         else:
             os.kill(pid, number)
     except ProcessLookupError:
-        pass
+        return False
+    return True
 
 
-def start_run(store: RunStore, run_id: str) -> int:
-    """Resume a stopped or interrupted run in a new worker; returns the worker's pid."""
+@dataclass
+class StartResult:
+    run_id: str
+    pid: int | None
+    """The new worker's pid; None when the run was already running (nothing started)."""
+    message: str
+
+
+def start_run(store: RunStore, run_id: str) -> StartResult:
+    """Resume a stopped or interrupted run in a new worker, after the checks the worker makes.
+
+    Of two simultaneous starts exactly one spawns a worker: the run is taken (``pending``,
+    owned by this process until its worker claims it) under the run's lock.
+    """
     state = store.load(run_id)
-    if state.status not in (RunStatus.STOPPED, RunStatus.INTERRUPTED):
-        raise AlreadyFinished(
-            f"run {run_id} is {state.status.value}; only stopped or interrupted runs can be started"
-        )
-    scenario = Path(state.scenario)
-    if not scenario.is_file():
-        raise UsageError(f"the scenario of run {run_id} is gone: {scenario}")
-    if state.options.get("scenario_sha256") not in (None, scenario_digest(scenario)):
+    _refuse_finished(state)
+    if state.status in _ACTIVE:
+        return StartResult(run_id, None, _already_running(state))
+    plan = prepare_resume(store, state)
+    asyncio.run(_close(plan.agent_route.provider, plan.judge_route.provider))
+    try:
+        store.update(run_id, _take_for_start)
+    except _Active as exc:
+        return StartResult(run_id, None, _already_running(exc.state))
+    pid = spawn_worker(store, run_id)
+    follow = f"follow it with `goalctl logs -f {run_id}`"
+    return StartResult(run_id, pid, f"resumed {run_id} (worker pid {pid}); {follow}")
+
+
+_ACTIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING})
+
+
+class _Active(Exception):
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+
+
+def _refuse_finished(state: RunState) -> None:
+    if state.status in TERMINAL:
         raise UsageError(
-            f"{scenario} changed since run {run_id} started; start a new run with `goalctl run`"
+            f"run {state.run_id} has already {state.status.value}; it cannot be resumed "
+            "(start a new run with `goalctl run`)"
         )
 
-    def pending(current: RunState) -> None:
-        current.stop_requested = False
-        current.status = RunStatus.PENDING
-        current.pid = None
-        current.pid_start_time = None
 
-    store.update(run_id, pending)
-    return spawn_worker(store, run_id)
+def _already_running(state: RunState) -> str:
+    owner = f" (pid {state.pid})" if state.pid else ""
+    return f"run {state.run_id} is already running{owner}; nothing to start"
+
+
+def _take_for_start(current: RunState) -> None:
+    _refuse_finished(current)
+    if current.status in _ACTIVE:
+        raise _Active(current)
+    from goalctl.state import process_start_time
+
+    current.stop_requested = False
+    current.status = RunStatus.PENDING
+    current.error = None
+    current.pid = os.getpid()
+    current.pid_start_time = process_start_time(current.pid)
 
 
 def parse_age(text: str) -> timedelta:
@@ -288,17 +393,25 @@ def parse_age(text: str) -> timedelta:
 
 
 def select_runs(
-    store: RunStore, run_ids: Sequence[str], *, finished: bool, older_than: timedelta | None
-) -> list[RunState]:
-    """The runs named, or (with ``finished``/``older_than``) every run that matches."""
+    store: RunStore,
+    run_ids: Sequence[str],
+    *,
+    finished: bool,
+    older_than: timedelta | None,
+    force: bool = False,
+) -> list[RunState | DamagedRun]:
+    """The runs named, or (with ``finished``/``older_than``) every run that matches.
+
+    A named run whose state is damaged is an error, unless ``force`` asks to remove it anyway.
+    """
     if run_ids:
-        selected = [store.load(store.resolve(text)) for text in run_ids]
-    elif finished or older_than is not None:
+        return [_named(store, store.resolve(text), force) for text in run_ids]
+    if finished or older_than is not None:
         selected = store.list()
     else:
         raise UsageError("name the runs to clean up, or select them with --finished / --older-than")
     now = datetime.now(UTC)
-    kept = []
+    kept: list[RunState | DamagedRun] = []
     for state in selected:
         if finished and state.status in (RunStatus.RUNNING, RunStatus.PENDING):
             continue
@@ -310,6 +423,15 @@ def select_runs(
     return kept
 
 
+def _named(store: RunStore, run_id: str, force: bool) -> RunState | DamagedRun:
+    try:
+        return store.load(run_id)
+    except DamagedRun as exc:
+        if not force:
+            raise
+        return exc
+
+
 @dataclass
 class CleanupResult:
     run_id: str
@@ -317,11 +439,18 @@ class CleanupResult:
     message: str
 
 
-def cleanup_run(store: RunStore, state: RunState, *, force: bool, archive: bool) -> CleanupResult:
-    """Release a run's worker (with ``force``) and remove or archive its state."""
+def cleanup_run(
+    store: RunStore, state: RunState | DamagedRun, *, force: bool, archive: bool
+) -> CleanupResult:
+    """Release a run's worker (with ``force``) and remove or archive its state.
+
+    A damaged run's state is not trusted: no process it names is signalled, it is removed.
+    """
     run_id = state.run_id
     try:
-        if state.status in (RunStatus.RUNNING, RunStatus.PENDING):
+        if isinstance(state, DamagedRun):
+            pass
+        elif state.status in (RunStatus.RUNNING, RunStatus.PENDING):
             if not force:
                 return CleanupResult(
                     run_id, False, f"{run_id} is {state.status.value}; stop it first or use --force"

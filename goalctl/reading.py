@@ -195,3 +195,29 @@ def read_json(
 ) -> Any:
     """The JSON document in the regular file ``path``, read and parsed within bounds."""
     return loads_json(read_text(path, kind, limit), f"{kind} file {path}", max_depth)
+
+
+def read_bytes_from(path: Path, kind: str, offset: int, limit: int | None = None) -> bytes:
+    """The bytes of the regular file ``path`` from byte ``offset`` on (for tailing journals).
+
+    The same checks as :func:`read_bytes`; ``limit`` bounds the bytes read, not the offset.
+    """
+    if offset < 0:
+        raise ValueError("offset must be >= 0")
+    limit = LIMITS[kind] if limit is None else limit
+    try:
+        what = special_kind(os.stat(path).st_mode)
+        if what is None:
+            fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            with os.fdopen(fd, "rb") as file:
+                what = special_kind(os.fstat(file.fileno()).st_mode)
+                if what is None:
+                    file.seek(offset)
+                    raw = file.read(limit + 1)
+                    if len(raw) <= limit:
+                        return raw
+    except OSError as exc:
+        raise ReadError(f"cannot read {kind} file {path}: {exc.strerror or exc}") from None
+    if what is not None:
+        raise ReadError(f"{kind} file {path} is not a regular file: it is {what}")
+    raise ReadError(f"{kind} file {path} is too large (over {limit:,} bytes from offset {offset})")

@@ -15,6 +15,7 @@ import pytest
 
 from goalctl.errors import UsageError
 from goalctl.state import (
+    DamagedRun,
     RunState,
     RunStatus,
     RunStore,
@@ -233,17 +234,22 @@ def test_a_damaged_state_names_the_file_and_the_problem(
     data = json.loads(state_path(store).read_text())
     edit(data)  # type: ignore[operator]
     state_path(store).write_text(json.dumps(data))
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(DamagedRun) as info:
         store.load(run)
-    assert str(state_path(store)) in str(info.value)
-    assert detail in str(info.value)
-    assert "goalctl cleanup" in str(info.value)
+    message = str(info.value)
+    assert message.startswith(f"run {run}'s state is damaged: state.json")
+    assert detail in message
+    assert message.endswith(f" — `goalctl cleanup --force {run}` removes it")
 
 
 def test_state_that_is_not_json(store: RunStore, run: str) -> None:
     state_path(store).write_bytes(b'{"version": 1, "run_')
-    with pytest.raises(UsageError, match=r"state\.json is damaged: .*fix the file"):
+    with pytest.raises(DamagedRun) as info:
         store.load(run)
+    assert str(info.value) == (
+        f"run {run}'s state is damaged: state.json is not valid JSON: Unterminated string "
+        f"starting at at line 1, column 16 — `goalctl cleanup --force {run}` removes it"
+    )
 
 
 def test_an_integer_score_reads_as_a_float(store: RunStore, run: str) -> None:
@@ -434,7 +440,6 @@ def test_read_events_skips_a_fragment_left_by_a_killed_writer(store: RunStore, r
     store.append_event(run, "info", "execute", "before")
     with (store.run_dir(run) / "events.jsonl").open("a") as file:
         file.write('{"time": "2025-01-0')
-    store.append_event(run, "info", "execute", "after")  # lands after the fragment
     events, _ = store.read_events(run)
     assert [e["message"] for e in events] == ["before"]
     store.claim(run)  # cuts torn tails, so a resumed run starts on a fresh line
@@ -443,21 +448,44 @@ def test_read_events_skips_a_fragment_left_by_a_killed_writer(store: RunStore, r
     assert [e["message"] for e in events] == ["before", "resumed"]
 
 
+def test_a_fragment_in_the_middle_of_the_events_is_damage(store: RunStore, run: str) -> None:
+    store.append_event(run, "info", "execute", "before")
+    with (store.run_dir(run) / "events.jsonl").open("a") as file:
+        file.write('{"time": "2025-01-0')
+    store.append_event(run, "info", "execute", "after")  # nothing cut the fragment first
+    with pytest.raises(DamagedRun, match=r"events\.jsonl line 2: the line is not valid JSON"):
+        store.read_events(run)
+
+
 def test_transcript_round_trip(store: RunStore, run: str) -> None:
     calls = [{"case": 0, "messages": [{"role": "user", "content": "2+2?"}], "reply": "4"}]
     store.append_transcript(run, calls[0])
     assert store.read_transcript(run) == calls
 
 
+def case_record(case: int, name: str, **fields: object) -> dict[str, object]:
+    """A checkpoint record with the fields every finished case has."""
+    return {
+        "case": case,
+        "name": name,
+        "status": "passed",
+        "input": None,
+        "expected": None,
+        **fields,
+    }
+
+
 def test_checkpoint_round_trip_puts_case_and_name_first(store: RunStore, run: str) -> None:
-    store.append_checkpoint(run, {"passed": True, "name": "adds", "case": 0})
-    store.append_checkpoint(run, {"case": 1, "name": "subtracts", "passed": False})
+    store.append_checkpoint(
+        run, {"status": "passed", "input": 1, "expected": 2, "name": "adds", "case": 0}
+    )
+    store.append_checkpoint(run, case_record(1, "subtracts", status="failed"))
     records = store.read_checkpoint(run)
     assert records == [
-        {"case": 0, "name": "adds", "passed": True},
-        {"case": 1, "name": "subtracts", "passed": False},
+        {"case": 0, "name": "adds", "status": "passed", "input": 1, "expected": 2},
+        case_record(1, "subtracts", status="failed"),
     ]
-    assert list(records[0]) == ["case", "name", "passed"]
+    assert list(records[0]) == ["case", "name", "status", "input", "expected"]
 
 
 @pytest.mark.parametrize("record", [{"name": "x"}, {"case": "0", "name": "x"}, {"case": 0}])
@@ -474,25 +502,50 @@ def test_checkpoint_records_need_case_and_name(
 def test_a_torn_or_invalid_last_checkpoint_line_is_ignored(
     store: RunStore, run: str, tail: bytes
 ) -> None:
-    store.append_checkpoint(run, {"case": 0, "name": "a"})
-    store.append_checkpoint(run, {"case": 1, "name": "b"})
+    store.append_checkpoint(run, case_record(0, "a"))
+    store.append_checkpoint(run, case_record(1, "b"))
     with (store.run_dir(run) / "checkpoint.jsonl").open("ab") as file:
         file.write(tail)
     assert [r["case"] for r in store.read_checkpoint(run)] == [0, 1]
     store.claim(run)  # drops the damaged tail before the resumed run appends
-    store.append_checkpoint(run, {"case": 2, "name": "c"})
+    store.append_checkpoint(run, case_record(2, "c"))
     assert [r["case"] for r in store.read_checkpoint(run)] == [0, 1, 2]
 
 
 def test_a_damaged_checkpoint_line_in_the_middle_is_an_error(store: RunStore, run: str) -> None:
     path = store.run_dir(run) / "checkpoint.jsonl"
-    store.append_checkpoint(run, {"case": 0, "name": "a"})
+    store.append_checkpoint(run, case_record(0, "a"))
     with path.open("a") as file:
         file.write('{"case": 1, "na\n')
-    store.append_checkpoint(run, {"case": 2, "name": "c"})
-    with pytest.raises(UsageError) as info:
+    store.append_checkpoint(run, case_record(2, "c"))
+    with pytest.raises(DamagedRun) as info:
         store.read_checkpoint(run)
-    assert str(info.value).startswith(f"{path}:2: damaged checkpoint line")
+    assert str(info.value).startswith(
+        f"run {run}'s state is damaged: checkpoint.jsonl line 2: the line is not valid JSON"
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        ({"case": 1, "name": "b"}, "'status' must be one of error, failed, passed"),
+        ({"case": 1, "name": "b", "status": "passed"}, "missing key 'input'"),
+        (case_record(1, "b", attempts="3"), "'attempts' must be int"),
+        (case_record(1, "b", metrics={"cost_usd": "0.1"}), "'metrics' must hold only numbers"),
+        (case_record(1, "b", colour="red"), "unknown key 'colour'"),
+    ],
+)
+def test_a_checkpoint_line_with_bad_fields_is_damage(
+    store: RunStore, run: str, record: dict[str, object], problem: str
+) -> None:
+    store.append_checkpoint(run, case_record(0, "a"))
+    store.append_checkpoint(run, record)
+    store.append_checkpoint(run, case_record(2, "c"))
+    with pytest.raises(DamagedRun) as info:
+        store.read_checkpoint(run)
+    assert str(info.value).startswith(
+        f"run {run}'s state is damaged: checkpoint.jsonl line 2: {problem} — "
+    )
 
 
 def test_a_missing_checkpoint_is_empty(store: RunStore, run: str) -> None:
@@ -679,8 +732,11 @@ def test_list_is_ordered_by_creation_then_id_and_reports_broken_runs(store: RunS
     assert [s.run_id for s in scan.runs] == ["d-00000004", "a-00000002", "b-00000001", "c-00000003"]
     assert [s.run_id for s in store.list()] == [s.run_id for s in scan.runs]
     assert [p.path.name for p in scan.problems] == ["e-00000005", "f-00000006", "notes.txt"]
-    assert "state.json is damaged" in str(scan.problems[0])
-    assert "has no state.json" in str(scan.problems[1])
+    assert str(scan.problems[0]).startswith("run e-00000005's state is damaged: state.json is")
+    assert str(scan.problems[1]).startswith(
+        "run f-00000006's state is damaged: state.json is missing"
+    )
+    assert [p.run_id for p in scan.problems] == ["e-00000005", "f-00000006", None]
     assert str(scan.problems[2]) == f"{store.runs_dir / 'notes.txt'} is not a run directory"
 
 

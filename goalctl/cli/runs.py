@@ -256,7 +256,11 @@ def _confirm(question: str, yes: bool) -> None:
     help="Seconds to wait.",
 )
 def stop(run_id: str, yes: bool, timeout: float) -> None:
-    """Stop a run from any shell; finished cases are kept and `start` resumes it."""
+    """Stop a run from any shell; finished cases are kept and `start` resumes it.
+
+    Stopping a run that is already over (stopped, completed, failed) does nothing, says so
+    and exits 0.
+    """
     from goalctl.lifecycle import stop_run
     from goalctl.state import RunStore
 
@@ -269,14 +273,17 @@ def stop(run_id: str, yes: bool, timeout: float) -> None:
 @cli.command()
 @click.argument("run_id")
 def start(run_id: str) -> None:
-    """Resume a stopped or interrupted run in a new background worker."""
+    """Resume a stopped or interrupted run in a new background worker.
+
+    The worker's checks (scenario unchanged, provider, API key, checkpoint) run here first:
+    a run that cannot resume is refused with exit 2 and no worker starts. Starting a run that
+    is already running does nothing, says so and exits 0; a finished run exits 2.
+    """
     from goalctl.lifecycle import start_run
     from goalctl.state import RunStore
 
     store = RunStore(_settings().state_dir)
-    resolved = store.resolve(run_id)
-    pid = start_run(store, resolved)
-    echo(f"resumed {resolved} (worker pid {pid}); follow it with `goalctl logs -f {resolved}`")
+    echo(start_run(store, store.resolve(run_id)).message)
 
 
 @cli.command()
@@ -298,13 +305,17 @@ def cleanup(
     yes: bool,
     as_json: bool,
 ) -> None:
-    """Release runs' workers and remove (or archive) their state."""
+    """Release runs' workers and remove (or archive) their state.
+
+    A running run is refused (exit 2) unless --force stops it first; --force also removes a
+    run whose state is damaged, without trusting (or signalling) anything it names.
+    """
     from goalctl.lifecycle import cleanup_run, parse_age, select_runs
     from goalctl.state import RunStore
 
     store = RunStore(_settings().state_dir)
     age = parse_age(older_than) if older_than else None
-    runs = select_runs(store, run_ids, finished=finished, older_than=age)
+    runs = select_runs(store, run_ids, finished=finished, older_than=age, force=force)
     if not runs:
         if as_json:
             echo_json({"version": 1, "results": []})
@@ -320,7 +331,9 @@ def cleanup(
         for result in results:
             (echo if result.ok else echo_err)(result.message)
     if not all(result.ok for result in results):
-        sys.exit(1)
+        from goalctl.errors import ExitCode
+
+        sys.exit(int(ExitCode.USAGE))  # a refusal, never "not achieved"
 
 
 @cli.command()

@@ -23,16 +23,15 @@ from goalctl.state.files import SECRET_ENV_VARS
 from goalctl.state.ids import RUN_ID_PATTERN, new_run_id, validate_run_id
 from goalctl.state.model import STATE_VERSION, TERMINAL, RunState, RunStatus, utc_now
 from goalctl.state.process import is_alive, process_start_time
-from goalctl.state.store import (
+from goalctl.state.readers import (
     CHECKPOINT_FILE,
     EVENTS_FILE,
     LEVELS,
     STATE_FILE,
     TRANSCRIPT_FILE,
-    RunScan,
-    RunStore,
-    StoreProblem,
+    DamagedRun,
 )
+from goalctl.state.store import RunScan, RunStore, StoreProblem
 
 __all__ = [
     "CHECKPOINT_FILE",
@@ -44,6 +43,7 @@ __all__ = [
     "STATE_VERSION",
     "TERMINAL",
     "TRANSCRIPT_FILE",
+    "DamagedRun",
     "RunScan",
     "RunState",
     "RunStatus",

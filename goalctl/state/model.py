@@ -130,6 +130,10 @@ class RunState:
                     f"{name!r} must be {_describe(hint)}, got {type(value).__name__} {value!r}"
                 )
             values[name] = _coerce(value, hint)
+        for name, value in values.items():
+            problem = _value_problem(name, value)
+            if problem is not None:
+                raise StateFormatError(f"{name!r} {problem}, got {value!r}")
         return cls(**values)
 
 
@@ -192,3 +196,48 @@ def _describe(hint: Any) -> str:
 
 
 _STATUS_VALUES = frozenset(status.value for status in RunStatus)
+_VERDICTS = frozenset({"achieved", "not_achieved", "error"})
+_TIMES = frozenset({"created_at", "started_at", "finished_at"})
+_COUNTS = frozenset({"cases_total", "cases_done"})
+_MAX_PID = 2**31 - 1
+_OPTION_TYPES: dict[str, tuple[type, ...]] = {
+    "concurrency": (int,),
+    "record": (bool,),
+    "report_dir": (str, type(None)),
+    "scenario_sha256": (str, type(None)),
+}
+
+
+def _value_problem(name: str, value: Any) -> str | None:
+    """What is wrong with a value of the right JSON type, or None (tampering shows here)."""
+    if value is None:
+        return None
+    if name in _TIMES:
+        return None if is_aware_time(value) else "must be an ISO-8601 time with a time zone"
+    if name in _COUNTS:
+        return None if value >= 0 else "must not be negative"
+    if name == "pid":
+        return None if 0 < value <= _MAX_PID else f"must be a process id (1 to {_MAX_PID})"
+    if name == "pid_start_time":
+        return None if value >= 0 else "must not be negative"
+    if name == "verdict":
+        return None if value in _VERDICTS else "must be one of " + ", ".join(sorted(_VERDICTS))
+    if name == "totals":
+        bad = [key for key, item in value.items() if type(item) not in (int, float)]
+        return f"must hold only numbers (not {bad[0]!r})" if bad else None
+    if name == "options":
+        for key, kinds in _OPTION_TYPES.items():
+            if key in value and type(value[key]) not in kinds:
+                return f"must hold a {kinds[0].__name__} in {key!r}"
+        concurrency = value.get("concurrency", 1)
+        return None if concurrency >= 1 else "must hold a positive 'concurrency'"
+    return None
+
+
+def is_aware_time(text: str) -> bool:
+    """Whether ``text`` is an ISO-8601 time that names its time zone (naive times are ambiguous)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return moment.tzinfo is not None

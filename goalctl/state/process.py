@@ -3,13 +3,18 @@
 The owner records its pid and its start time; a run is live only while a process with that
 pid exists, is not a zombie, and started at that time. Start times come from field 22 of
 ``/proc/<pid>/stat`` (clock ticks after boot), so they are exact and immune to wall-clock
-changes. Where ``/proc`` is missing the pid check alone decides.
+changes. A pid recorded without its start time proves nothing (the pid may have been reused
+by any process), so such an owner is never alive and is never signalled; only where ``/proc``
+is missing, and start times cannot be known at all, does the pid check alone decide.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+
+MAX_PID = 2**31 - 1
+"""The largest value a pid can take (``pid_t`` is a signed 32-bit integer)."""
 
 
 def process_start_time(pid: int) -> float | None:
@@ -42,8 +47,14 @@ def parse_proc_stat(stat: bytes) -> tuple[str, float] | None:
 
 
 def is_alive(pid: int | None, start_time: float | None) -> bool:
-    """True if ``pid`` runs and, when ``start_time`` is known, started at that time."""
-    if pid is None or pid <= 0:
+    """True if ``pid`` runs and started at ``start_time``.
+
+    Without a start time the answer is False wherever start times can be known: a bare pid
+    may belong to any unrelated process.
+    """
+    if pid is None or not 0 < pid <= MAX_PID:
+        return False
+    if start_time is None and _have_proc():
         return False
     try:
         os.kill(pid, 0)
@@ -64,6 +75,11 @@ def is_alive(pid: int | None, start_time: float | None) -> bool:
     if state in ("Z", "X"):
         return False  # exited, not yet reaped by its parent
     return start_time is None or abs(started - start_time) < 1e-6
+
+
+@functools.cache
+def _have_proc() -> bool:
+    return os.path.isdir("/proc/self")
 
 
 @functools.cache

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import json
 import os
 import re
+import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -33,22 +33,24 @@ from goalctl.state.ids import (
     is_run_id_prefix,
     validate_run_id,
 )
-from goalctl.state.model import (
-    TERMINAL,
-    RunState,
-    RunStatus,
-    StateFormatError,
-    utc_now,
-)
+from goalctl.state.model import TERMINAL, RunState, RunStatus, StateFormatError, utc_now
 from goalctl.state.process import is_alive, process_start_time
+from goalctl.state.readers import (
+    CHECKPOINT_FILE,
+    EVENTS_FILE,
+    LEVELS,
+    STATE_FILE,
+    TRANSCRIPT_FILE,
+    DamagedRun,
+    parse_checkpoint,
+    parse_events,
+    parse_transcript,
+    read_journal,
+    read_state,
+)
 
-STATE_FILE = "state.json"
-EVENTS_FILE = "events.jsonl"
-TRANSCRIPT_FILE = "transcript.jsonl"
-CHECKPOINT_FILE = "checkpoint.jsonl"
 LOCK_FILE = ".lock"
 REPORT_FILES = ("report.md", "report.json")
-LEVELS = frozenset({"info", "warning", "error"})
 
 _JOURNALS = (EVENTS_FILE, TRANSCRIPT_FILE, CHECKPOINT_FILE)
 _RESERVED = frozenset({STATE_FILE, LOCK_FILE, *_JOURNALS})
@@ -61,6 +63,8 @@ class StoreProblem(NamedTuple):
 
     path: Path
     message: str
+    run_id: str | None = None
+    """Set when the directory is a run whose state is damaged (``list`` shows it)."""
 
     def __str__(self) -> str:
         return self.message
@@ -89,22 +93,37 @@ class RunStore:
     # -- state.json ---------------------------------------------------------------------
 
     def create(self, state: RunState) -> Path:
-        """Make the run's directory and its first state.json; an existing run is an error."""
+        """Make the run's directory and its first state.json; an existing run is an error.
+
+        The directory is filled under a hidden name and renamed into place, so no reader ever
+        sees a run without its state. A ``pending`` run with no owner is owned by this process
+        until a worker claims it: if this process dies first, the run reads ``interrupted``.
+        """
         run_dir = self.run_dir(state.run_id)
+        if state.status is RunStatus.PENDING and state.pid is None:
+            state.pid = os.getpid()
+            state.pid_start_time = process_start_time(state.pid)
         text = _state_text(state)
+        building = self.runs_dir / f".{state.run_id}.{secrets.token_hex(4)}.new"
         try:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
-            run_dir.mkdir()
+            if run_dir.exists():
+                raise FileExistsError
+            building.mkdir()
         except FileExistsError:
             raise UsageError(f"run {state.run_id!r} already exists ({run_dir})") from None
         except OSError as exc:
             raise UsageError(f"cannot create {run_dir}: {exc.strerror}") from None
         try:
+            with exclusive_lock(building / LOCK_FILE):
+                write_atomic(building / STATE_FILE, text)
+            try:
+                os.rename(building, run_dir)  # fails when a run of that id appeared meanwhile
+            except OSError:
+                raise UsageError(f"run {state.run_id!r} already exists ({run_dir})") from None
             fsync_directory(self.runs_dir)
-            with exclusive_lock(run_dir / LOCK_FILE):
-                write_atomic(run_dir / STATE_FILE, text)
         except BaseException:
-            shutil.rmtree(run_dir, ignore_errors=True)
+            shutil.rmtree(building, ignore_errors=True)
             raise
         return run_dir
 
@@ -175,12 +194,21 @@ class RunStore:
             write_atomic(run_dir / STATE_FILE, _state_text(state))
         return state
 
+    def repair_journals(self, run_id: str) -> None:
+        """Cut a torn last line off each journal (as :meth:`claim` does) before appending.
+
+        Only for a process that owns the run or knows no process does: a live owner may be
+        in the middle of writing that line.
+        """
+        with self._locked(run_id) as run_dir:
+            _repair_journals(run_dir)
+
     def mark_interrupted_if_dead(self, run_id: str) -> RunState:
-        """Persist ``interrupted`` for a ``running`` run whose process is gone."""
+        """Persist ``interrupted`` for a pending or running run whose process is gone."""
         with self._locked(run_id) as run_dir:
             state = self._read(run_id)
-            if state.status is RunStatus.RUNNING and not is_alive(state.pid, state.pid_start_time):
-                state.status = RunStatus.INTERRUPTED
+            before = state.status
+            if _live_view(state).status is not before:
                 write_atomic(run_dir / STATE_FILE, _state_text(state))
         return state
 
@@ -199,23 +227,23 @@ class RunStore:
     def read_events(self, run_id: str, *, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Events in whole lines from byte ``offset`` on, and the offset to continue from.
 
-        A last line without its newline is being written: it is left for the next call.
-        Unparsable lines (a fragment from a killed writer) are skipped.
+        A last line without its newline is being written (or torn by a killed writer): it is
+        left for the next call. Any whole line that is not an event means the run is damaged.
         """
         if offset < 0:
             raise ValueError("offset must be >= 0")
         data = self._read_journal(run_id, EVENTS_FILE, offset)
         end = data.rfind(b"\n") + 1
-        return _parse_lines(data[:end]), offset + end
+        return parse_events(data[:end], run_id), offset + end
 
     def append_transcript(self, run_id: str, record: dict[str, Any]) -> None:
         """Append one provider call to transcript.jsonl."""
         self._append(run_id, TRANSCRIPT_FILE, record)
 
     def read_transcript(self, run_id: str) -> list[dict[str, Any]]:
-        """Every whole, parsable line of transcript.jsonl."""
+        """Every whole line of transcript.jsonl (a torn last line is left out)."""
         data = self._read_journal(run_id, TRANSCRIPT_FILE, 0)
-        return _parse_lines(data[: data.rfind(b"\n") + 1])
+        return parse_transcript(data[: data.rfind(b"\n") + 1], run_id)
 
     def append_checkpoint(self, run_id: str, record: dict[str, Any]) -> None:
         """Journal one finished case; ``record`` needs an int ``case`` and a str ``name``."""
@@ -228,10 +256,10 @@ class RunStore:
         """The finished cases, in the order they finished (a resumed case may appear twice).
 
         A torn or invalid *last* line is ignored: its case simply runs again. A damaged line
-        before it cannot come from a crash, so it is reported as an error.
+        before it cannot come from a crash: the run is damaged (:class:`DamagedRun`).
         """
         data = self._read_journal(run_id, CHECKPOINT_FILE, 0)
-        records, _ = _parse_checkpoint(data, self.run_dir(run_id) / CHECKPOINT_FILE)
+        records, _ = parse_checkpoint(data, run_id)
         return records
 
     # -- reports and cleanup ---------------------------------------------------------------
@@ -305,6 +333,8 @@ class RunStore:
                 continue
             try:
                 runs.append(self.load(entry.name))
+            except DamagedRun as exc:
+                problems.append(StoreProblem(path, str(exc), entry.name))
             except UsageError as exc:
                 problems.append(StoreProblem(path, str(exc)))
         runs.sort(key=lambda state: (_time_key(state.created_at), state.run_id))
@@ -327,27 +357,10 @@ class RunStore:
             yield run_dir
 
     def _read(self, run_id: str) -> RunState:
-        path = self.run_dir(run_id) / STATE_FILE
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            if not path.parent.is_dir():
-                raise UsageError(_no_run_message(run_id)) from None
-            raise UsageError(f"run {run_id!r} has no {STATE_FILE} ({path}); {_REMEDY}") from None
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-        try:
-            state = RunState.from_dict(json.loads(raw))
-        except ValueError as exc:  # JSON, UTF-8 and format errors alike
-            if isinstance(exc, StateFormatError) and exc.newer_version is not None:
-                raise UsageError(
-                    f"run {run_id} was written by a newer goalctl "
-                    f"(state version {exc.newer_version}); upgrade goalctl"
-                ) from None
-            raise UsageError(f"{path} is damaged: {exc}; {_REMEDY}") from None
-        if state.run_id != run_id:
-            raise UsageError(f"{path} belongs to run {state.run_id!r}, not {run_id!r}; {_REMEDY}")
-        return state
+        run_dir = self.run_dir(run_id)
+        if not run_dir.is_dir():
+            raise UsageError(_no_run_message(run_id))
+        return read_state(run_dir, run_id)
 
     def _refuse_if_running(self, run_id: str) -> None:
         try:
@@ -374,14 +387,10 @@ class RunStore:
             raise UsageError(_no_run_message(run_id)) from None
 
     def _read_journal(self, run_id: str, name: str, offset: int) -> bytes:
-        try:
-            with open(self._journal(run_id, name), "rb") as file:
-                file.seek(offset)
-                return file.read()
-        except FileNotFoundError:
-            if not self.run_dir(run_id).is_dir():
-                raise UsageError(_no_run_message(run_id)) from None
-            return b""
+        run_dir = self.run_dir(run_id)
+        if not run_dir.is_dir():
+            raise UsageError(_no_run_message(run_id))
+        return read_journal(run_dir, run_id, name, offset)
 
     def _run_names(self) -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError), os.scandir(self.runs_dir) as entries:
@@ -392,9 +401,6 @@ class RunStore:
     def _forget(self, run_id: str) -> None:
         for name in _JOURNALS:
             self._journal_paths.pop((run_id, name), None)
-
-
-_REMEDY = "fix the file, or remove the run with `goalctl cleanup`"
 
 
 def _no_run_message(run_id: str) -> str:
@@ -412,66 +418,25 @@ def _state_text(state: RunState) -> str:
 
 
 def _live_view(state: RunState) -> RunState:
-    if state.status is RunStatus.RUNNING and not is_alive(state.pid, state.pid_start_time):
+    """A pending or running run whose owner is gone (or unprovable) reads ``interrupted``."""
+    if state.status in _OWNED and not is_alive(state.pid, state.pid_start_time):
         state.status = RunStatus.INTERRUPTED
     return state
 
 
-def _parse_lines(data: bytes) -> list[dict[str, Any]]:
-    records = []
-    for line in data.split(b"\n"):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
-
-
-def _parse_checkpoint(data: bytes, path: Path) -> tuple[list[dict[str, Any]], int]:
-    """The records, and how many bytes of ``data`` they span with their newlines.
-
-    Text after the last newline is a torn line and is ignored; so is an invalid last whole
-    line when nothing follows it. Any other damage cannot come from a crash: it is an error.
-    """
-    body_end = data.rfind(b"\n") + 1
-    torn = body_end < len(data)
-    lines = data[:body_end].split(b"\n")[:-1]
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    records: list[dict[str, Any]] = []
-    valid_end = position = 0
-    for number, line in enumerate(lines):
-        position += len(line) + 1
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            record = None
-        if not isinstance(record, dict) or type(record.get("case")) is not int:
-            if number == last and not torn:
-                break
-            raise UsageError(
-                f"{path}:{number + 1}: damaged checkpoint line (a crash only ever tears the "
-                "last line, so the file was edited or the disk is failing); fix or delete "
-                "that line, and its case runs again"
-            )
-        records.append(record)
-        valid_end = position
-    return records, valid_end
+_OWNED = frozenset({RunStatus.PENDING, RunStatus.RUNNING})
 
 
 def _repair_journals(run_dir: Path) -> None:
     """Cut a torn last line off each journal so that the next append starts a fresh line."""
+    run_id = run_dir.name
     for name in _JOURNALS:
         path = run_dir / name
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
+        data = read_journal(run_dir, run_id, name)
+        if not data:
             continue
         if name == CHECKPOINT_FILE:
-            _, keep = _parse_checkpoint(data, path)
+            _, keep = parse_checkpoint(data, run_id)
         else:
             keep = data.rfind(b"\n") + 1
         if keep < len(data):
