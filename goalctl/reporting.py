@@ -16,7 +16,8 @@ from goalctl.reports.compare import compare_reports, render_comparison_markdown
 from goalctl.reports.data import REPORT_VERSION
 from goalctl.reports.junit import render_junit
 from goalctl.reports.markdown import render_markdown
-from goalctl.state import RunStatus, RunStore
+from goalctl.state import DamagedRun, RunStatus, RunStore
+from goalctl.state.readers import read_document
 
 FORMATS = ("md", "json", "junit")
 REPORT_FILE = "report.json"
@@ -67,24 +68,18 @@ def _comparison(reports: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
 def load_report(store: RunStore, run_id: str) -> dict[str, Any]:
     """The ``report.json`` of a finished run, refusing damaged files and newer versions."""
     path = store.run_dir(run_id) / REPORT_FILE
+    status = store.load(run_id).status  # a damaged state.json is reported first
     try:
-        raw = path.read_bytes()
+        report = read_document(path.parent, run_id, REPORT_FILE, "report")
     except FileNotFoundError:
-        status = store.load(run_id).status
         raise UsageError(
             f"run {run_id} has no report yet (it is {status}); {_remedy(run_id, status, path)}"
         ) from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        report = json.loads(raw)
-    except ValueError as exc:  # JSON and UTF-8 errors alike
-        raise UsageError(f"{path} is damaged: {exc}") from None
     if not isinstance(report, dict):
-        raise UsageError(f"{path} is damaged: it is not a goalctl report (not a JSON object)")
+        raise DamagedRun(run_id, f"{REPORT_FILE} is not a goalctl report (not a JSON object)")
     version = report.get("version")
     if type(version) is not int or version < 1:
-        raise UsageError(f"{path} is damaged: it is not a goalctl report (no valid 'version')")
+        raise DamagedRun(run_id, f"{REPORT_FILE} is not a goalctl report (no valid 'version')")
     if version > REPORT_VERSION:
         raise UsageError(
             f"the report of run {run_id} was written by a newer goalctl "
@@ -92,7 +87,7 @@ def load_report(store: RunStore, run_id: str) -> dict[str, Any]:
         )
     missing = [key for key, kind in _REQUIRED.items() if not isinstance(report.get(key), kind)]
     if missing:
-        raise UsageError(f"{path} is damaged: missing or invalid {', '.join(missing)}")
+        raise DamagedRun(run_id, f"{REPORT_FILE}: missing or invalid {', '.join(missing)}")
     return report
 
 

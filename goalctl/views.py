@@ -7,9 +7,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from goalctl.errors import UsageError
-from goalctl.state import RunState, RunStatus, RunStore
+from goalctl.state import RunState, RunStatus, RunStore, StoreProblem
 
 ACTIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING})
+DAMAGED = "damaged"
+"""What ``list`` shows as the status of a run whose state cannot be read."""
 POLL_SECONDS = 0.2
 
 
@@ -48,10 +50,28 @@ def status_lines(state: RunState) -> list[str]:
     return lines
 
 
+def filter_damaged(
+    problems: Sequence[StoreProblem], statuses: Sequence[str], goals: Sequence[str]
+) -> list[StoreProblem]:
+    """The damaged runs among ``problems`` that the ``list`` filters select."""
+    return [
+        problem
+        for problem in problems
+        if problem.run_id is not None
+        and (not statuses or DAMAGED in statuses)
+        and (not goals or problem.run_id.rsplit("-", 1)[0] in goals)
+    ]
+
+
+def damaged_record(problem: StoreProblem) -> dict[str, Any]:
+    """A damaged run as ``list --json`` shows it."""
+    return {"run_id": problem.run_id, "status": DAMAGED, "error": problem.message}
+
+
 def filter_runs(
     runs: Sequence[RunState], statuses: Sequence[str], goals: Sequence[str]
 ) -> list[RunState]:
-    known = {s.value for s in RunStatus}
+    known = {s.value for s in RunStatus} | {DAMAGED}
     unknown = [s for s in statuses if s not in known]
     if unknown:
         raise UsageError(f"unknown status {unknown[0]!r} (statuses: {', '.join(sorted(known))})")
@@ -62,8 +82,9 @@ def filter_runs(
     ]
 
 
-def list_lines(runs: Sequence[RunState]) -> list[str]:
-    if not runs:
+def list_lines(runs: Sequence[RunState], damaged: Sequence[StoreProblem] = ()) -> list[str]:
+    """The table of ``list``; damaged runs come last, since their times cannot be trusted."""
+    if not runs and not damaged:
         return ["no runs"]
     rows = [("RUN ID", "STATUS", "VERDICT", "CASES", "STARTED")]
     for run in runs:
@@ -76,6 +97,7 @@ def list_lines(runs: Sequence[RunState]) -> list[str]:
                 (run.started_at or run.created_at)[:19].replace("T", " "),
             )
         )
+    rows.extend((str(problem.run_id), DAMAGED, "-", "-", "-") for problem in damaged)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
@@ -97,7 +119,9 @@ def follow_events(
     """The last ``lines`` events, then (with ``follow``) new ones until the run ends.
 
     Reads ``events.jsonl`` by byte offset, so it tails a run written by another process.
+    The run's state is read first: the log of a damaged run is not trusted either.
     """
+    store.load(run_id)
     events, offset = store.read_events(run_id)
     yield from events[-lines:] if lines else []
     if not follow:

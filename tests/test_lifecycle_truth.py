@@ -148,7 +148,8 @@ def test_a_worker_that_dies_on_start_leaves_its_reason_in_status_and_logs(
     assert worker.exit_code == 2
     state = store.load(RUN)
     assert state.status is RunStatus.INTERRUPTED
-    assert state.error is not None and "ANTHROPIC_API_KEY" in state.error
+    assert state.error is not None
+    assert "ANTHROPIC_API_KEY" in state.error
     status = run_cli("status", RUN)
     assert f"Error:    the worker could not start: {state.error.split(': ', 1)[1]}" in (
         status.stdout

@@ -269,30 +269,33 @@ class TestDamagedReports:
     def test_a_report_that_is_not_json_is_refused(self, store: RunStore) -> None:
         path = store.run_dir(BEFORE) / "report.json"
         path.write_text('{"version": 1, ')
-        with pytest.raises(UsageError, match=r"report\.json is damaged: Expecting"):
+        with pytest.raises(UsageError, match=r"state is damaged: report\.json is not valid JSON"):
             report_runs(store, [BEFORE], "md")
 
     @pytest.mark.parametrize(
         ("change", "problem"),
         [
-            (lambda report: [report], "it is not a goalctl report (not a JSON object)"),
+            (lambda report: [report], "report.json is not a goalctl report (not a JSON object)"),
             (
                 lambda report: {**report, "version": "1"},
-                "it is not a goalctl report (no valid 'version')",
+                "report.json is not a goalctl report (no valid 'version')",
             ),
             (
                 lambda report: {k: v for k, v in report.items() if k != "criteria"},
-                "missing or invalid criteria",
+                "report.json: missing or invalid criteria",
             ),
         ],
     )
     def test_a_report_of_the_wrong_shape_is_refused(
         self, store: RunStore, change: Any, problem: str
     ) -> None:
-        path = self.rewrite(store, change)
+        self.rewrite(store, change)
         with pytest.raises(UsageError) as caught:
             report_runs(store, [BEFORE], "md")
-        assert str(caught.value) == f"{path} is damaged: {problem}"
+        assert str(caught.value) == (
+            f"run {BEFORE}'s state is damaged: {problem} — "
+            f"`goalctl cleanup --force {BEFORE}` removes it"
+        )
 
 
 def report(

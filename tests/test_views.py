@@ -59,7 +59,7 @@ def test_list_rejects_an_unknown_status(two_runs: list[str]) -> None:
     result = run_cli("list", "--status", "done")
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        "goalctl: error: unknown status 'done' (statuses: completed, failed,"
+        "goalctl: error: unknown status 'done' (statuses: completed, damaged, failed,"
     )
 
 

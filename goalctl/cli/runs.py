@@ -192,22 +192,29 @@ def status(run_id: str | None, as_json: bool) -> None:
 
 @cli.command(name="list")
 @click.option(
-    "--status", "statuses", multiple=True, help="Only runs with this status (repeatable)."
+    "--status",
+    "statuses",
+    multiple=True,
+    help="Only runs with this status (repeatable); `damaged` selects unreadable runs.",
 )
 @click.option("--goal", "goals", multiple=True, help="Only runs of this goal id (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_runs(statuses: tuple[str, ...], goals: tuple[str, ...], as_json: bool) -> None:
-    """List runs, oldest first."""
+    """List runs, oldest first; runs whose state is damaged are listed as damaged."""
     from goalctl.state import RunStore
-    from goalctl.views import filter_runs, list_lines
+    from goalctl.views import damaged_record, filter_damaged, filter_runs, list_lines
 
     store = RunStore(_settings().state_dir)
-    runs = filter_runs(store.list(), statuses, goals)
+    scan = store.scan()
+    runs = filter_runs(scan.runs, statuses, goals)
+    damaged = filter_damaged(scan.problems, statuses, goals)
     if as_json:
-        echo_json([state.to_dict() for state in runs])
+        echo_json([state.to_dict() for state in runs] + [damaged_record(p) for p in damaged])
         return
-    for line in list_lines(runs):
+    for line in list_lines(runs, damaged):
         echo(line)
+    for problem in damaged:
+        echo_err(problem.message)
 
 
 @cli.command()

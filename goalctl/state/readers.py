@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from goalctl.errors import UsageError
-from goalctl.reading import ReadError, loads_json, read_bytes, read_bytes_from
+from goalctl.reading import ReadError, decode, loads_json, read_bytes, read_bytes_from
 from goalctl.state.model import RunState, StateFormatError, is_aware_time
 
 STATE_FILE: Final = "state.json"
@@ -46,7 +46,7 @@ def read_state(run_dir: Path, run_id: str) -> RunState:
     if not path.exists() and not path.is_symlink():
         raise DamagedRun(run_id, f"{STATE_FILE} is missing")
     try:
-        data = loads_json(read_bytes(path, "state"), STATE_FILE)
+        data = loads_json(decode(read_bytes(path, "state"), STATE_FILE), STATE_FILE)
         state = RunState.from_dict(data)
     except ReadError as exc:
         raise DamagedRun(run_id, exc.reason) from None
@@ -60,6 +60,20 @@ def read_state(run_dir: Path, run_id: str) -> RunState:
     if state.run_id != run_id:
         raise DamagedRun(run_id, f"{STATE_FILE} belongs to run {state.run_id!r}")
     return state
+
+
+def read_document(run_dir: Path, run_id: str, name: str, kind: str) -> Any:
+    """The JSON document ``name`` kept in the run's directory (e.g. report.json).
+
+    Raises FileNotFoundError when it does not exist (yet); any other problem is damage.
+    """
+    path = run_dir / name
+    if not path.exists() and not path.is_symlink():
+        raise FileNotFoundError(path)
+    try:
+        return loads_json(decode(read_bytes(path, kind), name), name)
+    except ReadError as exc:
+        raise DamagedRun(run_id, exc.reason) from None
 
 
 def read_journal(run_dir: Path, run_id: str, name: str, offset: int = 0) -> bytes:
