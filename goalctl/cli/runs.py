@@ -200,7 +200,11 @@ def status(run_id: str | None, as_json: bool) -> None:
 @click.option("--goal", "goals", multiple=True, help="Only runs of this goal id (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_runs(statuses: tuple[str, ...], goals: tuple[str, ...], as_json: bool) -> None:
-    """List runs, oldest first; runs whose state is damaged are listed as damaged."""
+    """List runs, oldest first.
+
+    A run whose state is damaged is listed with the status `damaged`, and the reason is
+    printed on stderr (in the `error` field with --json).
+    """
     from goalctl.state import RunStore
     from goalctl.views import damaged_record, filter_damaged, filter_runs, list_lines
 
