@@ -226,9 +226,14 @@ def _record_worker_failure(store: RunStore, run_id: str, what: str, exc: BaseExc
     reason = str(exc) if isinstance(exc, GoalctlError) else f"{type(exc).__name__}: {exc}"
     message = f"{what}: {reason}"
 
+    def ours(state: RunState) -> None:
+        # The live owner is this worker, or the process that spawned it and has not yet
+        # handed the run over; any other live owner's state is not ours to write.
+        if state.status in _ACTIVE and state.pid not in (os.getpid(), os.getppid()):
+            raise _NotOurs
+
     def failed(state: RunState) -> None:
-        if state.status in (RunStatus.PENDING, RunStatus.RUNNING) and state.pid != os.getpid():
-            raise _NotOurs  # another live process owns the run: its state is not ours to write
+        ours(state)
         if state.status not in TERMINAL:
             state.status = RunStatus.INTERRUPTED
             state.phase = ""
@@ -237,9 +242,10 @@ def _record_worker_failure(store: RunStore, run_id: str, what: str, exc: BaseExc
         state.error = message
 
     with contextlib.suppress(_NotOurs, GoalctlError, OSError, ValueError):
-        store.update(run_id, failed)
+        ours(store.load(run_id))
         store.repair_journals(run_id)  # a killed predecessor may have torn the last event
-        store.append_event(run_id, "error", "", message)
+        store.append_event(run_id, "error", "", message)  # before `status` can show the error
+        store.update(run_id, failed)
 
 
 class _NotOurs(Exception):

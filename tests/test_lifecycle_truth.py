@@ -254,3 +254,22 @@ def test_two_simultaneous_starts_spawn_exactly_one_worker(
     wait_for(store, run_id, lambda s: s.status is RunStatus.COMPLETED)
     assert set(calls_per_case(store.run_dir(run_id)).values()) == {1}
     assert "already running" not in (store.run_dir(run_id) / "worker.log").read_text()
+
+
+def test_a_detached_worker_that_dies_on_start_leaves_its_reason_in_status(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    from goalctl.lifecycle import spawn_worker
+
+    scenario = slow_scenario(tmp_path, cases=1)
+    store = RunStore(isolated_environment)
+    store.create(stopped_state(scenario, status=RunStatus.PENDING, provider="no-such-provider"))
+    spawn_worker(store, RUN)  # as `start` does, but past its checks
+    wait_for(store, RUN, lambda s: s.error is not None)
+    state = store.load(RUN)
+    assert state.status is RunStatus.INTERRUPTED
+    assert state.error is not None
+    assert state.error.startswith("the worker could not start: ")
+    assert "no-such-provider" in state.error
+    assert f"Error:    {state.error}" in run_cli("status", RUN).stdout
+    assert f"ERROR {state.error}" in run_cli("logs", RUN).stdout
