@@ -29,8 +29,9 @@ from goalctl.state import TERMINAL, RunState, RunStatus, RunStore, is_alive, new
 
 STOP_TIMEOUT_S = 10.0
 WORKER_LOG = "worker.log"
-_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_DURATION = re.compile(r"^(\d{1,18})([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_AGE_S = 36500 * 86400
 
 
 @dataclass
@@ -284,7 +285,11 @@ def parse_age(text: str) -> timedelta:
     match = _DURATION.match(text.strip())
     if match is None:
         raise UsageError(f"invalid age {text!r} (use a number and a unit: 30m, 12h, 7d, 2w)")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_AGE_S:
+        # timedelta overflows near 2.7 million years; no run is older than a century.
+        raise UsageError(f"age {text!r} is too long (at most 100 years: 36500d, 5214w)")
+    return timedelta(seconds=seconds)
 
 
 def select_runs(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,7 @@ def plan_scenario(
 
     ``config`` is an already resolved config (a resumed run keeps the one it started with).
     """
+    from goalctl.providers.options import options_for
     from goalctl.providers.registry import check_provider_name, create_provider
     from goalctl.providers.replay import RecordingProvider, cassette_path
     from goalctl.rendering import resolve_config_with
@@ -90,13 +91,14 @@ def plan_scenario(
     context = ProviderContext(
         scenario_path=scenario.path,
         model=model,
-        options={**scenario.spec.provider_options, "case_order": _case_names(scenario)},
+        options=options_for(provider_name, scenario.spec.provider, scenario.spec.provider_options),
         responses=tuple(scenario.spec.responses),
         case_responses={
             scenario.case_name(i): tuple(c.responses)
             for i, c in enumerate(scenario.cases)
             if c.responses
         },
+        case_order=_case_names(scenario),
     )
     provider: Provider = create_provider(provider_name, context)
     if options.record:
@@ -108,7 +110,12 @@ def plan_scenario(
     judge_provider = provider
     if judge_provider_name != provider_name:
         check_provider_name(judge_provider_name)
-        judge_provider = create_provider(judge_provider_name, context)
+        judge_options = options_for(
+            judge_provider_name, scenario.spec.provider, scenario.spec.provider_options
+        )
+        judge_provider = create_provider(
+            judge_provider_name, replace(context, options=judge_options)
+        )
     return Plan(scenario, config, provider_name, agent_route, Route(judge_provider, judge_model))
 
 
