@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -176,9 +176,9 @@ def run_worker(state_dir: Path, run_id: str) -> int:
     if state.options.get("scenario_sha256") not in (None, scenario_digest(scenario_path)):
         raise UsageError(f"{scenario_path} changed since run {run_id} started; start a new run")
     options = RunOptions.from_state(state.options)
-    plan = plan_scenario(
-        scenario, RunOptions(provider=state.provider, model=state.model), config=dict(state.config)
-    )
+    # The project's prices travel in the state: a worker may start in another directory.
+    asked = replace(options, provider=state.provider, model=state.model)
+    plan = plan_scenario(scenario, asked, config=dict(state.config))
     outcomes = asyncio.run(run_plans([plan], store, options, run_ids=[run_id]))
     return int(ExitCode.OK) if outcomes else int(ExitCode.INTERRUPTED)
 
