@@ -59,7 +59,7 @@ def load_for_run(
     from goalctl.goal import GoalStatus
     from goalctl.validation import validate_paths
 
-    report = validate_paths(paths)
+    report = validate_paths(paths, exclude=options.excluded)
     if not report.ok:
         raise ScenarioError(report.problems)
     scenarios = report.scenarios

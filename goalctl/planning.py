@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,16 @@ class RunOptions:
     """``(i, n)``: run only the i-th of n stable shares of the scenarios."""
     prices: dict[str, Price] = field(default_factory=dict)
     """The project's ``prices``; a scenario's ``pricing`` wins over them."""
+    default_provider: str | None = None
+    """The project's provider, for scenarios that name none (``provider`` wins over both)."""
+    default_model: str | None = None
+    """The project's model, for scenarios that name none (``model`` wins over both)."""
+    judge_model: str | None = None
+    """The project's judge model, when a scenario's config names none."""
+    redact: tuple[str, ...] = ()
+    """The project's ``redact`` patterns, applied with each scenario's own."""
+    excluded: Callable[[Path], bool] | None = None
+    """Files left out when folders are scanned for scenarios (the project's ``exclude``)."""
 
     def to_state(self, scenario: Scenario) -> dict[str, Any]:
         """What a worker needs to run (or resume) exactly as asked; kept in ``state.json``."""
@@ -45,6 +56,8 @@ class RunOptions:
             "report_dir": str(self.report_dir.resolve()) if self.report_dir else None,
             "scenario_sha256": scenario_digest(scenario.path),
             "prices": {name: [p.input, p.output] for name, p in self.prices.items()},
+            "judge_model": self.judge_model,
+            "redact": list(self.redact),
         }
 
     @classmethod
@@ -56,6 +69,8 @@ class RunOptions:
             record=bool(options.get("record", False)),
             report_dir=Path(report_dir) if report_dir else None,
             prices={name: Price(float(i), float(o)) for name, (i, o) in prices.items()},
+            judge_model=options.get("judge_model"),
+            redact=tuple(options.get("redact") or ()),
         )
 
 
@@ -93,11 +108,14 @@ def plan_scenario(
 
     if config is None:
         config = resolve_config_with(scenario, options.config_values, options.config_overrides)
-    provider_name = options.provider or scenario.spec.provider
+    spec = scenario.spec
+    # A scenario that names its provider means it; the project's stands in for one that does not.
+    named = spec.provider if "provider" in spec.model_fields_set else None
+    provider_name = options.provider or named or options.default_provider or spec.provider
     check_provider_name(provider_name)
-    model = options.model or scenario.spec.model or DEFAULT_MODEL
+    model = options.model or spec.model or options.default_model or DEFAULT_MODEL
     judge_provider_name = str(config.get("judge_provider") or "") or provider_name
-    judge_model = str(config.get("judge_model") or "") or model
+    judge_model = str(config.get("judge_model") or "") or options.judge_model or model
     pricing = {name: Price(p.input, p.output) for name, p in scenario.spec.pricing.items()}
     prices = PriceTable.for_run(pricing, options.prices)
     _require_prices(scenario, prices, model, judge_model)
@@ -115,8 +133,9 @@ def plan_scenario(
     )
     provider: Provider = create_provider(provider_name, context)
     if options.record:
-        redactor = Redactor(scenario.spec.redact)
-        provider = RecordingProvider(provider, cassette_path(scenario.path), redactor)
+        provider = RecordingProvider(
+            provider, cassette_path(scenario.path), redactor_for(scenario, options)
+        )
     agent_route = Route(provider, model)
     judge_provider = provider
     if judge_provider_name != provider_name:
@@ -129,6 +148,11 @@ def plan_scenario(
         )
     judge_route = Route(judge_provider, judge_model)
     return Plan(scenario, config, provider_name, agent_route, judge_route, prices)
+
+
+def redactor_for(scenario: Scenario, options: RunOptions) -> Redactor:
+    """The project's ``redact`` patterns with the scenario's own."""
+    return Redactor([*options.redact, *scenario.spec.redact])
 
 
 def _require_prices(scenario: Scenario, prices: PriceTable, model: str, judge_model: str) -> None:

@@ -22,8 +22,7 @@ from goalctl.agents.base import AgentContext, CaseRun, PhasedAgent
 from goalctl.errors import GoalctlError, ProviderError
 from goalctl.evaluation import CaseOutput, Check, ConstraintCheck, Evaluator, Metrics, is_budget
 from goalctl.metering import BudgetExceeded, Clock, Meter, SystemClock
-from goalctl.planning import Plan, RunOptions
-from goalctl.redaction import Redactor
+from goalctl.planning import Plan, RunOptions, redactor_for
 from goalctl.reports.data import CaseRecord, build_report
 from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import case_context, render_case
@@ -93,7 +92,7 @@ class ScenarioRun:
         self.run_id = run_id
         self.options = options
         self.evaluator = Evaluator(self.scenario, plan.config)
-        self.redactor = Redactor(self.scenario.spec.redact)
+        self.redactor = redactor_for(self.scenario, options)
         budgets = [c for c in self.scenario.goal.constraints if is_budget(c)]
         self.meter = Meter(
             plan.agent_route,
