@@ -297,3 +297,13 @@ def test_redact_of_the_project_is_merged_with_the_scenario(
     transcript = (run / "transcript.jsonl").read_text()
     assert "hi there" not in transcript
     assert "[REDACTED]" in transcript
+
+
+def test_hostile_files_are_clear_errors(project: Path) -> None:
+    path = project / "goalctl.toml"
+    path.write_text("exclude = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert problems(project) == f"{path}: invalid TOML: nested too deeply"
+
+    path.write_bytes(b"model = '\xff'\n")
+    assert problems(project).startswith(f"{path}: ")
+    assert "UTF-8" in problems(project)
