@@ -67,11 +67,14 @@ class ScenarioSpec(Goal):
     config: dict[str, Any] = Field(default_factory=dict)
     """Agent configuration, validated against the agent's ``config_schema``."""
     provider: str = "anthropic"
-    """LLM provider: ``anthropic``, ``scripted`` or ``replay``."""
+    """LLM provider: ``anthropic``, ``scripted`` or ``replay``; when omitted, the project's
+    ``provider`` (goalctl.toml), else ``anthropic``."""
     provider_options: dict[str, Any] = Field(default_factory=dict)
-    """Provider settings, e.g. ``latency_ms`` for ``scripted``."""
+    """Settings the provider declares, checked against their ranges: ``anthropic`` takes
+    ``max_retries`` (0-10) and ``timeout_s`` (0.1-600), ``scripted`` takes ``latency_ms``
+    (0-60000)."""
     model: str | None = None
-    """Model name; the provider's default when omitted."""
+    """Model name; when omitted, the project's ``model`` (goalctl.toml), else the default."""
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     """Prices of models goalctl does not know, by model name (longest prefix wins); these win
     over the project's ``prices`` and the built-in table. A cost check on a model with no price
