@@ -162,3 +162,23 @@ def test_the_most_specific_name_wins_and_the_scenario_beats_the_project() -> Non
 
 def test_old_reports_without_a_basis_read_as_priced() -> None:
     assert cost_text(0.5, {"cost_usd": 0.5}) == "$0.500000"
+
+
+def test_a_resumed_or_detached_worker_keeps_the_project_settings(tmp_path: Path) -> None:
+    # A worker may start in another directory: what the project said travels in state.json.
+    from goalctl.planning import RunOptions
+    from goalctl.scenario.loader import load_scenario
+
+    path = scenario(tmp_path, "")
+    asked = RunOptions(
+        prices={"acme": Price(1.5, 2.5)}, judge_model="acme-judge", redact=("secret-\\d+",)
+    )
+
+    state = json.loads(json.dumps(asked.to_state(load_scenario(path))))
+    again = RunOptions.from_state(state)
+
+    assert (again.prices, again.judge_model, again.redact) == (
+        {"acme": Price(1.5, 2.5)},
+        "acme-judge",
+        ("secret-\\d+",),
+    )
