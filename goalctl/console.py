@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from goalctl.config.prices import cost_text
 from goalctl.reports.data import CaseRecord
 from goalctl.runner import Observer, RunOutcome, SilentObserver
 from goalctl.scenario.model import Scenario
@@ -37,7 +38,8 @@ def outcome_line(outcome: RunOutcome) -> str:
     verdict = _VERDICT.get(str(outcome.verdict), str(outcome.verdict))
     line = (
         f"{outcome.run_id}: {verdict} — score {report['score'] * 100:.0f}% (needs 90%), "
-        f"{totals['cases_passed']}/{totals['cases']} cases passed, ${totals['cost_usd']:.6f}"
+        f"{totals['cases_passed']}/{totals['cases']} cases passed, "
+        + cost_text(totals["cost_usd"], totals)
     )
     if report["error"]:
         line += f" — {report['error']}"

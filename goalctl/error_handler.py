@@ -70,7 +70,11 @@ def error_handler(state_dir: Callable[[], Path], write: Callable[[str], None]) -
     except (SystemExit, GeneratorExit):
         raise
     except Exception as exc:
-        log = write_crash_log(exc, state_dir())
+        try:
+            directory = state_dir()
+        except Exception:  # e.g. the project file that names it is the broken thing
+            directory = Path(tempfile.gettempdir())
+        log = write_crash_log(exc, directory)
         write(f"goalctl: internal error: {type(exc).__name__}: {exc}")
         write(f"goalctl: this is a bug; the traceback is in {log}")
         raise SystemExit(int(ExitCode.INTERNAL)) from None

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,8 +38,9 @@ from goalctl.state import (
 
 STOP_TIMEOUT_S = 10.0
 WORKER_LOG = "worker.log"
-_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_DURATION = re.compile(r"^(\d{1,18})([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_AGE_S = 36500 * 86400
 
 
 @dataclass
@@ -67,7 +68,7 @@ def load_for_run(
     from goalctl.goal import GoalStatus
     from goalctl.validation import validate_paths
 
-    report = validate_paths(paths)
+    report = validate_paths(paths, exclude=options.excluded)
     if not report.ok:
         raise ScenarioError(report.problems)
     scenarios = report.scenarios
@@ -218,7 +219,10 @@ def prepare_resume(store: RunStore, state: RunState) -> Plan:
         scenario = load_scenario(scenario_path)
     except ScenarioError as exc:
         raise UsageError(f"the scenario of run {run_id} no longer loads: {exc}") from None
-    options = RunOptions(provider=state.provider, model=state.model)
+    # The project's prices travel in the state: a worker may start in another directory.
+    options = replace(
+        RunOptions.from_state(state.options), provider=state.provider, model=state.model
+    )
     return plan_scenario(scenario, options, config=dict(state.config))
 
 
@@ -395,7 +399,11 @@ def parse_age(text: str) -> timedelta:
     match = _DURATION.match(text.strip())
     if match is None:
         raise UsageError(f"invalid age {text!r} (use a number and a unit: 30m, 12h, 7d, 2w)")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_AGE_S:
+        # timedelta overflows near 2.7 million years; no run is older than a century.
+        raise UsageError(f"age {text!r} is too long (at most 100 years: 36500d, 5214w)")
+    return timedelta(seconds=seconds)
 
 
 def select_runs(

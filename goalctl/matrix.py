@@ -12,6 +12,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from goalctl.errors import ScenarioError, UsageError
@@ -28,7 +29,10 @@ _SHARD = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
 
 
 def matrix(
-    paths: Sequence[str | os.PathLike[str]], *, include_drafts: bool = False
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    include_drafts: bool = False,
+    exclude: Callable[[Path], bool] | None = None,
 ) -> dict[str, Any]:
     """A GitHub Actions matrix with one entry per scenario under ``paths``, sorted by path.
 
@@ -39,7 +43,7 @@ def matrix(
     """
     from goalctl.validation import validate_paths
 
-    report = validate_paths(paths)
+    report = validate_paths(paths, exclude=exclude)
     if not report.ok:
         raise ScenarioError(report.problems)
     entries = []

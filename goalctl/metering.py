@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from goalctl.config.prices import CostBasis, PriceTable
 from goalctl.evaluation import ConstraintCheck, Evaluator, Metrics
 from goalctl.goal import Constraint
 from goalctl.providers.base import CompletionRequest, CompletionResponse, Message, Provider
-from goalctl.providers.pricing import cost_usd
 
 
 class Clock(Protocol):
@@ -57,6 +57,7 @@ class Meter:
         evaluator: Evaluator,
         clock: Clock,
         record: Callable[[dict[str, Any]], None],
+        prices: PriceTable | None = None,
     ) -> None:
         self.agent = agent
         self.judge = judge
@@ -67,6 +68,17 @@ class Meter:
         self.totals = Metrics()
         self.started = clock.monotonic()
         self.violation: ConstraintCheck | None = None
+        self.prices = prices or PriceTable.for_run()
+        self.unpriced: dict[str, None] = {}
+        """Models whose calls had no price (an ordered set): their cost is unknown, not 0."""
+        self.simulated = False
+        """Whether a cost was computed from a scripted provider's estimated tokens."""
+
+    @property
+    def cost_basis(self) -> CostBasis:
+        if self.unpriced:
+            return "unknown"
+        return "simulated" if self.simulated else "priced"
 
     def elapsed(self) -> float:
         return self.clock.monotonic() - self.started
@@ -101,13 +113,18 @@ class Meter:
         started = self.clock.monotonic()
         response = await route.provider.complete(request)
         latency = self.clock.monotonic() - started
-        cost = cost_usd(response.model or request.model, response.usage)
+        # A dated id the server reports may be missing from a table that has the requested name.
+        cost = self.prices.cost_usd(response.usage, response.model, request.model)
+        if cost is None:
+            self.unpriced[request.model] = None
+        elif route.provider.name == "scripted":
+            self.simulated = True
         for bucket in (self.totals, metrics):
             if bucket is not None:
                 bucket.llm_calls += 1
                 bucket.input_tokens += response.usage.input_tokens
                 bucket.output_tokens += response.usage.output_tokens
-                bucket.cost_usd += cost
+                bucket.cost_usd += cost or 0.0
         self.record(
             {
                 "time": self.clock.now().isoformat(),
@@ -124,7 +141,7 @@ class Meter:
                     "input_tokens": response.usage.input_tokens,
                     "output_tokens": response.usage.output_tokens,
                 },
-                "cost_usd": round(cost, 8),
+                "cost_usd": None if cost is None else round(cost, 8),
                 "latency_s": round(latency, 6),
             }
         )

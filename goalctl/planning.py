@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from goalctl.config.prices import Price, PriceTable, price_remedy
+from goalctl.errors import UsageError
 from goalctl.metering import Route
 from goalctl.providers.base import Provider, ProviderContext
 from goalctl.redaction import Redactor
@@ -32,6 +35,18 @@ class RunOptions:
     include_drafts: bool = False
     shard: tuple[int, int] | None = None
     """``(i, n)``: run only the i-th of n stable shares of the scenarios."""
+    prices: dict[str, Price] = field(default_factory=dict)
+    """The project's ``prices``; a scenario's ``pricing`` wins over them."""
+    default_provider: str | None = None
+    """The project's provider, for scenarios that name none (``provider`` wins over both)."""
+    default_model: str | None = None
+    """The project's model, for scenarios that name none (``model`` wins over both)."""
+    judge_model: str | None = None
+    """The project's judge model, when a scenario's config names none."""
+    redact: tuple[str, ...] = ()
+    """The project's ``redact`` patterns, applied with each scenario's own."""
+    excluded: Callable[[Path], bool] | None = None
+    """Files left out when folders are scanned for scenarios (the project's ``exclude``)."""
 
     def to_state(self, scenario: Scenario) -> dict[str, Any]:
         """What a worker needs to run (or resume) exactly as asked; kept in ``state.json``."""
@@ -40,15 +55,22 @@ class RunOptions:
             "record": self.record,
             "report_dir": str(self.report_dir.resolve()) if self.report_dir else None,
             "scenario_sha256": scenario_digest(scenario.path),
+            "prices": {name: [p.input, p.output] for name, p in self.prices.items()},
+            "judge_model": self.judge_model,
+            "redact": list(self.redact),
         }
 
     @classmethod
     def from_state(cls, options: dict[str, Any]) -> RunOptions:
         report_dir = options.get("report_dir")
+        prices = options.get("prices") or {}
         return cls(
             concurrency=int(options.get("concurrency", DEFAULT_CONCURRENCY)),
             record=bool(options.get("record", False)),
             report_dir=Path(report_dir) if report_dir else None,
+            prices={name: Price(float(i), float(o)) for name, (i, o) in prices.items()},
+            judge_model=options.get("judge_model"),
+            redact=tuple(options.get("redact") or ()),
         )
 
 
@@ -66,6 +88,7 @@ class Plan:
     provider_name: str
     agent_route: Route
     judge_route: Route
+    prices: PriceTable = field(default_factory=PriceTable.for_run)
 
 
 def plan_scenario(
@@ -78,38 +101,107 @@ def plan_scenario(
 
     ``config`` is an already resolved config (a resumed run keeps the one it started with).
     """
+    from goalctl.providers.options import options_for
     from goalctl.providers.registry import check_provider_name, create_provider
     from goalctl.providers.replay import RecordingProvider, cassette_path
     from goalctl.rendering import resolve_config_with
 
     if config is None:
         config = resolve_config_with(scenario, options.config_values, options.config_overrides)
-    provider_name = options.provider or scenario.spec.provider
+    spec = scenario.spec
+    # A scenario that names its provider means it; the project's stands in for one that does not.
+    named = spec.provider if "provider" in spec.model_fields_set else None
+    provider_name = options.provider or named or options.default_provider or spec.provider
     check_provider_name(provider_name)
-    model = options.model or scenario.spec.model or DEFAULT_MODEL
+    model = options.model or spec.model or options.default_model or DEFAULT_MODEL
+    judge_provider_name = str(config.get("judge_provider") or "") or provider_name
+    judge_model = str(config.get("judge_model") or "") or options.judge_model or model
+    pricing = {name: Price(p.input, p.output) for name, p in scenario.spec.pricing.items()}
+    prices = PriceTable.for_run(pricing, options.prices)
+    _require_prices(scenario, prices, model, judge_model)
     context = ProviderContext(
         scenario_path=scenario.path,
         model=model,
-        options={**scenario.spec.provider_options, "case_order": _case_names(scenario)},
+        options=options_for(provider_name, scenario.spec.provider, scenario.spec.provider_options),
         responses=tuple(scenario.spec.responses),
         case_responses={
             scenario.case_name(i): tuple(c.responses)
             for i, c in enumerate(scenario.cases)
             if c.responses
         },
+        case_order=_case_names(scenario),
     )
     provider: Provider = create_provider(provider_name, context)
     if options.record:
-        redactor = Redactor(scenario.spec.redact)
-        provider = RecordingProvider(provider, cassette_path(scenario.path), redactor)
+        provider = RecordingProvider(
+            provider, cassette_path(scenario.path), redactor_for(scenario, options)
+        )
     agent_route = Route(provider, model)
-    judge_provider_name = str(config.get("judge_provider") or "") or provider_name
-    judge_model = str(config.get("judge_model") or "") or model
     judge_provider = provider
     if judge_provider_name != provider_name:
         check_provider_name(judge_provider_name)
-        judge_provider = create_provider(judge_provider_name, context)
-    return Plan(scenario, config, provider_name, agent_route, Route(judge_provider, judge_model))
+        judge_options = options_for(
+            judge_provider_name, scenario.spec.provider, scenario.spec.provider_options
+        )
+        judge_provider = create_provider(
+            judge_provider_name, replace(context, options=judge_options)
+        )
+    judge_route = Route(judge_provider, judge_model)
+    return Plan(scenario, config, provider_name, agent_route, judge_route, prices)
+
+
+def redactor_for(scenario: Scenario, options: RunOptions) -> Redactor:
+    """The project's ``redact`` patterns with the scenario's own."""
+    return Redactor([*options.redact, *scenario.spec.redact])
+
+
+def _require_prices(scenario: Scenario, prices: PriceTable, model: str, judge_model: str) -> None:
+    """Prices fail closed: checking ``cost_usd`` with a model that has no price is refused
+    here, before any call, rather than comparing a budget against a cost of $0."""
+    reader = _cost_reader(scenario)
+    if reader is None:
+        return
+    models = [model]
+    if judge_model != model and _uses_judge(scenario):
+        models.append(judge_model)
+    for name in models:
+        if prices.price_of(name) is None:
+            what, source = reader
+            raise UsageError(
+                f"{scenario.path}: model {name!r} has no price, so {what} ({source}) cannot be "
+                f"checked; {price_remedy(name)}"
+            )
+
+
+def _cost_reader(scenario: Scenario) -> tuple[str, str] | None:
+    """The first constraint or custom criterion whose expression reads ``cost_usd``."""
+    from goalctl.errors import ExpressionError
+    from goalctl.expressions import compile_expression
+    from goalctl.goal import Metric
+
+    goal = scenario.goal
+    checks = [(f"constraint {c.id!r}", c.check) for c in goal.constraints]
+    checks += [
+        (f"criterion {c.id!r}", c.check) for c in goal.success_criteria if c.metric is Metric.CUSTOM
+    ]
+    for what, source in checks:
+        if not source or "cost_usd" not in source:
+            continue
+        try:
+            if "cost_usd" in compile_expression(source).names:
+                return what, source
+        except ExpressionError:
+            continue
+    return None
+
+
+def _uses_judge(scenario: Scenario) -> bool:
+    from goalctl.goal import Metric
+
+    goal = scenario.goal
+    return any(c.metric is Metric.LLM_JUDGE for c in goal.success_criteria) or any(
+        (c.check or "").strip() == "llm_judge" for c in goal.constraints
+    )
 
 
 def _case_names(scenario: Scenario) -> tuple[str, ...]:

@@ -22,8 +22,7 @@ from goalctl.agents.base import AgentContext, CaseRun, PhasedAgent
 from goalctl.errors import GoalctlError, ProviderError
 from goalctl.evaluation import CaseOutput, Check, ConstraintCheck, Evaluator, Metrics, is_budget
 from goalctl.metering import BudgetExceeded, Clock, Meter, SystemClock
-from goalctl.planning import Plan, RunOptions
-from goalctl.redaction import Redactor
+from goalctl.planning import Plan, RunOptions, redactor_for
 from goalctl.reports.data import CaseRecord, build_report
 from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import case_context, render_case
@@ -93,10 +92,16 @@ class ScenarioRun:
         self.run_id = run_id
         self.options = options
         self.evaluator = Evaluator(self.scenario, plan.config)
-        self.redactor = Redactor(self.scenario.spec.redact)
+        self.redactor = redactor_for(self.scenario, options)
         budgets = [c for c in self.scenario.goal.constraints if is_budget(c)]
         self.meter = Meter(
-            plan.agent_route, plan.judge_route, budgets, self.evaluator, clock, self._transcript
+            plan.agent_route,
+            plan.judge_route,
+            budgets,
+            self.evaluator,
+            clock,
+            self._transcript,
+            plan.prices,
         )
         self.records: dict[int, CaseRecord] = {}
         self.budget_stop: ConstraintCheck | None = None
@@ -166,6 +171,9 @@ class ScenarioRun:
             for name in ("cost_usd", "input_tokens", "output_tokens", "llm_calls", "attempts"):
                 value = getattr(self.meter.totals, name) + record.metrics.get(name, 0)
                 setattr(self.meter.totals, name, value)
+        previous_totals = state.totals or {}
+        self.meter.unpriced.update(dict.fromkeys(previous_totals.get("unpriced_models") or []))
+        self.meter.simulated = previous_totals.get("cost_basis") == "simulated"
         previous = float(state.totals.get("elapsed_s", 0.0)) if state.totals else 0.0
         self.meter.started -= previous
         if self.records:
@@ -308,6 +316,10 @@ class ScenarioRun:
             started_at=self.store.load(self.run_id).started_at,
             finished_at=self.clock.now().isoformat(),
         )
+        report["totals"] |= {
+            "cost_basis": self.meter.cost_basis,
+            "unpriced_models": list(self.meter.unpriced),
+        }
         status = RunStatus.FAILED if report["verdict"] == "error" else RunStatus.COMPLETED
         paths = self.write_reports(report)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,11 +52,14 @@ def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     return [path for path, refusal in find_scenario_files(paths).items() if refusal is None]
 
 
-def find_scenario_files(paths: Sequence[str | os.PathLike[str]]) -> dict[Path, Problem | None]:
+def find_scenario_files(
+    paths: Sequence[str | os.PathLike[str]], exclude: Callable[[Path], bool] | None = None
+) -> dict[Path, Problem | None]:
     """Every scenario file named by ``paths``, in order, each with None or the reason it is
     refused: a symlink found inside a searched directory (or under a glob's fixed part) that
     leads out of it is never followed. A symlink named on the command line is the user's
-    choice and is read.
+    choice and is read. ``exclude`` (the project's ``exclude`` globs) leaves files out of
+    searched directories; a file named on the command line is read all the same.
     """
     found: dict[Path, Problem | None] = {}
     for raw in paths:
@@ -64,6 +67,8 @@ def find_scenario_files(paths: Sequence[str | os.PathLike[str]]) -> dict[Path, P
         path = Path(text)
         if path.is_dir():
             entries = _scenario_files(path)
+            if exclude is not None:
+                entries = {file: why for file, why in entries.items() if not exclude(file)}
         elif path.is_file():
             entries = {path: None}
         elif _GLOB_CHARS & set(text):
@@ -213,14 +218,18 @@ PARALLEL_MIN_FILES = 64
 
 
 def validate_paths(
-    paths: Sequence[str | os.PathLike[str]], *, keep_scenarios: bool = True, jobs: int | None = None
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    keep_scenarios: bool = True,
+    jobs: int | None = None,
+    exclude: Callable[[Path], bool] | None = None,
 ) -> ValidationReport:
     """Check every scenario file under ``paths``; a broken file never stops the others.
 
     With ``keep_scenarios=False`` (``goalctl validate``), large sets are checked by worker
     processes, one per core, and results carry problems and lineage but not the scenarios.
     """
-    found = find_scenario_files(paths)
+    found = find_scenario_files(paths, exclude)
     files = [path for path, refusal in found.items() if refusal is None]
     workers = _workers(len(files), jobs) if not keep_scenarios else 1
     if workers > 1:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from goalctl.config.prices import cost_text
 from goalctl.errors import UsageError
 from goalctl.state import RunState, RunStatus, RunStore, StoreProblem
 
@@ -41,7 +42,8 @@ def status_lines(state: RunState) -> list[str]:
     if totals:
         cost = float(totals.get("cost_usd", 0))
         elapsed = float(totals.get("elapsed_s", 0))
-        lines.append(f"Cost:     ${cost:.6f} ({totals.get('llm_calls', 0)} calls, {elapsed:.2f}s)")
+        calls = totals.get("llm_calls", 0)
+        lines.append(f"Cost:     {cost_text(cost, totals)} ({calls} calls, {elapsed:.2f}s)")
     if state.pid and state.status in ACTIVE:
         lines.append(f"Worker:   pid {state.pid}")
     if state.error:

@@ -255,12 +255,20 @@ class TestCleanup:
         assert (forced.exit_code, forced.stdout) == (0, f"removed {run_id}\n")
         assert not (isolated_environment / "runs" / run_id).exists()
 
-    @pytest.mark.parametrize("age", ["7", "seven days", "7y"])
+    @pytest.mark.parametrize("age", ["7", "seven days", "7y", "9" * 5000 + "d"])
     def test_a_bad_age_is_a_usage_error(self, age: str) -> None:
         result = run_cli("cleanup", "--finished", "--older-than", age)
         assert (result.exit_code, result.stderr) == (
             2,
             f"goalctl: error: invalid age {age!r} (use a number and a unit: 30m, 12h, 7d, 2w)\n",
+        )
+
+    @pytest.mark.parametrize("age", ["99999999999d", "5300w", "3153600001s"])
+    def test_an_age_past_a_century_is_a_usage_error(self, age: str) -> None:
+        result = run_cli("cleanup", "--finished", "--older-than", age)
+        assert (result.exit_code, result.stderr) == (
+            2,
+            f"goalctl: error: age {age!r} is too long (at most 100 years: 36500d, 5214w)\n",
         )
 
     def test_nothing_selected_is_a_usage_error(self) -> None:

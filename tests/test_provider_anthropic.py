@@ -207,6 +207,26 @@ def test_an_exhausted_overload_says_so(server: MessagesServer) -> None:
     assert message == "anthropic: overloaded (529) after 2 retries; the API is busy, try later"
 
 
+def test_a_huge_retry_after_is_capped_by_the_call_timeout(server: MessagesServer) -> None:
+    # The SDK would honour "retry-after: 999999" (eleven days); goalctl caps every wait between
+    # attempts at the call's timeout, so a hostile or confused server cannot park a run.
+    server.enqueue(Status(429, headers={"retry-after": "999999"}), Reply(text="later"))
+    instance = provider(timeout_s=0.5, max_retries=1)
+
+    async def go() -> CompletionResponse:
+        try:
+            return await asyncio.wait_for(instance.complete(ask()), timeout=10)
+        finally:
+            await instance.aclose()
+
+    started = time.perf_counter()
+    response = asyncio.run(go())
+
+    assert response.text == "later"
+    assert time.perf_counter() - started < 5
+    assert len(server.requests) == 2
+
+
 # Errors that are not retried
 
 
@@ -375,13 +395,28 @@ def test_a_quoted_key_is_masked(server: MessagesServer) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"max_retries": -1}, "provider_options.max_retries must be an integer >= 0, not -1"),
-        ({"max_retries": "3"}, "provider_options.max_retries must be an integer >= 0, not '3'"),
-        ({"max_retries": True}, "provider_options.max_retries must be an integer >= 0, not True"),
-        ({"timeout_s": 0}, "provider_options.timeout_s must be a number of seconds > 0, not 0"),
+        ({"max_retries": -1}, "provider_options.max_retries: must be at least 0, got -1"),
+        (
+            {"max_retries": "3"},
+            "provider_options.max_retries: expected an integer, got '3' (string)",
+        ),
+        (
+            {"max_retries": True},
+            "provider_options.max_retries: expected an integer, got true (boolean)",
+        ),
+        (
+            {"max_retries": 1000000},
+            "provider_options.max_retries: must be at most 10, got 1000000",
+        ),
+        ({"timeout_s": 0}, "provider_options.timeout_s: must be at least 0.1, got 0"),
+        ({"timeout_s": 999999}, "provider_options.timeout_s: must be at most 600, got 999999"),
         (
             {"timeout_s": "1m"},
-            "provider_options.timeout_s must be a number of seconds > 0, not '1m'",
+            "provider_options.timeout_s: expected a number, got '1m' (string)",
+        ),
+        (
+            {"timeuot_s": 5},
+            "provider_options.timeuot_s: unknown key 'timeuot_s' (did you mean 'timeout_s'?)",
         ),
     ],
 )
@@ -393,7 +428,7 @@ def test_bad_settings_are_usage_errors(
     with pytest.raises(UsageError) as info:
         provider(**options)
 
-    assert str(info.value) == message
+    assert str(info.value) == f"anthropic: {message}"
 
 
 def test_importing_the_module_does_not_import_the_sdk() -> None:

@@ -244,7 +244,7 @@ class TestCommand:
         assert lines == [
             f"{run_id}: running {path} (1 case)",
             f"{run_id}: ok case-1",
-            f"{run_id}: achieved — score 100% (needs 90%), 1/1 cases passed, $0.000141",
+            f"{run_id}: achieved — score 100% (needs 90%), 1/1 cases passed, $0.000141 (simulated)",
         ]
 
     def test_config_override_reaches_the_agent(

@@ -83,9 +83,19 @@ def test_a_missing_key_stops_the_run_before_any_work(
     assert not (isolated_environment / "runs").exists()
 
 
-def test_the_cli_default_concurrency_is_the_runner_default() -> None:
-    from goalctl.cli.runs import run
+def test_the_cli_default_concurrency_is_the_runner_default(
+    tmp_path: Path, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without --concurrency and without a project file, a run gets the runner's default.
     from goalctl.planning import DEFAULT_CONCURRENCY
 
-    [option] = [p for p in run.params if p.name == "concurrency"]
-    assert option.default == DEFAULT_CONCURRENCY
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "id: demo\nname: Demo\ndescription: D.\nprovider: scripted\nresponses: [ok]\n"
+        "success_criteria: [{id: ok, description: Ok, metric: output_contains, target: ok}]\n"
+    )
+    assert run_cli("run", str(path)).exit_code == 0
+    [run] = (isolated_environment / "runs").iterdir()
+    state = json.loads((run / "state.json").read_text())
+    assert state["options"]["concurrency"] == DEFAULT_CONCURRENCY

@@ -49,11 +49,26 @@ EXPECTED: dict[str, list[str]] = {
     "bad_metric.yaml": [
         "7:13: success_criteria[0].metric: must be one of 'output_contains', 'output_equals', 'output_matches', 'json_schema', 'llm_judge' or 'custom', got 'output_equal' (did you mean 'output_equals'?)",
     ],
+    "bad_pricing.yaml": [
+        "7:23: pricing.acme-large.input: must be at least 0.0, got -1",
+        "7:15: pricing.acme-large.output: is required (add `output:`)",
+        "7:27: pricing.acme-large.outptu: unknown key 'outptu' (did you mean 'output'?)",
+        "8:23: pricing.acme-small.input: must be at most 100000.0, got 1000000000.0",
+        "8:36: pricing.acme-small.output: expected a number, got 'free' (string)",
+    ],
+    "bad_provider_options.yaml": [
+        "6:16: provider_options.max_retries: must be at most 10, got 1000000",
+        "7:14: provider_options.timeout_s: must be at most 600, got 999999",
+        "8:3: provider_options.max_retires: unknown key 'max_retires' (did you mean 'max_retries'?)",
+    ],
     "bad_regex_target.yaml": [
         "8:13: success_criteria[0].target: invalid regular expression: missing ) at position 7",
     ],
     "bad_scripted_rule.yaml": [
         "9:12: responses[0].match: invalid regular expression: missing ) at position 9",
+    ],
+    "bad_scripted_latency.yaml": [
+        "5:32: provider_options.latency_ms: must be at most 60000, got 1e+300",
     ],
     "bad_status.yaml": [
         "4:9: status: must be one of 'draft', 'ready', 'active', 'completed', 'failed' or 'suspended', got 'done'",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from goalctl.cli.base import cli, echo, echo_err, echo_json, in_github_actions
+from goalctl.cli.base import _settings, cli, echo, echo_err, echo_json, in_github_actions
 
 
 @cli.command()
@@ -29,7 +29,8 @@ def validate(paths: tuple[str, ...], output_format: str | None) -> None:
     from goalctl.reports import validation as report_format
     from goalctl.validation import validate_paths
 
-    report = validate_paths(paths or ("scenarios",), keep_scenarios=False)
+    exclude = _settings().project.exclusion
+    report = validate_paths(paths or ("scenarios",), keep_scenarios=False, exclude=exclude)
     fmt = output_format or ("github" if in_github_actions() else "text")
     if fmt == "json":
         echo_json(report_format.as_json(report))
@@ -153,7 +154,8 @@ def matrix(paths: tuple[str, ...], include_drafts: bool) -> None:
     """Print a GitHub Actions matrix ({"include": [...]}) of scenarios, on one line."""
     from goalctl.matrix import matrix as build_matrix
 
-    data = build_matrix(paths or ("scenarios",), include_drafts=include_drafts)
+    exclude = _settings().project.exclusion
+    data = build_matrix(paths or ("scenarios",), include_drafts=include_drafts, exclude=exclude)
     click.echo(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
 
 

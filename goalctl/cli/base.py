@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from goalctl import __version__
 from goalctl.error_handler import state_dir_from_env
 
+if TYPE_CHECKING:
+    from goalctl.config.project import ProjectConfig
+
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class Settings:
-    """Options shared by every command."""
+    """Options shared by every command, over the project configuration (goalctl.toml)."""
 
     def __init__(self, state_dir: Path | None) -> None:
-        self.state_dir = state_dir or state_dir_from_env()
+        self._state_dir = state_dir
+
+    @functools.cached_property
+    def project(self) -> ProjectConfig:
+        """Read on first use, so that commands that need none never fail on a broken file."""
+        from goalctl.config.project import load_project
+
+        return load_project()
+
+    @property
+    def state_dir(self) -> Path:
+        """--state-dir, else $GOALCTL_STATE_DIR, else the project's state_dir, else .goalctl."""
+        if self._state_dir is not None:
+            return self._state_dir
+        if os.environ.get("GOALCTL_STATE_DIR"):
+            return state_dir_from_env()
+        return self.project.state_dir or state_dir_from_env()
 
 
 def _settings() -> Settings:

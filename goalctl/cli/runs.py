@@ -55,9 +55,9 @@ def _config_file(path: Path | None) -> dict[str, Any]:
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 1024),
-    default=32,
-    show_default=True,
-    help="Cases in flight at once, across all scenarios.",
+    default=None,
+    help="Cases in flight at once, across all scenarios. [default: concurrency in goalctl.toml, "
+    "else 32]",
 )
 @click.option(
     "--record", is_flag=True, help="Record every call into <scenario>.cassette.jsonl for replay."
@@ -87,7 +87,7 @@ def run(
     model: str | None,
     config_pairs: tuple[str, ...],
     config_file: Path | None,
-    concurrency: int,
+    concurrency: int | None,
     record: bool,
     report_dir: Path | None,
     as_json: bool,
@@ -103,14 +103,21 @@ def run(
     """
     from goalctl.lifecycle import run_detached, run_paths
     from goalctl.matrix import parse_shard
-    from goalctl.planning import RunOptions
+    from goalctl.planning import DEFAULT_CONCURRENCY, RunOptions
 
+    project = _settings().project
     options = RunOptions(
         provider=provider,
         model=model,
         config_overrides=config_pairs,
         config_values=_config_file(config_file),
-        concurrency=concurrency,
+        concurrency=concurrency or project.concurrency or DEFAULT_CONCURRENCY,
+        prices=project.prices,
+        default_provider=project.provider,
+        default_model=project.model,
+        judge_model=project.judge_model,
+        redact=project.redact,
+        excluded=project.exclusion,
         record=record,
         report_dir=report_dir,
         include_drafts=include_drafts,

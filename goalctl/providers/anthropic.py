@@ -12,10 +12,11 @@ keys cassettes, so a recorded run and its replay agree.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from goalctl.errors import ProviderError, UsageError
@@ -26,13 +27,37 @@ from goalctl.providers.base import (
     ProviderContext,
     Usage,
 )
+from goalctl.providers.options import declare, resolve_options
 
 if TYPE_CHECKING:
     import anthropic
     from anthropic.types import MessageParam
 
+    class _CappedClient(anthropic.AsyncAnthropic):
+        longest_wait_s: float
+
+
 DEFAULT_MAX_RETRIES = 4
 DEFAULT_TIMEOUT_S = 60.0
+MAX_RETRIES = 10
+MAX_TIMEOUT_S = 600
+OPTIONS = declare(
+    max_retries={
+        "type": "integer",
+        "default": DEFAULT_MAX_RETRIES,
+        "min": 0,
+        "max": MAX_RETRIES,
+        "description": "Retries after a 408/409/429/5xx, a timeout or a lost connection.",
+    },
+    timeout_s={
+        "type": "number",
+        "default": DEFAULT_TIMEOUT_S,
+        "min": 0.1,
+        "max": MAX_TIMEOUT_S,
+        "description": "Seconds one attempt may take in total, and the longest wait between "
+        "attempts whatever the server's retry-after says.",
+    },
+)
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 MISSING_KEY = (
     "ANTHROPIC_API_KEY is not set; export it, or run offline with --provider scripted or replay"
@@ -46,11 +71,12 @@ def create(context: ProviderContext) -> AnthropicProvider:
     api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
     if not api_key:
         raise UsageError(MISSING_KEY)
+    options = resolve_options("anthropic", OPTIONS, context.options)
     return AnthropicProvider(
         api_key=api_key,
         base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
-        max_retries=_max_retries(context.options.get("max_retries", DEFAULT_MAX_RETRIES)),
-        timeout_s=_timeout_s(context.options.get("timeout_s", DEFAULT_TIMEOUT_S)),
+        max_retries=options["max_retries"],
+        timeout_s=float(options["timeout_s"]),
     )
 
 
@@ -67,12 +93,11 @@ class AnthropicProvider:
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
-        import anthropic
 
         self.max_retries = max_retries
         self.timeout_s = timeout_s
         self.base_url = _without_credentials(base_url or DEFAULT_BASE_URL)
-        self._client = anthropic.AsyncAnthropic(
+        self._client = _client_class()(
             api_key=api_key,
             base_url=base_url or DEFAULT_BASE_URL,
             max_retries=max_retries,
@@ -80,6 +105,7 @@ class AnthropicProvider:
             timeout=timeout_s,
             middleware=[_attempt_deadline(timeout_s)],
         )
+        self._client.longest_wait_s = timeout_s
 
     def __repr__(self) -> str:
         return (
@@ -211,18 +237,24 @@ def _attempt_deadline(timeout_s: float) -> anthropic.AsyncMiddlewareCallable:
     return deadline
 
 
-def _max_retries(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise UsageError(f"provider_options.max_retries must be an integer >= 0, not {value!r}")
-    return value
+@functools.cache
+def _client_class() -> type[_CappedClient]:
+    import anthropic
 
+    class CappedClient(anthropic.AsyncAnthropic):
+        """The SDK's client, waiting between attempts no longer than one attempt may take.
 
-def _timeout_s(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e6:
-        raise UsageError(
-            f"provider_options.timeout_s must be a number of seconds > 0, not {value!r}"
-        )
-    return float(value)
+        The SDK obeys ``retry-after`` up to 49 days; a server (or a proxy) saying 999999 would
+        park the run. Capped, one call takes at most (2 x max_retries + 1) x timeout_s.
+        """
+
+        longest_wait_s: float = DEFAULT_TIMEOUT_S
+
+        def _calculate_retry_timeout(self, *args: Any, **kwargs: Any) -> float:
+            wait: float = super()._calculate_retry_timeout(*args, **kwargs)
+            return min(wait, self.longest_wait_s)
+
+    return cast("type[_CappedClient]", CappedClient)
 
 
 def _after_retries(count: int) -> str:

@@ -117,6 +117,8 @@ class ProviderContext:
     """Scripted replies of the scenario: strings or ``{match, reply}`` rules."""
     case_responses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Scripted replies per case name."""
+    case_order: tuple[str, ...] = ()
+    """The scenario's case names in order (scripted plain replies answer case *i*)."""
 
 
 @runtime_checkable

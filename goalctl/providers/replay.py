@@ -111,5 +111,9 @@ class RecordingProvider:
         write_atomic(self.path, text)
 
 
+OPTIONS: dict[str, Any] = {}
+"""Replay takes no options: it answers from the cassette alone."""
+
+
 def create(context: ProviderContext) -> ReplayProvider:
     return ReplayProvider(cassette_path(context.scenario_path))

@@ -24,7 +24,19 @@ from typing import Any
 
 from goalctl.errors import ProviderError
 from goalctl.providers.base import CompletionRequest, CompletionResponse, ProviderContext, Usage
+from goalctl.providers.options import declare, resolve_options
 from goalctl.regexes import PatternError, search
+
+MAX_LATENCY_MS = 60_000
+OPTIONS = declare(
+    latency_ms={
+        "type": "number",
+        "default": 0,
+        "min": 0,
+        "max": MAX_LATENCY_MS,
+        "description": "Milliseconds each reply takes, to rehearse concurrency offline.",
+    },
+)
 
 
 def estimate_tokens(text: str) -> int:
@@ -104,12 +116,10 @@ def _rule_parts(item: Any) -> tuple[str, str]:
 
 
 def create(context: ProviderContext) -> ScriptedProvider:
-    latency = context.options.get("latency_ms", 0)
-    if not isinstance(latency, int | float) or isinstance(latency, bool) or latency < 0:
-        raise ProviderError(f"scripted: latency_ms must be a number ≥ 0, got {latency!r}")
+    options = resolve_options("scripted", OPTIONS, context.options)
     return ScriptedProvider(
         context.responses,
         context.case_responses,
-        tuple(context.options.get("case_order", ())),
-        float(latency),
+        context.case_order,
+        float(options["latency_ms"]),
     )

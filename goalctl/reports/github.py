@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from goalctl.config.prices import cost_text
 from goalctl.errors import Problem
 
 
@@ -110,7 +111,7 @@ def step_summary(reports: Sequence[dict[str, Any]]) -> str:
         goal = f"`{report['goal']['id']}` {report['goal']['version']}"
         verdict = marks.get(report["verdict"], report["verdict"])
         cases = f"{totals['cases_passed']}/{totals['cases']}"
-        cost = f"${totals['cost_usd']:.4f}"
+        cost = cost_text(totals["cost_usd"], totals, digits=4)
         score, run_id = f"{report['score']:.0%}", report["run_id"]
         rows.append(f"| {goal} | {verdict} | {score} | {cases} | {cost} | `{run_id}` |")
     return "\n".join(rows) + "\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from goalctl.config.prices import cost_column, cost_text
+
 VERDICT_LABELS = {
     "achieved": "✅ achieved",
     "not_achieved": "❌ not achieved",
@@ -38,7 +40,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "and no hard constraint violated)",
         f"- Cases: {totals['cases_passed']} passed, {totals['cases_failed']} failed, "
         f"{totals['cases_errored']} errored, of {totals['cases']}",
-        f"- Cost: ${totals['cost_usd']:.6f} — {totals['llm_calls']} calls, "
+        f"- Cost: {cost_text(totals['cost_usd'], totals)} — {totals['llm_calls']} calls, "
         f"{totals['input_tokens']} input and {totals['output_tokens']} output tokens, "
         f"{totals['elapsed_s']:.2f}s",
     ]
@@ -81,7 +83,12 @@ def render_markdown(report: dict[str, Any]) -> str:
                 mark, result = "✅", "held"
             constraint = f"`{c['id']}` {_cell(c['description'])}"
             lines.append(_row(mark, constraint, c["type"], c["category"], _cell(result)))
-    lines += ["", "## Cases", "", "| case | status | attempts | calls | cost | time | notes |"]
+    lines += [
+        "",
+        "## Cases",
+        "",
+        f"| case | status | attempts | calls | {cost_column(totals)} | time | notes |",
+    ]
     lines.append("|---|---|---|---|---|---|---|")
     for case in report["cases"]:
         metrics = case["metrics"]

@@ -32,6 +32,7 @@ def check_scenario(
     manifest, config = check_config(reader, spec.agent, spec.config)
     if manifest is not None:
         _capabilities(reader, spec, manifest)
+    _provider_options(reader, spec)
     _schemas(reader, spec)
     _expressions(reader, spec)
     _templates(reader, spec, templates, config)
@@ -75,6 +76,26 @@ def check_config(
         path: tuple[str | int, ...] = ("config", issue.key) if issue.key else ("config",)
         reader.at(path, issue.message, issue.remedy, key=issue.message.startswith("unknown key"))
     return manifest, resolved
+
+
+def _provider_options(reader: _Reader, spec: ScenarioSpec) -> None:
+    """Options against what the scenario's provider declares (an unknown provider is
+    reported by its own check)."""
+    from goalctl.providers.options import declared_options, option_issues
+    from goalctl.providers.registry import provider_names
+
+    if spec.provider not in provider_names():
+        return
+    try:
+        schema = declared_options(spec.provider)
+    except GoalctlError as exc:
+        reader.at(("provider",), str(exc))
+        return
+    if schema is None:
+        return
+    for issue in option_issues(schema, spec.provider_options):
+        unknown = issue.message.startswith("unknown key")
+        reader.at(("provider_options", issue.key), issue.message, issue.remedy, key=unknown)
 
 
 def _capabilities(reader: _Reader, spec: ScenarioSpec, manifest: AgentManifest) -> None:

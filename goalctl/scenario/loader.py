@@ -387,7 +387,7 @@ def _is_union_marker(part: str) -> bool:
 
 def _known_fields(parent: KeyPath) -> list[str]:
     from goalctl.goal import Constraint, SuccessCriterion
-    from goalctl.scenario.model import Case, ScriptedRule
+    from goalctl.scenario.model import Case, ModelPrice, ScriptedRule
 
     models: dict[str, Any] = {
         "success_criteria": SuccessCriterion,
@@ -398,6 +398,8 @@ def _known_fields(parent: KeyPath) -> list[str]:
     named = [part for part in parent if isinstance(part, str)]
     if not named:
         return sorted(SPEC_FIELDS)
+    if named[0] == "pricing" and len(named) == 2:  # pricing.<model>.<key>
+        return sorted(ModelPrice.model_fields)
     model = models.get(named[-1])
     return sorted(model.model_fields) if model is not None else []
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, StrictFloat, model_validator
 
+from goalctl.config.prices import MAX_PRICE
 from goalctl.goal import Goal, GoalStatus, _Strict
 from goalctl.regexes import check_pattern
 from goalctl.scenario.positions import SourceMap
@@ -26,6 +27,18 @@ class ScriptedRule(_Strict):
     """Regular expression searched in the case's user messages."""
     reply: str
     """The reply returned when the expression matches."""
+
+
+PriceValue = Annotated[StrictFloat, Field(ge=0.0, le=MAX_PRICE, allow_inf_nan=False)]
+
+
+class ModelPrice(_Strict):
+    """A model's price in US dollars per million tokens."""
+
+    input: PriceValue
+    """USD per million input (prompt) tokens."""
+    output: PriceValue
+    """USD per million output (completion) tokens."""
 
 
 class Case(_Strict):
@@ -54,11 +67,18 @@ class ScenarioSpec(Goal):
     config: dict[str, Any] = Field(default_factory=dict)
     """Agent configuration, validated against the agent's ``config_schema``."""
     provider: str = "anthropic"
-    """LLM provider: ``anthropic``, ``scripted`` or ``replay``."""
+    """LLM provider: ``anthropic``, ``scripted`` or ``replay``; when omitted, the project's
+    ``provider`` (goalctl.toml), else ``anthropic``."""
     provider_options: dict[str, Any] = Field(default_factory=dict)
-    """Provider settings, e.g. ``latency_ms`` for ``scripted``."""
+    """Settings the provider declares, checked against their ranges: ``anthropic`` takes
+    ``max_retries`` (0-10) and ``timeout_s`` (0.1-600), ``scripted`` takes ``latency_ms``
+    (0-60000)."""
     model: str | None = None
-    """Model name; the provider's default when omitted."""
+    """Model name; when omitted, the project's ``model`` (goalctl.toml), else the default."""
+    pricing: dict[str, ModelPrice] = Field(default_factory=dict)
+    """Prices of models goalctl does not know, by model name (longest prefix wins); these win
+    over the project's ``prices`` and the built-in table. A cost check on a model with no price
+    is refused before any call."""
     cases: list[Case] = Field(default_factory=list)
     """Inputs to run; no cases means one case with an empty input."""
     responses: list[str | ScriptedRule] = Field(default_factory=list)

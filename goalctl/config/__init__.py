@@ -1,0 +1,1 @@
+"""Configuration beyond a scenario: the project file (``goalctl.toml``) and model prices."""
