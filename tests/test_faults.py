@@ -511,7 +511,7 @@ def test_the_plain_output_names_the_failure(
         f"{state.run_id}: ERROR a — {limited}",
         f"{state.run_id}: ok b",
         f"{state.run_id}: ok c",
-        f"{state.run_id}: ERROR — score 100% (needs 90%), 2/3 cases passed, $0.000000 — case 'a': {limited}",
+        f"{state.run_id}: ERROR — case 'a': {limited} — 2/3 cases passed, $0.000000",
     ]
     assert result.stderr == ""
     status = run_cli("status", state.run_id)
