@@ -154,7 +154,7 @@ def matrix(paths: tuple[str, ...], include_drafts: bool) -> None:
     from goalctl.matrix import matrix as build_matrix
 
     data = build_matrix(paths or ("scenarios",), include_drafts=include_drafts)
-    click.echo(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+    echo(json.dumps(data, separators=(",", ":"), ensure_ascii=False), syntax="json")
 
 
 @cli.command()
