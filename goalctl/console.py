@@ -24,7 +24,10 @@ _VERDICT = {"achieved": "achieved", "not_achieved": "NOT ACHIEVED", "error": "ER
 
 def interactive() -> bool:
     return (
-        sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+        sys.stdout.isatty()
+        and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM") != "dumb"
+        and os.environ.get("GITHUB_ACTIONS") != "true"  # every line must pass cli's escaping
     )
 
 

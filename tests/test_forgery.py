@@ -119,3 +119,69 @@ def test_matrix_forges_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert forged(result.stdout) == []
     [entry] = json.loads(result.stdout)["include"]
     assert entry["scenario"] == "s/##[error]x.yaml"
+
+
+CONTROLLED = """\
+id: hostile
+name: "Hostile\\e[2J"
+description: |
+  A goal's description may span lines.
+provider: scripted
+success_criteria:
+  - id: said-hi
+    description: "Says hi\\n::error::forged"
+    metric: output_contains
+    target: hi
+constraints:
+  - id: calm
+    description: "Stays calm\\u2028::stop-commands::tok"
+    check: "True"
+cases:
+  - name: "first\\r::warning::forged"
+  - name: second
+    description: |
+      Case descriptions are prose.
+"""
+
+
+REMEDY = "(write it on one line of printable text: names are shown in reports and CI logs)"
+
+
+def test_validate_refuses_control_characters_in_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("hostile.yaml").write_text(CONTROLLED)
+    result = run_cli("validate", "hostile.yaml")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "hostile.yaml:2:7: name: contains the control character U+001B " + REMEDY,
+        "hostile.yaml:8:18: success_criteria[0].description: contains a line break U+000A "
+        + REMEDY,
+        "hostile.yaml:13:18: constraints[0].description: contains a line break U+2028 " + REMEDY,
+        "hostile.yaml:16:11: cases[0].name: contains a line break U+000D " + REMEDY,
+    ]
+
+
+def test_a_folded_description_keeps_working(tmp_path: Path) -> None:
+    path = tmp_path / "folded.yaml"
+    path.write_text(
+        CONTROLLED.replace('"Hostile\\e[2J"', "Hostile")
+        .replace('"Says hi\\n::error::forged"', ">\n      Says hi,\n      politely")
+        .replace('"Stays calm\\u2028::stop-commands::tok"', "Stays calm")
+        .replace('"first\\r::warning::forged"', "first")
+    )
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 0, result.stdout
+
+
+def test_progress_is_plain_lines_under_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rich writes to the terminal itself, past the escaping point; a runner given a TTY
+    # (self-hosted, `script`) must still get the escaped plain lines.
+    from goalctl import console
+
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    monkeypatch.setenv("TERM", "xterm")
+    assert console.interactive()
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert not console.interactive()
