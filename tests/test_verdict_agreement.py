@@ -117,6 +117,10 @@ def test_every_output_agrees(name: str, tmp_path: Path, monkeypatch: pytest.Monk
     }
     assert failed == set(expected.failures)
     assert (int(suite.get("errors", "0")) > 0) == (expected.verdict == "error")
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    for reason_id in expected.failures | expected.warnings:
+        assert f"`{reason_id}`" in properties["why"]
+    assert ("score" in properties) == (expected.verdict != "error")
     warned = {
         case.get("name", "").split(": ", 1)[1]
         for case in suite.iter("testcase")
@@ -150,3 +154,53 @@ def _annotated_id(line: str) -> str:
     match = re.search(r"title=goalctl%3A [a-z ]+ ([a-z0-9_.-]+) ", line)
     assert match, line
     return match.group(1)
+
+
+@pytest.mark.parametrize("name", ["hard-constraint-violated", "errored"])
+def test_the_json_summary_agrees(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = CASES[name]
+    monkeypatch.chdir(tmp_path)
+    Path("pitch.yaml").write_text(SCENARIO.replace("RESPONSE", expected.response))
+    result = run_cli("run", "pitch.yaml", "--json")
+    assert result.exit_code == expected.exit_code
+    [run] = json.loads(result.stdout)["runs"]
+    failing = {r["id"] for r in run["reasons"] if r["level"] == "failure"}
+    assert failing == expected.failures
+    assert (run["score"] is None) == (expected.verdict == "error")
+
+
+def test_a_goal_missed_for_no_named_reason_still_fails_in_junit() -> None:
+    # Criteria met and no violation, yet not achieved: not every case ran. JUnit must not
+    # pass what exit code 1 fails.
+    from goalctl.reports.junit import render_junit
+    from goalctl.verdict import verdict_of
+
+    report = {
+        "run_id": "pitch-00000000",
+        "scenario": "pitch.yaml",
+        "goal": {"id": "pitch", "version": "1.0.0"},
+        "verdict": "not_achieved",
+        "score": 1.0,
+        "error": None,
+        "budget_stop": None,
+        "totals": {"cases": 2, "cases_run": 1, "elapsed_s": 0},
+        "criteria": [
+            {
+                "id": "a",
+                "met": True,
+                "line": 3,
+                "passed": 1,
+                "evaluated": 1,
+                "threshold": 1.0,
+                "evidence": [],
+            }
+        ],
+        "constraints": [],
+    }
+    [reason] = verdict_of(report).failures
+    assert reason.summary == "only 1 of 2 cases ran"
+    suite = ET.fromstring(render_junit([report])).find("testsuite")
+    assert suite is not None
+    assert suite.get("failures") == "1"

@@ -111,13 +111,17 @@ def _add_suite(root: ET.Element, report: dict[str, Any]) -> Totals:
     suite = _totals_element(root, "testsuite", f"{goal['id']}@{goal['version']}")
     if report.get("started_at"):
         suite.set("timestamp", xml_text(report["started_at"]))
+    verdict = verdict_of(report)
     properties = _element(suite, "properties")
-    for key in ("run_id", "scenario", "agent", "provider", "model", "verdict", "score"):
+    for key in ("run_id", "scenario", "agent", "provider", "model", "verdict"):
         _element(properties, "property", name=key, value=report.get(key, ""))
+    if verdict.scored:  # an errored run has no verdict, so no score either
+        _element(properties, "property", name="score", value=report.get("score", ""))
+    if verdict.reasons:
+        _element(properties, "property", name="why", value=verdict.explanation())
     error = None
     if report["verdict"] == "error":
         error = report["error"] or "the run errored"
-    verdict = verdict_of(report)
     reasons = {(r.kind, r.id): r for r in verdict.reasons}
     for criterion in report["criteria"]:
         _add_criterion(suite, report, criterion, reasons.get(("criterion", criterion["id"])), error)
