@@ -139,8 +139,8 @@ def weighted_score(criteria: Sequence[CriterionResult]) -> float:
 FAILURE = "failure"
 """A reason the goal is not achieved: a ``<failure>`` in JUnit, an ``::error`` annotation."""
 WARNING = "warning"
-"""Reported but harmless to the verdict: a soft constraint, or an unmet criterion of an
-achieved goal."""
+"""Reported but no reason for the verdict: a violated soft constraint, or an unmet criterion
+when the met ones carry 90% of the weight anyway."""
 ERROR = "error"
 """The run errored, so there is no verdict (and no score)."""
 
@@ -208,32 +208,37 @@ def verdict_of(report: Mapping[str, Any]) -> Verdict:
     if verdict == "error":
         error = str(report.get("error") or "the run errored")
         return Verdict(verdict, (Reason("run", "", ERROR, error, error, 1),))
-    achieved = verdict == "achieved"
-    reasons = [_criterion_reason(c, achieved) for c in report["criteria"] if not c["met"]]
+    from goalctl.goal import weighted_success
+
+    # Unmet criteria are why a goal is missed only when they sink the weight rule; otherwise
+    # (achieved, or missed for a hard constraint) each is a warning.
+    criteria = report["criteria"]
+    weight_met = weighted_success((c["weight"], c["met"]) for c in criteria)
+    reasons = [_criterion_reason(c, weight_met) for c in criteria if not c["met"]]
     stop = report.get("budget_stop") or {}
     for constraint in report["constraints"]:
         if constraint["violated"]:
             reasons.append(_constraint_reason(constraint, stop.get("constraint")))
-    if not achieved and not any(r.level == FAILURE for r in reasons):
+    if verdict != "achieved" and not any(r.level == FAILURE for r in reasons):
         totals = report["totals"]
         ran = f"{totals['cases_run']} of {totals['cases']} cases ran"
         reasons.append(Reason("run", "", FAILURE, f"only {ran}", f"only {ran}", 1))
     return Verdict(verdict, tuple(reasons))
 
 
-def _criterion_reason(criterion: Mapping[str, Any], achieved: bool) -> Reason:
+def _criterion_reason(criterion: Mapping[str, Any], weight_met: bool) -> Reason:
     rate = (
         f"{criterion['passed']}/{criterion['evaluated']} cases passed, "
         f"needs {criterion['threshold']:.0%}"
     )
     evidence = "; ".join(criterion["evidence"][:3])
     detail = f"{criterion['description']} — {rate}" + (f": {evidence}" if evidence else "")
-    if achieved:
-        detail += f" (weight {criterion['weight']:g}: the goal is achieved without it)"
+    if weight_met:
+        detail += f" (weight {criterion['weight']:g}: the other criteria carry 90% without it)"
     return Reason(
         "criterion",
         criterion["id"],
-        WARNING if achieved else FAILURE,
+        WARNING if weight_met else FAILURE,
         f"criterion `{criterion['id']}` unmet",
         detail,
         int(criterion["line"]),

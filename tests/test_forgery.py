@@ -185,3 +185,10 @@ def test_progress_is_plain_lines_under_actions(monkeypatch: pytest.MonkeyPatch) 
     assert console.interactive()
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     assert not console.interactive()
+
+
+def test_usage_errors_from_click_forge_nothing() -> None:
+    result = run_cli("run", "--x\n::error::forged", env=GITHUB)
+    assert result.exit_code == 2
+    assert "No such option" in result.stderr
+    assert forged(result.stderr) == []

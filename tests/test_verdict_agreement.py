@@ -64,6 +64,14 @@ CASES = {
         frozenset({"no-guarantees"}),
         frozenset({"brief"}),
     ),
+    # The weight rule holds, so the unmet low-weight criterion is no reason for the verdict.
+    "hard-constraint-violated-and-low-weight-criterion-unmet": Expected(
+        '"Costs $5. Results guaranteed for many years!"',
+        1,
+        "not_achieved",
+        frozenset({"no-guarantees"}),
+        frozenset({"brief", "friendly"}),
+    ),
     "criterion-unmet": Expected(
         '"Free, thanks!"', 1, "not_achieved", frozenset({"mentions-price"}), frozenset()
     ),
@@ -190,6 +198,7 @@ def test_a_goal_missed_for_no_named_reason_still_fails_in_junit() -> None:
             {
                 "id": "a",
                 "met": True,
+                "weight": 1.0,
                 "line": 3,
                 "passed": 1,
                 "evaluated": 1,
