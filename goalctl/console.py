@@ -17,6 +17,7 @@ from goalctl.reports.data import CaseRecord
 from goalctl.runner import Observer, RunOutcome, SilentObserver
 from goalctl.scenario.model import Scenario
 from goalctl.state import RunStatus
+from goalctl.verdict import verdict_of
 
 _MARK = {"passed": "ok", "failed": "FAIL", "error": "ERROR"}
 _VERDICT = {"achieved": "achieved", "not_achieved": "NOT ACHIEVED", "error": "ERROR"}
@@ -24,7 +25,10 @@ _VERDICT = {"achieved": "achieved", "not_achieved": "NOT ACHIEVED", "error": "ER
 
 def interactive() -> bool:
     return (
-        sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+        sys.stdout.isatty()
+        and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM") != "dumb"
+        and os.environ.get("GITHUB_ACTIONS") != "true"  # every line must pass cli's escaping
     )
 
 
@@ -35,17 +39,16 @@ def outcome_line(outcome: RunOutcome) -> str:
             f"{outcome.run_id}: stopped — {report['cases_done']}/{report['cases']} cases finished"
         )
     totals = report["totals"]
-    verdict = _VERDICT.get(str(outcome.verdict), str(outcome.verdict))
-    line = (
-        f"{outcome.run_id}: {verdict} — score {report['score'] * 100:.0f}% (needs 90%), "
-        f"{totals['cases_passed']}/{totals['cases']} cases passed, "
-        + cost_text(totals["cost_usd"], totals)
-    )
-    if report["error"]:
-        line += f" — {report['error']}"
-    elif report["budget_stop"]:
-        line += f" — stopped by budget {report['budget_stop']['constraint']}"
-    return line
+    verdict = verdict_of(report)
+    line = f"{outcome.run_id}: {_VERDICT.get(verdict.verdict, verdict.verdict)}"
+    explanation = verdict.explanation()
+    if explanation:
+        line += f" — {explanation}"
+    line += " — "
+    if verdict.scored:
+        line += f"score {report['score'] * 100:.0f}% (needs 90%), "
+    cases = f"{totals['cases_passed']}/{totals['cases']} cases passed"
+    return line + f"{cases}, " + cost_text(totals["cost_usd"], totals)
 
 
 class PlainObserver:

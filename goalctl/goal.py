@@ -18,7 +18,16 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 SUCCESS_THRESHOLD = Fraction(9, 10)
 """Share of the total weight that must be met for a goal to succeed."""
@@ -31,6 +40,38 @@ SEMVER_PATTERN = (
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, min_length=1, max_length=128)]
 SemVer = Annotated[str, Field(pattern=SEMVER_PATTERN)]
+
+# Controls (C0, DEL, C1), line and paragraph separators, and the bidirectional overrides that
+# reorder what a reader sees.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def _one_line(value: str) -> str:
+    # A name is printed inside single lines of reports, consoles and CI logs, where a line
+    # break would start a line of its own (a forged ``::error``, say). A folded YAML scalar
+    # (``>``) ends with one line break; that one is dropped rather than refused.
+    text = value[:-1] if value.endswith("\n") else value
+    found = _NOT_ONE_LINE.search(text)
+    if found is None:
+        return text
+    char = found.group()
+    what = "a line break" if char in _LINE_BREAKS else "the control character"
+    raise PydanticCustomError(
+        "one_line",
+        "contains {what} U+{code}",
+        {
+            "what": what,
+            "code": f"{ord(char):04X}",
+            "remedy": "write it on one line of printable text: names are shown in reports "
+            "and CI logs",
+        },
+    )
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
+"""Text shown on one line (names, criterion and constraint descriptions): no control
+characters, line breaks or bidirectional overrides."""
 Weight = Annotated[StrictFloat, Field(ge=0.0, le=1.0)]
 
 
@@ -84,7 +125,7 @@ class SuccessCriterion(_Strict):
 
     id: Slug
     """Unique within the goal; used in reports and feedback."""
-    description: str
+    description: OneLine
     """Human-readable description of what success looks like."""
     metric: Metric = Metric.LLM_JUDGE
     """How to measure: output_contains, output_equals, output_matches, json_schema, llm_judge,
@@ -121,7 +162,7 @@ class Constraint(_Strict):
 
     id: Slug
     """Unique within the goal."""
-    description: str
+    description: OneLine
     """What the boundary is, in words the agent reads."""
     constraint_type: ConstraintType = ConstraintType.HARD
     """``hard``: violation means failure; ``soft``: discouraged, reported as a warning."""
@@ -146,7 +187,7 @@ class Goal(_Strict):
 
     id: Slug
     """Unique identifier of the goal (a slug)."""
-    name: str
+    name: OneLine
     """Short, human-readable name."""
     description: str
     """Detailed description of what should be achieved."""

@@ -328,13 +328,14 @@ class ScenarioRun:
             state.phase = ""
             state.finished_at = report["finished_at"]
             state.verdict = report["verdict"]
-            state.score = report["score"]
+            state.score = report["score"] if report["verdict"] != "error" else None
             state.error = report["error"]
             state.totals = dict(report["totals"])
             state.cases_done = len(self.records)
 
         self.store.update(self.run_id, final)
-        self.log(f"verdict: {report['verdict']} (score {report['score']:.0%})")
+        scored = f" (score {report['score']:.0%})" if report["verdict"] != "error" else ""
+        self.log(f"verdict: {report['verdict']}{scored}")
         outcome = RunOutcome(self.run_id, self.scenario, status, report["verdict"], report, paths)
         self.observer.run_finished(outcome)
         return outcome

@@ -7,12 +7,13 @@ violated (DESIGN §3, §6).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from goalctl.evaluation import Check, ConstraintCheck
-from goalctl.goal import weighted_success
-from goalctl.scenario.model import Scenario
+if TYPE_CHECKING:  # the reasons are rendered without loading the models
+    from goalctl.evaluation import Check, ConstraintCheck
+    from goalctl.scenario.model import Scenario
 
 
 @dataclass
@@ -119,6 +120,8 @@ def goal_achieved(
     criteria: Sequence[CriterionResult], constraints: Sequence[ConstraintResult]
 ) -> bool:
     """The verdict rule: 90% of the weight met, exactly, and no hard constraint violated."""
+    from goalctl.goal import weighted_success
+
     weighted = weighted_success((c.weight, c.met) for c in criteria)
     return weighted and not any(c.hard and c.violated for c in constraints)
 
@@ -126,3 +129,143 @@ def goal_achieved(
 def weighted_score(criteria: Sequence[CriterionResult]) -> float:
     total = sum(c.weight for c in criteria)
     return sum(c.weight for c in criteria if c.met) / total if total else 0.0
+
+
+# -- reasons ------------------------------------------------------------------------------
+# Every output (console line, report.md, report.json, JUnit, annotations, step summary)
+# renders the verdict from these reasons, computed from the saved report, so that no two
+# outputs can disagree about why a goal was (not) achieved or how severe each reason is.
+
+FAILURE = "failure"
+"""A reason the goal is not achieved: a ``<failure>`` in JUnit, an ``::error`` annotation."""
+WARNING = "warning"
+"""Reported but no reason for the verdict: a violated soft constraint, or an unmet criterion
+when the met ones carry 90% of the weight anyway."""
+ERROR = "error"
+"""The run errored, so there is no verdict (and no score)."""
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason behind a verdict."""
+
+    kind: str
+    """``criterion``, ``constraint`` or ``run``."""
+    id: str
+    """The criterion's or constraint's id; empty for a reason about the whole run."""
+    level: str
+    """``failure``, ``warning`` or ``error``."""
+    summary: str
+    """A few words naming it: ``hard constraint `no-guarantees` violated``."""
+    detail: str
+    """What happened: rates, evidence, the error."""
+    line: int
+    """The scenario line that defines it (1 for run-level reasons)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A run's verdict and every reason for it, in the order the scenario declares them."""
+
+    verdict: str
+    """``achieved``, ``not_achieved`` or ``error``."""
+    reasons: tuple[Reason, ...]
+
+    @property
+    def failures(self) -> tuple[Reason, ...]:
+        return tuple(r for r in self.reasons if r.level != WARNING)
+
+    @property
+    def warnings(self) -> tuple[Reason, ...]:
+        return tuple(r for r in self.reasons if r.level == WARNING)
+
+    @property
+    def scored(self) -> bool:
+        """An errored run has no verdict, so its partial score is not shown."""
+        return self.verdict != "error"
+
+    def because(self) -> str:
+        """Why the goal is not achieved (or the run's error), in one line; empty if achieved."""
+        return "; ".join(_grouped(self.failures))
+
+    def cautions(self) -> str:
+        """The warnings, in one line; empty when there are none."""
+        return "; ".join(_grouped(self.warnings))
+
+    def explanation(self) -> str:
+        """The reasons as every human-facing output states them, after the verdict's name."""
+        cautions = self.cautions()
+        parts = [self.because(), f"warning: {cautions}" if cautions else ""]
+        return "; ".join(part for part in parts if part)
+
+
+def verdict_of(report: Mapping[str, Any]) -> Verdict:
+    """The verdict of a report (``report.json`` data) and its reasons."""
+    verdict = str(report["verdict"])
+    if verdict == "error":
+        error = str(report.get("error") or "the run errored")
+        return Verdict(verdict, (Reason("run", "", ERROR, error, error, 1),))
+    from goalctl.goal import weighted_success
+
+    # Unmet criteria are why a goal is missed only when they sink the weight rule; otherwise
+    # (achieved, or missed for a hard constraint) each is a warning.
+    criteria = report["criteria"]
+    weight_met = weighted_success((c["weight"], c["met"]) for c in criteria)
+    reasons = [_criterion_reason(c, weight_met) for c in criteria if not c["met"]]
+    stop = report.get("budget_stop") or {}
+    for constraint in report["constraints"]:
+        if constraint["violated"]:
+            reasons.append(_constraint_reason(constraint, stop.get("constraint")))
+    if verdict != "achieved" and not any(r.level == FAILURE for r in reasons):
+        totals = report["totals"]
+        ran = f"{totals['cases_run']} of {totals['cases']} cases ran"
+        reasons.append(Reason("run", "", FAILURE, f"only {ran}", f"only {ran}", 1))
+    return Verdict(verdict, tuple(reasons))
+
+
+def _criterion_reason(criterion: Mapping[str, Any], weight_met: bool) -> Reason:
+    rate = (
+        f"{criterion['passed']}/{criterion['evaluated']} cases passed, "
+        f"needs {criterion['threshold']:.0%}"
+    )
+    evidence = "; ".join(criterion["evidence"][:3])
+    detail = f"{criterion['description']} — {rate}" + (f": {evidence}" if evidence else "")
+    if weight_met:
+        detail += f" (weight {criterion['weight']:g}: the other criteria carry 90% without it)"
+    return Reason(
+        "criterion",
+        criterion["id"],
+        WARNING if weight_met else FAILURE,
+        f"criterion `{criterion['id']}` unmet",
+        detail,
+        int(criterion["line"]),
+    )
+
+
+def _constraint_reason(constraint: Mapping[str, Any], budget: str | None) -> Reason:
+    hard = constraint["type"] == "hard"
+    summary = f"{constraint['type']} constraint `{constraint['id']}` violated"
+    if budget == constraint["id"]:
+        summary += " (a budget: the run stopped)"
+    detail = f"{constraint['description']}: " + "; ".join(constraint["violations"][:3])
+    return Reason(
+        "constraint",
+        constraint["id"],
+        FAILURE if hard else WARNING,
+        summary,
+        detail,
+        int(constraint["line"]),
+    )
+
+
+def _grouped(reasons: Sequence[Reason]) -> list[str]:
+    """Summaries, with reasons of one kind named together: ``criteria `a`, `b` unmet``."""
+    unmet = [r for r in reasons if r.kind == "criterion"]
+    others = [r.summary for r in reasons if r.kind != "criterion"]
+    if len(unmet) < 2:
+        return [r.summary for r in unmet] + others
+    names = ", ".join(f"`{r.id}`" for r in unmet)
+    return [f"criteria {names} unmet", *others]

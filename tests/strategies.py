@@ -68,6 +68,13 @@ def yaml_str(text: str) -> str:
 
 # Free text for descriptions and names: anything a UTF-8 file can hold.
 free_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+one_line_text = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")).filter(
+        lambda c: not "\u202a" <= c <= "\u202e" and not "\u2066" <= c <= "\u2069"
+    ),
+    max_size=40,
+)
+"""Names and criterion/constraint descriptions: shown on one line, so no controls."""
 slugs = st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,20}", fullmatch=True)
 
 # YAML token soup: reaches the scanner's, parser's and builder's error paths. Tags whose
@@ -263,7 +270,7 @@ class ValidScenario:
 @st.composite
 def valid_yaml_scenarios(draw: st.DrawFn) -> ValidScenario:
     goal_id = draw(slugs)
-    name = draw(free_text)
+    name = draw(one_line_text)
     description = draw(free_text)
     count = draw(st.integers(min_value=1, max_value=6))
     ids = draw(st.lists(slugs, min_size=count, max_size=count, unique=True))
@@ -271,12 +278,13 @@ def valid_yaml_scenarios(draw: st.DrawFn) -> ValidScenario:
     if all(weight == 0 for weight in weights):
         weights[0] = Decimal("0.5")  # a ready goal needs a total weight above 0
     criteria = [
-        (criterion_id, draw(free_text), weight, draw(st.booleans()))
+        (criterion_id, draw(one_line_text), weight, draw(st.booleans()))
         for criterion_id, weight in zip(ids, weights, strict=True)
     ]
     constraint_ids = draw(st.lists(slugs, max_size=3, unique=True))
     constraints = [
-        (cid, draw(free_text), draw(st.sampled_from(["hard", "soft"]))) for cid in constraint_ids
+        (cid, draw(one_line_text), draw(st.sampled_from(["hard", "soft"])))
+        for cid in constraint_ids
     ]
     lines = [
         f"id: {yaml_str(goal_id)}",

@@ -511,8 +511,8 @@ def test_the_plain_output_names_the_failure(
         f"{state.run_id}: ERROR a — {limited}",
         f"{state.run_id}: ok b",
         f"{state.run_id}: ok c",
-        f"{state.run_id}: ERROR — score 100% (needs 90%), 2/3 cases passed, "
-        f"unknown (no price for claude-test) — case 'a': {limited}",
+        f"{state.run_id}: ERROR — case 'a': {limited} — 2/3 cases passed, "
+        "unknown (no price for claude-test)",
     ]
     assert result.stderr == ""
     status = run_cli("status", state.run_id)

@@ -57,9 +57,9 @@ def test_annotations_and_summary_of_a_failed_run(
     assert result.exit_code == 1
     annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
     assert annotations == [
-        "::error file=triage.yaml,line=6,title=goalctl%3A criterion routed not met::"
+        "::error file=triage.yaml,line=6,title=goalctl%3A criterion routed unmet::"
         "Names a team — 0/1 cases passed, needs 100%25: case-1: missing 'team:'",
-        "::error file=triage.yaml,line=10,title=goalctl%3A criterion polite not met::"
+        "::error file=triage.yaml,line=10,title=goalctl%3A criterion polite unmet::"
         "Stays polite — 0/1 cases passed, needs 100%25: case-1: 'sorry' not in text.lower() → false",
         "::error file=triage.yaml,line=16,title=goalctl%3A hard constraint short violated::"
         "At most 20 characters: case-1: len(text) <= 20 → false",

@@ -199,6 +199,8 @@ class TestRender:
             "model": "claude-sonnet-4-5",
             "verdict": "not_achieved",
             "score": "0.5",
+            "why": "criterion `names-team` unmet; hard constraint `no-card-numbers` violated; "
+            "warning: soft constraint `brief` violated",
         }
 
     def test_an_unmet_criterion_fails_with_its_evidence_at_its_line(

@@ -156,7 +156,7 @@ def matrix(paths: tuple[str, ...], include_drafts: bool) -> None:
 
     exclude = _settings().project.exclusion
     data = build_matrix(paths or ("scenarios",), include_drafts=include_drafts, exclude=exclude)
-    click.echo(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+    echo(json.dumps(data, separators=(",", ":"), ensure_ascii=False), syntax="json")
 
 
 @cli.command()

@@ -15,6 +15,7 @@ from goalctl.error_handler import state_dir_from_env
 
 if TYPE_CHECKING:
     from goalctl.config.project import ProjectConfig
+    from goalctl.reports.github import Syntax
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -52,20 +53,30 @@ def _color() -> bool | None:
     return False if os.environ.get("NO_COLOR") else None
 
 
-def echo(text: str = "") -> None:
-    click.echo(text, color=_color())
+def echo(text: str = "", *, syntax: Syntax = "text") -> None:
+    click.echo(_safe(text, syntax), color=_color())
 
 
 def echo_err(text: str) -> None:
-    click.echo(text, err=True, color=_color())
+    click.echo(_safe(text, "text"), err=True, color=_color())
 
 
 def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)
+    click.echo(_safe(text, "json"))
 
 
 def in_github_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def _safe(text: str, syntax: Syntax) -> str:
+    """The one escaping point: under GitHub Actions no printed line forges a workflow command."""
+    if not in_github_actions():
+        return text
+    from goalctl.reports.github import neutralize
+
+    return neutralize(text, syntax)
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from goalctl.cli.base import _settings, cli, echo, echo_err, echo_json, in_github_actions
+
+if TYPE_CHECKING:
+    from goalctl.reports.github import Syntax
 
 
 def _config_file(path: Path | None) -> dict[str, Any]:
@@ -165,7 +168,8 @@ def run(
                         "goal": o.scenario.goal.id,
                         "status": o.status.value,
                         "verdict": o.verdict,
-                        "score": o.report.get("score"),
+                        "score": o.report.get("score") if o.verdict != "error" else None,
+                        "reasons": o.report.get("reasons", []),
                         "error": o.error,
                         "totals": o.report["totals"],
                         "reports": [str(p) for p in o.report_paths],
@@ -248,7 +252,10 @@ def logs(run_id: str, lines: int, follow: bool, as_json: bool) -> None:
     store = RunStore(_settings().state_dir)
     resolved = store.resolve(run_id)
     for event in follow_events(store, resolved, lines=lines, follow=follow):
-        echo(json.dumps(event, ensure_ascii=False) if as_json else event_line(event))
+        if as_json:
+            echo(json.dumps(event, ensure_ascii=False), syntax="json")
+        else:
+            echo(event_line(event))
 
 
 def _confirm(question: str, yes: bool) -> None:
@@ -379,6 +386,9 @@ def report(
 
     if not run_ids:
         raise UsageError("name at least one run (or JUnit file with --merge-junit)")
+    syntax: Syntax = "json" if output_format == "json" else "text"
+    if merge_files or output_format == "junit":
+        syntax = "xml"
     if merge_files:
         from goalctl.reports.junit import merge_junit
 
@@ -397,7 +407,7 @@ def report(
     if output is not None:
         output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     else:
-        click.echo(text.rstrip("\n"))
+        echo(text.rstrip("\n"), syntax=syntax)
 
 
 @cli.command(name="_worker", hidden=True)

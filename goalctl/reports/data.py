@@ -22,6 +22,7 @@ from goalctl.verdict import (
     aggregate_constraints,
     aggregate_criteria,
     goal_achieved,
+    verdict_of,
     weighted_score,
 )
 
@@ -136,7 +137,7 @@ def build_report(
     else:
         verdict = "not_achieved"
     score = weighted_score(criteria)
-    return {
+    report: dict[str, Any] = {
         "version": REPORT_VERSION,
         "run_id": run_id,
         "scenario": str(scenario.path),
@@ -153,6 +154,7 @@ def build_report(
         "score": round(score, 6),
         "threshold": float(SUCCESS_THRESHOLD),
         "error": error,
+        "reasons": [],
         "budget_stop": asdict(budget_stop) if budget_stop is not None else None,
         "started_at": started_at,
         "finished_at": finished_at,
@@ -196,3 +198,5 @@ def build_report(
         "agent_summary": agent_summary,
         "cases": [record.to_json() for record in records],
     }
+    report["reasons"] = [reason.to_json() for reason in verdict_of(report).reasons]
+    return report

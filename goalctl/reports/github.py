@@ -1,13 +1,61 @@
-"""GitHub Actions workflow commands (``::error file=…,line=…::…``)."""
+"""GitHub Actions: workflow commands (``::error file=…,line=…::…``), the step summary, and the
+one escaping point that keeps text from scenario files from forging commands.
+
+The runner reads every line a step prints to stdout or stderr and runs it as a command when,
+after leading whitespace, it starts with ``::`` — or, in the legacy form, when it holds
+``##[`` anywhere. A case name or a provider's error with a newline and ``::error::`` or
+``::stop-commands::`` in it would otherwise forge annotations or switch goalctl's own off.
+So under GitHub Actions every line goalctl prints passes :func:`neutralize`, and only the
+commands goalctl composes itself (:class:`WorkflowCommand`, values escaped by the toolkit's
+rules) go out as they are.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from goalctl.config.prices import cost_text
 from goalctl.errors import Problem
+from goalctl.verdict import ERROR, WARNING, verdict_of
+
+Syntax = Literal["text", "json", "xml"]
+"""What printed text is, so that its escapes keep its meaning (Markdown too is ``text``)."""
+
+
+class WorkflowCommand(str):
+    """A workflow command goalctl composed, with every value escaped: printed as it is.
+
+    Any other text, even a ``str`` built from one, is neutralized under GitHub Actions.
+    """
+
+    __slots__ = ()
+
+
+# Escapes per syntax for the two ways a line starts a command: a leading ``::`` (after
+# whitespace) and a legacy ``##[`` anywhere. Each keeps the text's meaning in its syntax:
+# CommonMark backslash escapes, JSON string escapes (``#`` never occurs outside a JSON
+# string), XML character references.
+_LEADING = {"text": "\\::", "json": "\\u003a:", "xml": "&#58;:"}
+_LEGACY = {"text": "##\\[", "json": "##\\u005b", "xml": "##&#91;"}
+_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")  # the runner splits lines on \r, \n and \r\n
+_COMMAND_START = re.compile(r"^(\s*)::")  # Python's \s covers .NET's TrimStart set
+
+
+def neutralize(text: str, syntax: Syntax = "text") -> str:
+    """``text`` with no line able to start a workflow command; a :class:`WorkflowCommand`
+    is returned unchanged."""
+    if isinstance(text, WorkflowCommand):
+        return text
+    if "::" not in text and "##[" not in text:
+        return text
+    parts = _LINE_BREAK.split(text)
+    for index in range(0, len(parts), 2):  # odd indices hold the line breaks themselves
+        line = _COMMAND_START.sub(lambda m: m.group(1) + _LEADING[syntax], parts[index], count=1)
+        parts[index] = line.replace("##[", _LEGACY[syntax])
+    return "".join(parts)
 
 
 def _escape_data(text: str) -> str:
@@ -20,7 +68,7 @@ def _escape_property(text: str) -> str:
 
 def annotation(
     level: str, message: str, *, file: str = "", line: int = 0, col: int = 0, title: str = ""
-) -> str:
+) -> WorkflowCommand:
     """One workflow command; ``level`` is ``error``, ``warning`` or ``notice``."""
     properties = []
     if file:
@@ -32,10 +80,12 @@ def annotation(
     if title:
         properties.append(f"title={_escape_property(title)}")
     head = f"::{level} {','.join(properties)}" if properties else f"::{level}"
-    return f"{head}::{_escape_data(message)}"
+    return WorkflowCommand(f"{head}::{_escape_data(message)}")
 
 
-def problem_annotations(problems: Iterable[Problem], title: str = "goalctl validate") -> list[str]:
+def problem_annotations(
+    problems: Iterable[Problem], title: str = "goalctl validate"
+) -> list[WorkflowCommand]:
     lines = []
     for problem in problems:
         message = f"{problem.key}: {problem.message}" if problem.key else problem.message
@@ -50,71 +100,55 @@ def problem_annotations(problems: Iterable[Problem], title: str = "goalctl valid
     return lines
 
 
-def run_annotations(report: dict[str, Any]) -> list[str]:
-    """``::error``/``::warning`` lines for what went wrong in a run, at the defining lines."""
+def run_annotations(report: dict[str, Any]) -> list[WorkflowCommand]:
+    """An ``::error`` per reason the goal is not achieved, a ``::warning`` per warning, each
+    at the scenario line that defines it; an errored run is one ``::error``."""
     path = str(report["scenario"])
     goal = f"{report['goal']['id']}@{report['goal']['version']}"
     lines = []
-    if report["verdict"] == "error":
-        lines.append(
-            annotation(
-                "error",
-                f"the run errored, so there is no verdict: {report['error']}",
-                file=path,
-                line=1,
-                title=f"goalctl: {goal} errored",
-            )
-        )
-        return lines
-    for criterion in report["criteria"]:
-        if criterion["met"]:
-            continue
-        passed, evaluated = criterion["passed"], criterion["evaluated"]
-        rate = f"{passed}/{evaluated} cases passed, needs {criterion['threshold']:.0%}"
-        evidence = "; ".join(criterion["evidence"][:3])
-        lines.append(
-            annotation(
-                "error",
-                f"{criterion['description']} — {rate}" + (f": {evidence}" if evidence else ""),
-                file=path,
-                line=int(criterion["line"]),
-                title=f"goalctl: criterion {criterion['id']} not met",
-            )
-        )
-    for constraint in report["constraints"]:
-        if not constraint["violated"]:
-            continue
-        hard = constraint["type"] == "hard"
-        lines.append(
-            annotation(
-                "error" if hard else "warning",
-                f"{constraint['description']}: " + "; ".join(constraint["violations"][:3]),
-                file=path,
-                line=int(constraint["line"]),
-                title=f"goalctl: {constraint['type']} constraint {constraint['id']} violated",
-            )
-        )
+    for reason in verdict_of(report).reasons:
+        if reason.level == ERROR:
+            message = f"the run errored, so there is no verdict: {reason.detail}"
+            title = f"goalctl: {goal} errored"
+        else:
+            message, title = reason.detail, "goalctl: " + reason.summary.replace("`", "")
+        level = "warning" if reason.level == WARNING else "error"
+        lines.append(annotation(level, message, file=path, line=reason.line, title=title))
     return lines
 
 
 def step_summary(reports: Sequence[dict[str, Any]]) -> str:
-    """A Markdown table for ``$GITHUB_STEP_SUMMARY``: one row per run."""
+    """A Markdown table for ``$GITHUB_STEP_SUMMARY``: one row per run, with why."""
     marks = {"achieved": "✅ achieved", "not_achieved": "❌ not achieved", "error": "⚠️ error"}
     rows = [
         "### goalctl",
         "",
-        "| goal | verdict | score | cases passed | cost | run |",
-        "|---|---|--:|--:|--:|---|",
+        "| goal | verdict | why | score | cases passed | cost | run |",
+        "|---|---|---|--:|--:|--:|---|",
     ]
     for report in reports:
         totals = report["totals"]
+        verdict = verdict_of(report)
         goal = f"`{report['goal']['id']}` {report['goal']['version']}"
-        verdict = marks.get(report["verdict"], report["verdict"])
+        mark = marks.get(verdict.verdict, _markdown_text(verdict.verdict))
+        # Ids are slugs, so explanations are safe Markdown; an error is arbitrary text.
+        why = verdict.explanation() if verdict.scored else _markdown_text(verdict.because())
         cases = f"{totals['cases_passed']}/{totals['cases']}"
         cost = cost_text(totals["cost_usd"], totals, digits=4)
-        score, run_id = f"{report['score']:.0%}", report["run_id"]
-        rows.append(f"| {goal} | {verdict} | {score} | {cases} | {cost} | `{run_id}` |")
+        score = f"{report['score']:.0%}" if verdict.scored else "—"
+        run_id = report["run_id"]
+        rows.append(f"| {goal} | {mark} | {why} | {score} | {cases} | {cost} | `{run_id}` |")
     return "\n".join(rows) + "\n"
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~&:])")
+
+
+def _markdown_text(text: str, limit: int = 300) -> str:
+    """Arbitrary text as literal Markdown in one table cell: one line, every mark escaped."""
+    flat = " ".join(text.split())
+    flat = flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
 
 
 def append_step_summary(text: str) -> bool:

@@ -1,12 +1,13 @@
 """JUnit XML, the test-report format CI systems read (GitHub, GitLab, Jenkins).
 
 Each run is a ``<testsuite>``; each success criterion and each constraint is a
-``<testcase>`` pointing at the scenario line that defines it. Only what can fail a goal is a
-``<failure>``: an unmet criterion or a violated hard constraint. A soft constraint is a
-testcase too, so that it is listed with the others and its warnings are one click away, but a
-violation only writes ``<system-out>`` — CI readers count it as passed. A constraint without a
-``check`` is ``<skipped>``: it guides the agent and is never verified. When the run errored
-there is no verdict, so every verifiable testcase carries an ``<error>`` instead.
+``<testcase>`` pointing at the scenario line that defines it. Only what fails the goal is a
+``<failure>`` — the reasons of :func:`goalctl.verdict.verdict_of`, the same reasons every other
+output names. A warning (a violated soft constraint, or an unmet criterion when the met ones
+carry 90% of the weight anyway) only writes ``<system-out>``, so CI readers count it as passed
+and a goal that exits 0 has no failure. A constraint without a ``check`` is ``<skipped>``: it
+guides the agent and is never verified. When the run errored there is no verdict, so every
+verifiable testcase carries an ``<error>`` instead.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 
 from goalctl.errors import UsageError
 from goalctl.reports.markdown import percent  # thresholds read as in report.md
+from goalctl.verdict import FAILURE, Reason, verdict_of
 
 XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 UNCHECKED = "no check: guides the agent but is not verified"
@@ -109,16 +111,28 @@ def _add_suite(root: ET.Element, report: dict[str, Any]) -> Totals:
     suite = _totals_element(root, "testsuite", f"{goal['id']}@{goal['version']}")
     if report.get("started_at"):
         suite.set("timestamp", xml_text(report["started_at"]))
+    verdict = verdict_of(report)
     properties = _element(suite, "properties")
-    for key in ("run_id", "scenario", "agent", "provider", "model", "verdict", "score"):
+    for key in ("run_id", "scenario", "agent", "provider", "model", "verdict"):
         _element(properties, "property", name=key, value=report.get(key, ""))
+    if verdict.scored:  # an errored run has no verdict, so no score either
+        _element(properties, "property", name="score", value=report.get("score", ""))
+    if verdict.reasons:
+        _element(properties, "property", name="why", value=verdict.explanation())
     error = None
     if report["verdict"] == "error":
         error = report["error"] or "the run errored"
+    reasons = {(r.kind, r.id): r for r in verdict.reasons}
     for criterion in report["criteria"]:
-        _add_criterion(suite, report, criterion, error)
+        _add_criterion(suite, report, criterion, reasons.get(("criterion", criterion["id"])), error)
     for constraint in report["constraints"]:
-        _add_constraint(suite, report, constraint, error)
+        reason = reasons.get(("constraint", constraint["id"]))
+        _add_constraint(suite, report, constraint, reason, error)
+    for reason in verdict.reasons:
+        if reason.kind == "run" and reason.level == FAILURE:
+            item = {"id": goal["id"], "line": reason.line}
+            case = _testcase(suite, report, "verdict", item)
+            _element(case, "failure", reason.detail, message=reason.summary, type="verdict")
     cases = suite.findall("testcase")
     totals = Totals(
         len(cases),
@@ -146,22 +160,37 @@ def _testcase(
 
 
 def _add_criterion(
-    suite: ET.Element, report: dict[str, Any], criterion: dict[str, Any], error: str | None
+    suite: ET.Element,
+    report: dict[str, Any],
+    criterion: dict[str, Any],
+    reason: Reason | None,
+    error: str | None,
 ) -> None:
     case = _testcase(suite, report, "criterion", criterion)
+    evidence = "\n".join(criterion["evidence"])
     if error is not None:
         _element(case, "error", error, message=error, type="run-error")
-    elif not criterion["met"]:
+    elif reason is not None and reason.level == FAILURE:
         message = (
             f"{criterion['id']}: {criterion['passed']}/{criterion['evaluated']} passed, "
             f"needs {percent(criterion['threshold'])}"
         )
-        evidence = "\n".join(criterion["evidence"])
         _element(case, "failure", evidence, message=message, type="criterion")
+    elif reason is not None:
+        _element(
+            case,
+            "system-out",
+            f"warning: criterion {criterion['id']} unmet (weight {criterion['weight']:g}; "
+            f"the other criteria carry 90% without it)\n{evidence}",
+        )
 
 
 def _add_constraint(
-    suite: ET.Element, report: dict[str, Any], constraint: dict[str, Any], error: str | None
+    suite: ET.Element,
+    report: dict[str, Any],
+    constraint: dict[str, Any],
+    reason: Reason | None,
+    error: str | None,
 ) -> None:
     case = _testcase(suite, report, "constraint", constraint)
     violations = "\n".join(constraint["violations"])
@@ -169,11 +198,11 @@ def _add_constraint(
         _element(case, "skipped", message=UNCHECKED)
     elif error is not None:
         _element(case, "error", error, message=error, type="run-error")
-    elif constraint["violated"] and constraint["type"] == "hard":
+    elif reason is not None and reason.level == FAILURE:
         first = constraint["violations"][0] if constraint["violations"] else "violated"
         message = f"{constraint['id']}: hard constraint violated: {first}"
         _element(case, "failure", violations, message=message, type="constraint")
-    elif constraint["violated"]:
+    elif reason is not None:
         _element(
             case,
             "system-out",

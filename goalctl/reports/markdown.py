@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from goalctl.config.prices import cost_column, cost_text
+from goalctl.verdict import FAILURE, WARNING, verdict_of
 
 VERDICT_LABELS = {
     "achieved": "✅ achieved",
     "not_achieved": "❌ not achieved",
     "error": "⚠️ error (no verdict)",
 }
+
+
+_REASON_MARKS = {WARNING: "⚠️ warning:", FAILURE: "❌"}
 
 
 def _cell(value: Any) -> str:
@@ -30,14 +34,23 @@ def render_markdown(report: dict[str, Any]) -> str:
     """The human report of a run, from its JSON report."""
     goal = report["goal"]
     totals = report["totals"]
+    verdict = verdict_of(report)
+    title = f"# {goal['name']} — {VERDICT_LABELS.get(verdict.verdict, verdict.verdict)}"
+    if verdict.scored and verdict.explanation():
+        title += f": {verdict.explanation()}"
     lines = [
-        f"# {goal['name']} — {VERDICT_LABELS.get(report['verdict'], report['verdict'])}",
+        title,
         "",
         f"- Goal: `{goal['id']}` version {goal['version']} ({report['scenario']})",
         f"- Run: `{report['run_id']}` — agent `{report['agent']}`, "
         f"provider `{report['provider']}`, model `{report['model']}`",
-        f"- Weighted score: **{percent(report['score'])}** (needs {percent(report['threshold'])}, "
-        "and no hard constraint violated)",
+    ]
+    if verdict.scored:
+        score, needed = percent(report["score"]), percent(report["threshold"])
+        lines.append(
+            f"- Weighted score: **{score}** (needs {needed}; every hard constraint must hold too)"
+        )
+    lines += [
         f"- Cases: {totals['cases_passed']} passed, {totals['cases_failed']} failed, "
         f"{totals['cases_errored']} errored, of {totals['cases']}",
         f"- Cost: {cost_text(totals['cost_usd'], totals)} — {totals['llm_calls']} calls, "
@@ -49,6 +62,11 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report["budget_stop"]:
         stop = report["budget_stop"]
         lines += ["", f"**Stopped by budget** `{stop['constraint']}`: {stop['evidence']}"]
+    if verdict.scored and verdict.reasons:
+        lines += ["", "## Why", ""]
+        lines += [
+            f"- {_REASON_MARKS[r.level]} {r.summary} — {_cell(r.detail)}" for r in verdict.reasons
+        ]
     lines += [
         "",
         "## Success criteria",

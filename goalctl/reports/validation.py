@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from goalctl.reports.github import problem_annotations
+from goalctl.reports.github import WorkflowCommand, problem_annotations
 from goalctl.validation import ValidationReport
 
 REPORT_VERSION = 1
@@ -25,7 +25,7 @@ def as_text(report: ValidationReport) -> list[str]:
     return [str(problem) for problem in report.problems]
 
 
-def as_github(report: ValidationReport) -> list[str]:
+def as_github(report: ValidationReport) -> list[WorkflowCommand]:
     return problem_annotations(report.problems)
 
 

@@ -476,4 +476,6 @@ def _describe(error: Any) -> tuple[str, str]:
         return f"has an unexpected form: {shown}", ""
     if kind == "value_error":
         return str(ctx.get("error", error["msg"])), ""
+    if kind == "one_line":
+        return error["msg"], str(ctx["remedy"])
     return error["msg"][:1].lower() + error["msg"][1:], ""

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, PrivateAttr, StrictFloat, model_validator
 
 from goalctl.config.prices import MAX_PRICE
-from goalctl.goal import Goal, GoalStatus, _Strict
+from goalctl.goal import Goal, GoalStatus, OneLine, _Strict
 from goalctl.regexes import check_pattern
 from goalctl.scenario.positions import SourceMap
 
@@ -44,7 +44,7 @@ class ModelPrice(_Strict):
 class Case(_Strict):
     """One input the agent is run on, with what is expected of it."""
 
-    name: str | None = None
+    name: OneLine | None = None
     """Name used in reports; defaults to ``case-<n>``."""
     description: str = ""
     """What this case exercises."""

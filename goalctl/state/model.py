@@ -208,6 +208,23 @@ _OPTION_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+_COST_BASES = frozenset({"priced", "simulated", "unknown"})
+
+
+def _totals_problem(totals: dict[str, Any]) -> str | None:
+    """Numbers, plus how the cost was reached (``cost_basis``, ``unpriced_models``)."""
+    for key, item in totals.items():
+        if key == "cost_basis":
+            if item not in _COST_BASES:
+                return "'cost_basis' must be one of " + ", ".join(sorted(_COST_BASES))
+        elif key == "unpriced_models":
+            if not (isinstance(item, list) and all(isinstance(m, str) for m in item)):
+                return "'unpriced_models' must be a list of model names"
+        elif type(item) not in (int, float):
+            return f"must hold only numbers (not {key!r})"
+    return None
+
+
 def _value_problem(name: str, value: Any) -> str | None:
     """What is wrong with a value of the right JSON type, or None (tampering shows here)."""
     if value is None:
@@ -223,8 +240,7 @@ def _value_problem(name: str, value: Any) -> str | None:
     if name == "verdict":
         return None if value in _VERDICTS else "must be one of " + ", ".join(sorted(_VERDICTS))
     if name == "totals":
-        bad = [key for key, item in value.items() if type(item) not in (int, float)]
-        return f"must hold only numbers (not {bad[0]!r})" if bad else None
+        return _totals_problem(value)
     if name == "options":
         for key, kinds in _OPTION_TYPES.items():
             if key in value and type(value[key]) not in kinds:
