@@ -10,8 +10,11 @@ import functools
 import json
 from typing import TYPE_CHECKING, Any, Final
 
+from goalctl.check_names import CHECK_ARGUMENTS, known_names, output_names, suggestion
 from goalctl.errors import ExpressionError, GoalctlError, TemplateError
+from goalctl.expressions.checker import _quote
 from goalctl.goal import Metric, readiness_issues, structural_issues
+from goalctl.projects import Reference, inspect_reference, parse_reference, project_root
 from goalctl.scenario.model import Case, ScenarioSpec, TemplateText
 from goalctl.scenario.render import LocatedTemplateError, case_context, render, render_target
 from goalctl.templates import SharedLimitError, render_limits
@@ -34,6 +37,7 @@ def check_scenario(
         _capabilities(reader, spec, manifest)
     _schemas(reader, spec)
     _expressions(reader, spec)
+    _duplicate_cases(reader, spec)
     _templates(reader, spec, templates, config)
     return config
 
@@ -193,13 +197,10 @@ def _BoundedValidator(schema: Any, **kwargs: Any) -> Any:
 
 
 def _expressions(reader: _Reader, spec: ScenarioSpec) -> None:
-    from goalctl.evaluation import is_callable_reference
-    from goalctl.expressions import compile_expression
-
-    checks: list[tuple[tuple[str | int, ...], str]] = []
+    checks: list[tuple[tuple[str | int, ...], str, bool]] = []
     for index, constraint in enumerate(spec.constraints):
         if constraint.check and constraint.check.strip() != "llm_judge":
-            checks.append((("constraints", index, "check"), constraint.check))
+            checks.append((("constraints", index, "check"), constraint.check, False))
     for index, criterion in enumerate(spec.success_criteria):
         if criterion.metric is Metric.CUSTOM:
             if not criterion.check:
@@ -209,7 +210,7 @@ def _expressions(reader: _Reader, spec: ScenarioSpec) -> None:
                     "add e.g. check: \"output['result'] == expected['result']\"",
                 )
             else:
-                checks.append((("success_criteria", index, "check"), criterion.check))
+                checks.append((("success_criteria", index, "check"), criterion.check, True))
         elif criterion.metric is Metric.OUTPUT_MATCHES:
             _regex_target(reader, index, criterion.target)
         elif criterion.metric is Metric.JSON_SCHEMA and not spec.output_schema:
@@ -218,13 +219,70 @@ def _expressions(reader: _Reader, spec: ScenarioSpec) -> None:
                 "metric json_schema needs the goal's output_schema",
                 "add output_schema",
             )
-    for path, source in checks:
-        if is_callable_reference(source):
+    output_keys = output_names(spec.output_schema)
+    for path, source, criterion_check in checks:
+        reference = parse_reference(source)
+        if reference is not None:
+            _reference(reader, path, reference)
             continue
-        try:
-            compile_expression(source)
-        except ExpressionError as exc:
-            reader.at(path, str(exc))
+        _expression(reader, path, source, output_keys, criterion=criterion_check)
+
+
+def _expression(
+    reader: _Reader,
+    path: tuple[str | int, ...],
+    source: str,
+    output_keys: frozenset[str] | None,
+    *,
+    criterion: bool,
+) -> None:
+    """Compile a check and report each name the run would not bind."""
+    from goalctl.expressions import compile_expression
+
+    try:
+        expression = compile_expression(source)
+    except ExpressionError as exc:
+        reader.at(path, str(exc))
+        return
+    if output_keys is None:
+        return  # the output's keys are unknown, so any name may be one of them
+    known = known_names(output_keys, criterion=criterion)
+    for name in sorted(expression.names - known):
+        reader.at(
+            path,
+            f"unknown name {name!r} in {_quote(source)}: a run would fail on every case",
+            suggestion(name, known),
+        )
+
+
+def _reference(reader: _Reader, path: tuple[str | int, ...], reference: Reference) -> None:
+    """A ``module:function`` check that the run could not find, would refuse or call wrongly."""
+    root = project_root(reader.path)
+    problem = inspect_reference(root, reference, "goalctl.check", CHECK_ARGUMENTS)
+    if problem is not None:
+        reader.at(path, problem, _REFERENCE_REMEDY)
+
+
+_REFERENCE_REMEDY = (
+    "name a function of this project (its folder up to pyproject.toml or .git) marked "
+    "@goalctl.check, e.g. def total_matches(output, expected, **_)"
+)
+
+
+def _duplicate_cases(reader: _Reader, spec: ScenarioSpec) -> None:
+    """Case names key results, checkpoints and reports: a repeated one would merge two cases."""
+    first: dict[str, int] = {}
+    for index, case in enumerate(spec.cases):
+        name = case.name or f"case-{index + 1}"
+        if name in first:
+            where: tuple[str | int, ...] = ("cases", index, "name") if case.name else ("cases", index)
+            reader.at(
+                where,
+                f"case name {name!r} is also the name of cases[{first[name]}]",
+                "give every case its own name",
+            )
+        else:
+            first[name] = index
 
 
 def _regex_target(reader: _Reader, index: int, target: Any) -> None:

@@ -99,8 +99,15 @@ def read_scenario(path: Path, text: str | None = None) -> LoadResult:
             )
         )
         reader.scenario = None
+    reader.problems.sort(key=_reading_order)
     ref = GoalRef.of(reader.scenario) if reader.scenario is not None else None
     return LoadResult(path, reader.scenario, reader.problems, ref)
+
+
+def _reading_order(problem: Problem) -> tuple[int, int]:
+    """Problems are listed as the file is read, top to bottom (a stable sort keeps the order of
+    problems at one place)."""
+    return problem.line, problem.col
 
 
 class _Abort(Exception):
