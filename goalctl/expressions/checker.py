@@ -144,6 +144,8 @@ def _is_constant(node: ast.AST) -> bool:
         return _is_constant(node.left) and _is_constant(node.right)
     if isinstance(node, ast.UnaryOp):
         return _is_constant(node.operand)
+    if isinstance(node, ast.List | ast.Tuple):
+        return all(_is_constant(element) for element in node.elts)
     return False
 
 
