@@ -92,7 +92,8 @@ EXPECTED: dict[str, list[str]] = {
         "14:1: context item 'just a sentence without a colon' is not 'key: value' (write each context bullet as '- key: value')",
     ],
     "md_bad_front_matter_yaml.md": [
-        "4:1: YAML syntax error: found unexpected end of stream (while scanning a quoted scalar)",
+        "3:7: YAML syntax error: found unexpected end of stream (while scanning a quoted scalar); "
+        "noticed at line 4",
     ],
     "md_bad_target_template.md": [
         "7:13: success_criteria[0].target: target is undefined for this case (case 'no-expected')",
@@ -170,7 +171,8 @@ EXPECTED: dict[str, list[str]] = {
         "7:13: success_criteria[0].weight: expected a number, got 'high' (string)",
     ],
     "yaml_syntax.yaml": [
-        "5:17: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence)",
+        "4:24: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence); "
+        "noticed at line 5",
     ],
     "zero_weight.yaml": [
         "5:3: success_criteria: the total weight of the success criteria must be above 0 (give at least one criterion a weight above 0)",
