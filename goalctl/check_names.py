@@ -37,16 +37,19 @@ CHECK_ARGUMENTS: Final = frozenset(
 to their values)."""
 
 
-def output_names(output_schema: Mapping[str, Any] | None) -> frozenset[str] | None:
+def output_names(
+    output_schema: Mapping[str, Any] | None, *, text_without_schema: bool
+) -> frozenset[str] | None:
     """Top-level keys of the output a check can read as names (``total`` for
-    ``output['total']``); None when the schema does not say which keys there are.
+    ``output['total']``); None when nothing says which keys there are.
 
-    Without an ``output_schema`` the output is text, with no keys. A schema that declares
-    ``properties`` (at its top or in an ``allOf``/``anyOf``/``oneOf`` branch) names them all: a
-    name outside them is taken for a typo, and ``output['key']`` reads any other key.
+    Without an ``output_schema`` an agent whose output is then text (``text_without_schema``,
+    as the ``llm`` agent's) gives no keys; another agent's keys are unknown. A schema that
+    declares ``properties`` (at its top or in an ``allOf``/``anyOf``/``oneOf`` branch) names
+    them all: a name outside them is taken for a typo, and ``output['key']`` reads any other key.
     """
     if not output_schema:
-        return frozenset()
+        return frozenset() if text_without_schema else None
     declared = set(_properties(output_schema))
     for combinator in ("allOf", "anyOf", "oneOf"):
         branches = output_schema.get(combinator)

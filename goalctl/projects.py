@@ -18,8 +18,6 @@ from __future__ import annotations
 import ast
 import difflib
 import functools
-import importlib
-import inspect
 import os
 import sys
 import threading
@@ -111,7 +109,9 @@ def load_marked(
             + _did_you_mean(reference.function, [n for n in vars(module) if not n.startswith("_")])
         )
     if not getattr(function, marker, False):
-        raise ProjectError(f"{str(reference)!r} is not marked with @{decorator}; refusing to call it")
+        raise ProjectError(
+            f"{str(reference)!r} is not marked with @{decorator}; refusing to call it"
+        )
     return function  # type: ignore[no-any-return]
 
 
@@ -134,11 +134,12 @@ def _import(root: Path, name: str, file: Path) -> ModuleType:
             if not ours and not _same_file(getattr(holder, "__file__", None), top_file):
                 where = getattr(holder, "__file__", None) or "built in"
                 raise ProjectError(
-                    f"module name {top!r} is already taken by {where}; "
-                    "rename the project's module"
+                    f"module name {top!r} is already taken by {where}; rename the project's module"
                 )
             for key in [k for k in sys.modules if k == top or k.startswith(top + ".")]:
                 del sys.modules[key]
+        import importlib
+
         if str(root) not in sys.path:
             # As pytest does for a rootdir: the project's modules import each other by name.
             sys.path.insert(0, str(root))
@@ -185,6 +186,8 @@ class _Parameters(NamedTuple):
 
 @functools.lru_cache(maxsize=256)
 def _parameters(function: Callable[..., Any]) -> _Parameters:
+    import inspect
+
     names, required, any_keyword = set(), set(), False
     for parameter in inspect.signature(function).parameters.values():
         if parameter.kind is inspect.Parameter.VAR_KEYWORD:

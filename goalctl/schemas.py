@@ -47,7 +47,10 @@ def scenario_schema(*, markdown: bool = False) -> dict[str, Any]:
     else:
         schema["required"] = ["id", "name", "description"]
         draft = {"properties": {"status": {"const": "draft"}}, "required": ["status"]}
-        ready = {"required": ["success_criteria"], "properties": {"success_criteria": {"minItems": 1}}}
+        ready = {
+            "required": ["success_criteria"],
+            "properties": {"success_criteria": {"minItems": 1}},
+        }
         branches.append({"if": draft, "else": ready})
         title, description = "goalctl scenario", "A YAML scenario file."
     return {

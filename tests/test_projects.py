@@ -146,7 +146,10 @@ class TestInspectedWithoutImport:
         ("reference", "problem"),
         [
             ("nope:f", "module 'nope' is not part of the project"),
-            ("checks:total_matchs", "has no function 'total_matchs' (did you mean 'total_matches'?)"),
+            (
+                "checks:total_matchs",
+                "has no function 'total_matchs' (did you mean 'total_matches'?)",
+            ),
             ("checks:plain", "'checks:plain' is not marked with @goalctl.check"),
             ("checks:odd", "'checks:odd' needs argument(s) 'colour', which goalctl does not"),
         ],
@@ -160,10 +163,14 @@ class TestInspectedWithoutImport:
         found = inspect_reference(
             root, Reference(module, function), "goalctl.check", frozenset({"output"})
         )
-        assert found is not None and problem in found
+        assert found is not None
+        assert problem in found
         assert capsys.readouterr().out == ""
 
     def test_a_marked_function_passes(self, tmp_path: Path) -> None:
         root = project(tmp_path)
         names = frozenset({"output", "expected"})
-        assert inspect_reference(root, Reference("checks", "total_matches"), "goalctl.check", names) is None
+        assert (
+            inspect_reference(root, Reference("checks", "total_matches"), "goalctl.check", names)
+            is None
+        )

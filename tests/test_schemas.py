@@ -21,7 +21,9 @@ def scenario_schema(name: str = "scenario.schema.json") -> dict[str, Any]:
 
 def schema_of(path: Path) -> dict[str, Any]:
     """The schema a scenario file's kind is checked against: front matter, or a YAML file."""
-    return scenario_schema("front-matter.schema.json" if path.suffix == ".md" else "scenario.schema.json")
+    return scenario_schema(
+        "front-matter.schema.json" if path.suffix == ".md" else "scenario.schema.json"
+    )
 
 
 def front_matter(path: Path) -> Any:
@@ -68,9 +70,15 @@ def test_schema_refuses(data: dict[str, Any], message: str) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"id": "x", "description": "d", "success_criteria": [{"id": "c", "description": "d"}]}, "'name' is a required property"),
+        (
+            {"id": "x", "description": "d", "success_criteria": [{"id": "c", "description": "d"}]},
+            "'name' is a required property",
+        ),
         ({"id": "x", "name": "n", "description": "d"}, "'success_criteria' is a required property"),
-        ({"id": "x", "name": "n", "description": "d", "success_criteria": []}, "should be non-empty"),
+        (
+            {"id": "x", "name": "n", "description": "d", "success_criteria": []},
+            "should be non-empty",
+        ),
     ],
 )
 def test_a_yaml_scenario_needs_what_validate_needs(data: dict[str, Any], message: str) -> None:

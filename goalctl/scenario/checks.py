@@ -219,7 +219,8 @@ def _expressions(reader: _Reader, spec: ScenarioSpec) -> None:
                 "metric json_schema needs the goal's output_schema",
                 "add output_schema",
             )
-    output_keys = output_names(spec.output_schema)
+    # The llm agent parses its reply as JSON only when there is an output_schema.
+    output_keys = output_names(spec.output_schema, text_without_schema=spec.agent == "llm")
     for path, source, criterion_check in checks:
         reference = parse_reference(source)
         if reference is not None:
@@ -275,7 +276,9 @@ def _duplicate_cases(reader: _Reader, spec: ScenarioSpec) -> None:
     for index, case in enumerate(spec.cases):
         name = case.name or f"case-{index + 1}"
         if name in first:
-            where: tuple[str | int, ...] = ("cases", index, "name") if case.name else ("cases", index)
+            where: tuple[str | int, ...] = ("cases", index)
+            if case.name:
+                where += ("name",)
             reader.at(
                 where,
                 f"case name {name!r} is also the name of cases[{first[name]}]",

@@ -128,7 +128,11 @@ def _dispose(loader: Any) -> None:
         dispose()
 
 
-_OPENINGS = ("while scanning a quoted scalar", "while parsing a flow", "while scanning a simple key")
+_OPENINGS = (
+    "while scanning a quoted scalar",
+    "while parsing a flow",
+    "while scanning a simple key",
+)
 
 
 def _starts_at_context(context: object) -> bool:
