@@ -25,7 +25,7 @@ def scenario_schema(*, markdown: bool = False) -> dict[str, Any]:
     """
     from goalctl.agents.registry import agent_manifest, agent_names
     from goalctl.config_schema import schema_as_json_schema
-    from goalctl.scenario.loader import FILE_STATUSES
+    from goalctl.scenario.criteria import FILE_STATUSES
     from goalctl.scenario.model import ScenarioSpec
 
     schema = ScenarioSpec.model_json_schema()

@@ -1,7 +1,8 @@
-"""Checks of a scenario beyond its shape: goal rules, agent config, schemas, templates, checks.
+"""Checks of a scenario beyond its shape: goal rules, agent config, schemas, templates.
 
 Each check reports located problems through the reader and carries on, so one run of
-``goalctl validate`` shows everything wrong with a file.
+``goalctl validate`` shows everything wrong with a file. The checks of ``check`` fields and
+case names are in :mod:`goalctl.scenario.criteria`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ import functools
 import json
 from typing import TYPE_CHECKING, Any, Final
 
-from goalctl.check_names import CHECK_ARGUMENTS, known_names, output_names, suggestion
-from goalctl.errors import ExpressionError, GoalctlError, TemplateError
-from goalctl.expressions.checker import _quote
+from goalctl.errors import GoalctlError, TemplateError
 from goalctl.goal import Metric, readiness_issues, structural_issues
-from goalctl.projects import Reference, inspect_reference, parse_reference, project_root
+from goalctl.scenario.criteria import check_case_names, check_checks
 from goalctl.scenario.model import Case, ScenarioSpec, TemplateText
 from goalctl.scenario.render import LocatedTemplateError, case_context, render, render_target
 from goalctl.templates import SharedLimitError, render_limits
@@ -36,8 +35,8 @@ def check_scenario(
     if manifest is not None:
         _capabilities(reader, spec, manifest)
     _schemas(reader, spec)
-    _expressions(reader, spec)
-    _duplicate_cases(reader, spec)
+    check_checks(reader, spec)
+    check_case_names(reader, spec)
     _templates(reader, spec, templates, config)
     return config
 
@@ -194,115 +193,6 @@ def _validator_class() -> Any:
 
 def _BoundedValidator(schema: Any, **kwargs: Any) -> Any:
     return _validator_class()(schema, **kwargs)
-
-
-def _expressions(reader: _Reader, spec: ScenarioSpec) -> None:
-    checks: list[tuple[tuple[str | int, ...], str, bool]] = []
-    for index, constraint in enumerate(spec.constraints):
-        if constraint.check and constraint.check.strip() != "llm_judge":
-            checks.append((("constraints", index, "check"), constraint.check, False))
-    for index, criterion in enumerate(spec.success_criteria):
-        if criterion.metric is Metric.CUSTOM:
-            if not criterion.check:
-                reader.at(
-                    ("success_criteria", index),
-                    "a custom criterion needs a `check` (an expression or module:function)",
-                    "add e.g. check: \"output['result'] == expected['result']\"",
-                )
-            else:
-                checks.append((("success_criteria", index, "check"), criterion.check, True))
-        elif criterion.metric is Metric.OUTPUT_MATCHES:
-            _regex_target(reader, index, criterion.target)
-        elif criterion.metric is Metric.JSON_SCHEMA and not spec.output_schema:
-            reader.at(
-                ("success_criteria", index, "metric"),
-                "metric json_schema needs the goal's output_schema",
-                "add output_schema",
-            )
-    # The llm agent parses its reply as JSON only when there is an output_schema.
-    output_keys = output_names(spec.output_schema, text_without_schema=spec.agent == "llm")
-    for path, source, criterion_check in checks:
-        reference = parse_reference(source)
-        if reference is not None:
-            _reference(reader, path, reference)
-            continue
-        _expression(reader, path, source, output_keys, criterion=criterion_check)
-
-
-def _expression(
-    reader: _Reader,
-    path: tuple[str | int, ...],
-    source: str,
-    output_keys: frozenset[str] | None,
-    *,
-    criterion: bool,
-) -> None:
-    """Compile a check and report each name the run would not bind."""
-    from goalctl.expressions import compile_expression
-
-    try:
-        expression = compile_expression(source)
-    except ExpressionError as exc:
-        reader.at(path, str(exc))
-        return
-    if output_keys is None:
-        return  # the output's keys are unknown, so any name may be one of them
-    known = known_names(output_keys, criterion=criterion)
-    for name in sorted(expression.names - known):
-        reader.at(
-            path,
-            f"unknown name {name!r} in {_quote(source)}: a run would fail on every case",
-            suggestion(name, known),
-        )
-
-
-def _reference(reader: _Reader, path: tuple[str | int, ...], reference: Reference) -> None:
-    """A ``module:function`` check that the run could not find, would refuse or call wrongly."""
-    root = project_root(reader.path)
-    problem = inspect_reference(root, reference, "goalctl.check", CHECK_ARGUMENTS)
-    if problem is not None:
-        reader.at(path, problem, _REFERENCE_REMEDY)
-
-
-_REFERENCE_REMEDY = (
-    "name a function of this project (its folder up to pyproject.toml or .git) marked "
-    "@goalctl.check, e.g. def total_matches(output, expected, **_)"
-)
-
-
-def _duplicate_cases(reader: _Reader, spec: ScenarioSpec) -> None:
-    """Case names key results, checkpoints and reports: a repeated one would merge two cases."""
-    first: dict[str, int] = {}
-    for index, case in enumerate(spec.cases):
-        name = case.name or f"case-{index + 1}"
-        if name in first:
-            where: tuple[str | int, ...] = ("cases", index)
-            if case.name:
-                where += ("name",)
-            reader.at(
-                where,
-                f"case name {name!r} is also the name of cases[{first[name]}]",
-                "give every case its own name",
-            )
-        else:
-            first[name] = index
-
-
-def _regex_target(reader: _Reader, index: int, target: Any) -> None:
-    from goalctl.regexes import PatternError, compile_pattern
-
-    if not isinstance(target, str):
-        reader.at(
-            ("success_criteria", index, "target"),
-            "metric output_matches needs a regular expression target",
-        )
-        return
-    if "{{" in target or "{%" in target:
-        return  # a templated pattern is checked per case when the target renders
-    try:
-        compile_pattern(target)
-    except PatternError as exc:
-        reader.at(("success_criteria", index, "target"), str(exc))
 
 
 VALIDATION_RENDERS: Final = 4

@@ -25,11 +25,6 @@ from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
 
 MAX_FILE_BYTES = 1024 * 1024
 """Scenario files larger than this are refused before they are parsed."""
-RUN_STATUSES = ("active", "completed", "failed")
-"""Goal statuses a run sets; a scenario file cannot."""
-FILE_STATUSES = ("draft", "ready", "suspended")
-"""Goal statuses a scenario file may declare."""
-_RUNTIME_REMEDY = "a run records it; remove it from the scenario"
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 YAML_SUFFIXES = (".yaml", ".yml")
 SCENARIO_SUFFIXES = MARKDOWN_SUFFIXES + YAML_SUFFIXES
@@ -295,7 +290,9 @@ class _Reader:
         return data
 
     def model(self, data: dict[str, Any]) -> ScenarioSpec:
-        refused = self.runtime_fields(data)
+        from goalctl.scenario.criteria import refuse_runtime_fields
+
+        refused = refuse_runtime_fields(self, data)
         try:
             spec = ScenarioSpec.model_validate(data)
         except ValidationError as exc:
@@ -306,32 +303,6 @@ class _Reader:
         if refused:
             raise _Abort
         return spec
-
-    def runtime_fields(self, data: dict[str, Any]) -> bool:
-        """Report (and drop, so the rest is still checked) what only a run may set: the goal
-        model's ``created_at``, a criterion's ``met``, and the statuses a run moves a goal to."""
-        refused = False
-        if "created_at" in data:
-            del data["created_at"]
-            self.at(("created_at",), "unknown key 'created_at'", _RUNTIME_REMEDY, key=True)
-            refused = True
-        criteria = data.get("success_criteria")
-        for index, criterion in enumerate(criteria if isinstance(criteria, list) else []):
-            if isinstance(criterion, dict) and "met" in criterion:
-                del criterion["met"]
-                path = ("success_criteria", index, "met")
-                self.at(path, "unknown key 'met'", _RUNTIME_REMEDY, key=True)
-                refused = True
-        status = data.get("status")
-        if isinstance(status, str) and status in RUN_STATUSES:
-            del data["status"]
-            self.at(
-                ("status",),
-                f"status {status!r} is set by runs, not by scenario files",
-                f"use one of {', '.join(FILE_STATUSES)}",
-            )
-            refused = True
-        return refused
 
     def raw_config(self, data: dict[str, Any]) -> None:
         """Check the config even when other fields are broken: report everything at once."""
