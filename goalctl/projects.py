@@ -36,7 +36,8 @@ MAX_MODULE_BYTES: Final = 1024 * 1024
 # sys.path and sys.modules are process-wide: imports of project code must not interleave.
 _IMPORT_LOCK = threading.RLock()
 _LOADED: dict[str, Path] = {}
-"""Module name → file, for the project modules this process imported (see :func:`_import`)."""
+"""Top-level module name → project root, for the project modules this process imported (see
+:func:`_import`)."""
 
 
 class ProjectError(GoalctlError):
@@ -123,26 +124,24 @@ def _import(root: Path, name: str, file: Path) -> ModuleType:
     library, goalctl, an installed package) is never replaced.
     """
     with _IMPORT_LOCK:
-        top = name.split(".")[0]
         loaded = sys.modules.get(name)
         if loaded is not None and _same_file(getattr(loaded, "__file__", None), file):
             return loaded
-        if loaded is not None or top in sys.modules:
-            holder = sys.modules.get(top)
-            top_file = root / top / "__init__.py" if "." in name else file
-            ours = top in _LOADED and not _same_file(str(_LOADED[top]), top_file)
-            if not ours and not _same_file(getattr(holder, "__file__", None), top_file):
+        top = name.split(".")[0]
+        holder = sys.modules.get(top)
+        if holder is not None and not _holds(holder, root / top):
+            if _LOADED.get(top, root) == root:
                 where = getattr(holder, "__file__", None) or "built in"
                 raise ProjectError(
                     f"module name {top!r} is already taken by {where}; rename the project's module"
                 )
             for key in [k for k in sys.modules if k == top or k.startswith(top + ".")]:
                 del sys.modules[key]
-        import importlib
-
         if str(root) not in sys.path:
             # As pytest does for a rootdir: the project's modules import each other by name.
             sys.path.insert(0, str(root))
+        import importlib
+
         importlib.invalidate_caches()
         try:
             module = importlib.import_module(name)
@@ -152,8 +151,18 @@ def _import(root: Path, name: str, file: Path) -> ModuleType:
             ) from None
         if not _same_file(getattr(module, "__file__", None), file):
             raise ProjectError(f"module {name!r} was imported from {module.__file__}, not {file}")
-        _LOADED[top] = root / top / "__init__.py" if "." in name else file
+        _LOADED[top] = root
         return module
+
+
+def _holds(module: ModuleType, base: Path) -> bool:
+    """Whether ``module`` is the project's top-level module or package at ``base``
+    (``root/name``): its file is ``base.py`` or ``base/__init__.py``, or, for a namespace
+    package, ``base`` is on its path."""
+    file = getattr(module, "__file__", None)
+    if file is not None:
+        return any(_same_file(file, c) for c in (base.with_suffix(".py"), base / "__init__.py"))
+    return any(_same_file(str(p), base) for p in getattr(module, "__path__", []))
 
 
 def _same_file(found: str | None, file: Path) -> bool:

@@ -103,6 +103,20 @@ class TestCalledAsWritten:
         assert check_case(first, {"total": 3}) is True
         assert check_case(second, {"total": 3}) == "second"
 
+    def test_modules_of_one_package_share_it(self, tmp_path: Path) -> None:
+        root = tmp_path / "pkgproj"
+        (root / "evals").mkdir(parents=True)
+        (root / "evals" / "__init__.py").write_text("STATE: list[str] = []\n")
+        for name in ("a", "b"):
+            (root / "evals" / f"{name}.py").write_text(
+                f"import goalctl\nfrom evals import STATE\n\n@goalctl.check\n"
+                f"def f(**_):\n    STATE.append({name!r})\n    return STATE\n"
+            )
+        first = load_marked(root, Reference("evals.a", "f"), "__goalctl_check__", "x")
+        second = load_marked(root, Reference("evals.b", "f"), "__goalctl_check__", "x")
+        assert first() == ["a"]
+        assert second() == ["a", "b"]  # one package, one STATE
+
     def test_an_argument_goalctl_does_not_provide_is_named(self) -> None:
         def wants(output: object, colour: str) -> bool:
             return True

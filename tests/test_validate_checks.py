@@ -105,6 +105,7 @@ class TestProjectFunctions:
             "def total(output, expected, **_):\n    return True\n\ndef plain(output):\n    ...\n"
         )
         sys.modules.pop("this", None)
+        sys.modules.pop("checks", None)
         found = problems(
             tmp_path,
             """\
