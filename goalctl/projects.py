@@ -84,13 +84,22 @@ def module_file(root: Path, module: str) -> Path:
             real = Path(os.path.realpath(candidate))
             if not real.is_relative_to(Path(os.path.realpath(root))):
                 raise ProjectError(
-                    f"module {module!r} leads out of the project {root} (to {real}); refused"
+                    f"module {module!r} leads out of the project under {shown(root)} "
+                    f"(to {real}); refused"
                 )
             return candidate
     raise ProjectError(
-        f"module {module!r} is not part of the project {root} "
-        f"(no {'/'.join(parts)}.py or {'/'.join(parts)}/__init__.py there)"
+        f"module {module!r} is not part of the project (no {'/'.join(parts)}.py or "
+        f"{'/'.join(parts)}/__init__.py under {shown(root)})"
     )
+
+
+def shown(folder: Path) -> str:
+    """``folder`` as messages show it: relative to the working directory when inside it (as
+    ``goalctl validate`` shows file names), with a trailing slash."""
+    real, cwd = Path(os.path.realpath(folder)), Path(os.path.realpath(Path.cwd()))
+    text = real.relative_to(cwd).as_posix() if real.is_relative_to(cwd) else str(real)
+    return text.rstrip("/") + "/"
 
 
 def load_marked(
@@ -106,7 +115,7 @@ def load_marked(
     function = getattr(module, reference.function, None)
     if function is None:
         raise ProjectError(
-            f"module {reference.module!r} ({file}) has no function {reference.function!r}"
+            f"module {reference.module!r} has no function {reference.function!r}"
             + _did_you_mean(reference.function, [n for n in vars(module) if not n.startswith("_")])
         )
     if not getattr(function, marker, False):
@@ -243,7 +252,7 @@ def inspect_reference(
     defined = _top_level_names(tree)
     node = defined.get(reference.function)
     if node is None:
-        return f"module {reference.module!r} ({file}) has no function {reference.function!r}" + (
+        return f"module {reference.module!r} has no function {reference.function!r}" + (
             _did_you_mean(reference.function, [n for n in defined if not n.startswith("_")])
         )
     if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

@@ -631,7 +631,7 @@ class TestCustomCallable:
         ("reference", "cause"),
         [
             ("no_such_checks:fn", "module 'no_such_checks' is not part of the project"),
-            ("checks:nope", "module 'checks' ("),
+            ("checks:nope", "module 'checks' has no function 'nope'"),
         ],
     )
     def test_missing_module_or_function(self, tmp_path: Path, reference: str, cause: str) -> None:

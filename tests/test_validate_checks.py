@@ -117,17 +117,16 @@ class TestProjectFunctions:
             """,
         )
         remedy = (
-            " (name a function of this project (its folder up to pyproject.toml or .git) marked "
-            "@goalctl.check, e.g. def total_matches(output, expected, **_))"
+            " (name a function of this scenario's project (its folder up to pyproject.toml or "
+            ".git) marked @goalctl.check)"
         )
-        checks = tmp_path / "checks.py"
         assert found == [
-            f"7:52: success_criteria[1].check: module 'checks' ({checks}) has no function 'totl' "
+            "7:52: success_criteria[1].check: module 'checks' has no function 'totl' "
             "(did you mean 'total'?)" + remedy,
             "8:52: success_criteria[2].check: 'checks:plain' is not marked with @goalctl.check; "
             "it would not be called" + remedy,
-            f"9:52: success_criteria[3].check: module 'this' is not part of the project "
-            f"{tmp_path.resolve()} (no this.py or this/__init__.py there)" + remedy,
+            "9:52: success_criteria[3].check: module 'this' is not part of the project "
+            f"(no this.py or this/__init__.py under {tmp_path.resolve()}/)" + remedy,
         ]
         assert capsys.readouterr().out == ""
         assert "this" not in sys.modules

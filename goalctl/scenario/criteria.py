@@ -97,8 +97,8 @@ def _reference(reader: _Reader, path: tuple[str | int, ...], reference: Referenc
 
 
 _REFERENCE_REMEDY = (
-    "name a function of this project (its folder up to pyproject.toml or .git) marked "
-    "@goalctl.check, e.g. def total_matches(output, expected, **_)"
+    "name a function of this scenario's project (its folder up to pyproject.toml or .git) "
+    "marked @goalctl.check"
 )
 
 
