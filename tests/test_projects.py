@@ -4,6 +4,8 @@ never imported from outside the project."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -129,6 +131,27 @@ class TestCalledAsWritten:
             return output, expected
 
         assert call_by_name(two, {"output": 1, "expected": 2, "text": "x"}) == (1, 2)
+
+
+def test_the_installed_goalctl_runs_a_project_check_from_anywhere(tmp_path: Path) -> None:
+    root = project(tmp_path, name="e2e")
+    (root / "scenarios" / "totals.yaml").write_text(SCENARIO + "responses: ['{\"total\": 3}']\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    scenario = str(root / "scenarios" / "totals.yaml")
+    for command in (["validate", scenario], ["run", "--report-dir", str(elsewhere), scenario]):
+        done = subprocess.run(
+            [sys.executable, "-m", "goalctl", *command],
+            cwd=elsewhere,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "achieved — score 100%" in done.stdout
 
 
 class TestStaysInTheProject:
