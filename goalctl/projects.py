@@ -74,12 +74,13 @@ def project_root(scenario: Path) -> Path:
 
 
 def module_file(root: Path, module: str) -> Path:
-    """The file of ``module`` in the project at ``root`` (``a/b.py`` or ``a/b/__init__.py``),
+    """The file of ``module`` in the project at ``root`` (``a/b/__init__.py`` or ``a/b.py``),
     resolved by path arithmetic alone; :class:`ProjectError` when it is not there or leads out
     of the project (a symlink)."""
     parts = module.split(".")
     base = root.joinpath(*parts)
-    for candidate in (base.with_name(parts[-1] + ".py"), base / "__init__.py"):
+    # A package wins over a module of the same name, as in Python's own import system.
+    for candidate in (base / "__init__.py", base.with_name(parts[-1] + ".py")):
         if candidate.is_file():
             real = Path(os.path.realpath(candidate))
             if not real.is_relative_to(Path(os.path.realpath(root))):
@@ -196,17 +197,19 @@ def call_by_name(function: Callable[..., Any], arguments: Mapping[str, Any]) -> 
 class _Parameters(NamedTuple):
     names: frozenset[str]
     required: frozenset[str]
+    positional_only: frozenset[str]
+    """Required parameters that can never be passed by name."""
     any_keyword: bool
 
     def missing(self, arguments: Mapping[str, Any]) -> list[str]:
-        return sorted(self.required - set(arguments))
+        return sorted((self.required - set(arguments)) | self.positional_only)
 
 
 @functools.lru_cache(maxsize=256)
 def _parameters(function: Callable[..., Any]) -> _Parameters:
     import inspect
 
-    names, required, any_keyword = set(), set(), False
+    names, required, positional_only, any_keyword = set(), set(), set(), False
     for parameter in inspect.signature(function).parameters.values():
         if parameter.kind is inspect.Parameter.VAR_KEYWORD:
             any_keyword = True
@@ -215,8 +218,10 @@ def _parameters(function: Callable[..., Any]) -> _Parameters:
             if parameter.default is inspect.Parameter.empty:
                 required.add(parameter.name)
         elif parameter.kind is parameter.POSITIONAL_ONLY and parameter.default is parameter.empty:
-            required.add(parameter.name)  # can never be passed by name
-    return _Parameters(frozenset(names), frozenset(required), any_keyword)
+            positional_only.add(parameter.name)
+    return _Parameters(
+        frozenset(names), frozenset(required), frozenset(positional_only), any_keyword
+    )
 
 
 def _did_you_mean(name: str, known: list[str]) -> str:

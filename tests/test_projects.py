@@ -19,6 +19,7 @@ from goalctl.projects import (
     call_by_name,
     inspect_reference,
     load_marked,
+    module_file,
     project_root,
 )
 from goalctl.scenario.loader import load_scenario
@@ -125,6 +126,19 @@ class TestCalledAsWritten:
 
         with pytest.raises(ProjectError, match=r"needs argument\(s\) 'colour'"):
             call_by_name(wants, {"output": 1})
+
+    def test_a_positional_only_parameter_is_never_offered(self) -> None:
+        def positional(output: object, /) -> bool:
+            return True
+
+        with pytest.raises(ProjectError, match=r"needs argument\(s\) 'output'"):
+            call_by_name(positional, {"output": 1})
+
+    def test_a_package_wins_over_a_module_of_the_same_name(self, tmp_path: Path) -> None:
+        (tmp_path / "evalpkg").mkdir()
+        (tmp_path / "evalpkg" / "__init__.py").write_text("")
+        (tmp_path / "evalpkg.py").write_text("")
+        assert module_file(tmp_path, "evalpkg") == tmp_path / "evalpkg" / "__init__.py"
 
     def test_only_the_arguments_a_function_names_are_passed(self) -> None:
         def two(output: object, expected: object) -> tuple[object, object]:
