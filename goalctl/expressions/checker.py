@@ -19,6 +19,7 @@ from goalctl.expressions.limits import (
     _BUDGET,
     _FUNCTIONS,
     _OPERATORS,
+    DEFAULT_TIMEOUT,
     MAX_DEPTH,
     MAX_SOURCE_LENGTH,
     _Budget,
@@ -108,8 +109,6 @@ def _check(source: str, root: ast.expr) -> None:
         raise _invalid(source, f"{problem} ({_node_position(source, lineno, offset)})")
 
 
-CONSTANT_TIMEOUT = 0.1
-"""Seconds all constant subexpressions of one expression may take to compute when compiled."""
 _ARITHMETIC = (ast.BinOp, ast.UnaryOp)
 
 
@@ -117,7 +116,8 @@ def _fold_constants(source: str, root: ast.expr) -> None:
     """Compute every constant arithmetic subexpression (``9**9**9``) once, now, with the
     sandbox's own guarded operators: one beyond the bounds would fail every evaluation of a run,
     so it is refused where ``goalctl validate`` sees it."""
-    budget = _Budget(time.monotonic() + CONSTANT_TIMEOUT, CONSTANT_TIMEOUT)
+    # The constant parts together get one evaluation's time: more would fail every evaluation.
+    budget = _Budget(time.monotonic() + DEFAULT_TIMEOUT, DEFAULT_TIMEOUT)
     token = _BUDGET.set(budget)
     try:
         stack: list[ast.AST] = [root]
