@@ -141,7 +141,7 @@ class _Generator:
         if roll < 0.05:
             spec["status"] = "draft"
         elif roll < 0.12:
-            spec["status"] = "active"
+            spec["status"] = "ready"  # explicit; a run sets the other statuses
         plan = Plan(domain, ident, version, team, company, spec)
         if domain is _COLLECTOR:
             self.collector(plan)

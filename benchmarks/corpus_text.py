@@ -137,7 +137,7 @@ def markdown_text(plan: Plan, r: random.Random) -> str:
         body_keys.append("context")
     body = {key: spec.pop(key) for key in body_keys if key in spec}
     front = to_yaml(_file_spec(spec))
-    schema = "# yaml-language-server: $schema=../schemas/scenario.schema.json\n"
+    schema = "# yaml-language-server: $schema=../schemas/front-matter.schema.json\n"
     out = ["---\n", schema if r.random() < 0.5 else "", front, "---\n", f"# {name}\n\n"]
     if r.random() < 0.1:
         out.append(f"## Goal\n\n{_wrap(description)}\n\n")

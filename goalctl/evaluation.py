@@ -8,6 +8,7 @@ A check that cannot be made (judge failure, broken expression) never passes.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -16,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from goalctl.check_names import CHECK_ARGUMENTS, METRIC_NAMES
 from goalctl.errors import ExpressionError, TemplateError
 from goalctl.goal import Constraint, Metric, SuccessCriterion
+from goalctl.projects import Reference, parse_reference, project_root
 from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import render, render_target
 
-METRIC_NAMES = ("elapsed_s", "cost_usd", "input_tokens", "output_tokens", "llm_calls", "attempts")
-"""Names a ``check`` can use besides the case's data; also the run totals of a budget."""
 MAX_EVIDENCE = 200
 
 Judge = Callable[[str], Awaitable[str]]
@@ -169,6 +170,7 @@ class Evaluator:
         self.goal = scenario.goal
         self.config = dict(config)
         self._validator: Any = None
+        self.project = project_root(scenario.path)
 
     def names(
         self, context: Mapping[str, Any], result: CaseOutput, metrics: Metrics
@@ -183,6 +185,7 @@ class Evaluator:
             value=result.output,
             input=context.get("input"),
             expected=context.get("expected"),
+            case=context.get("case"),
             error=result.error,
             config=self.config,
         )
@@ -267,7 +270,7 @@ class Evaluator:
     def _custom(self, criterion: SuccessCriterion, names: dict[str, Any]) -> Check:
         assert criterion.check is not None  # validation guarantees it for custom criteria
         try:
-            value = run_check(criterion.check, names)
+            value = run_check(criterion.check, names, project=self.project)
         except (ExpressionError, CheckError) as exc:
             return Check(criterion.id, False, "check failed to evaluate", error=str(exc))
         score = (
@@ -325,7 +328,7 @@ class Evaluator:
     def check_expression(self, constraint: Constraint, names: Mapping[str, Any]) -> ConstraintCheck:
         assert constraint.check is not None
         try:
-            value = run_check(constraint.check, names)
+            value = run_check(constraint.check, names, project=self.project)
         except (ExpressionError, CheckError) as exc:
             return ConstraintCheck(constraint.id, False, "check failed to evaluate", str(exc))
         return ConstraintCheck(
@@ -371,59 +374,36 @@ def check(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def is_callable_reference(source: str) -> bool:
     """``module.path:function`` (as opposed to an expression)."""
-    module, sep, name = source.strip().partition(":")
-    return (
-        bool(sep) and all(part.isidentifier() for part in module.split(".")) and name.isidentifier()
-    )
+    return parse_reference(source) is not None
 
 
-def _project_module(module_name: str) -> None:
-    """Refuse modules outside the project before importing anything.
-
-    Importing runs a module's top-level code, so a scenario may only name modules whose
-    top-level package lives under the working directory (the project), never the standard
-    library or installed packages; ``find_spec`` of a top-level name imports nothing.
-    """
-    import importlib.util
-
-    top = module_name.split(".")[0]
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError) as exc:
-        raise CheckError(f"cannot find check module {module_name!r}: {exc}") from None
-    if spec is None:
-        raise CheckError(f"cannot find check module {module_name!r}")
-    places = [spec.origin] if spec.origin and spec.has_location else []
-    places += list(spec.submodule_search_locations or [])
-    project = Path.cwd().resolve()
-    inside = [Path(p).resolve() for p in places if p]
-    if not inside or not all(
-        p.is_relative_to(project) and "site-packages" not in p.parts for p in inside
-    ):
-        where = ", ".join(str(p) for p in inside) or "built in"
-        raise CheckError(
-            f"check module {module_name!r} is not part of the project ({where}); "
-            "checks must live in modules under the working directory"
-        )
-
-
-def run_check(source: str, names: Mapping[str, Any]) -> Any:
-    """Evaluate a check: a safe expression, or a ``module:function`` marked with ``@check``."""
-    if not is_callable_reference(source):
+def run_check(source: str, names: Mapping[str, Any], *, project: Path | None = None) -> Any:
+    """Evaluate a check: a safe expression, or a ``module:function`` of the project at
+    ``project`` (the working directory by default) marked with ``@check``, called with the
+    keyword arguments of :data:`CHECK_ARGUMENTS` it names."""
+    reference = parse_reference(source)
+    if reference is None:
         from goalctl.expressions import compile_expression
 
         return compile_expression(source).evaluate(names)
-    from importlib import import_module
+    from goalctl.projects import ProjectError, call_by_name
 
-    module_name, _, name = source.strip().partition(":")
-    _project_module(module_name)
     try:
-        function = getattr(import_module(module_name), name)
-    except (ImportError, AttributeError) as exc:
-        raise CheckError(f"cannot load check {source!r}: {exc}") from None
-    if not getattr(function, _MARK, False):
-        raise CheckError(f"{source!r} is not marked with @goalctl.check; refusing to call it")
+        function = _load_check(project or Path.cwd(), reference)
+    except ProjectError as exc:
+        raise CheckError(str(exc)) from None
+    arguments = {name: names.get(name) for name in CHECK_ARGUMENTS if name != "metrics"}
+    arguments["metrics"] = {name: names[name] for name in METRIC_NAMES if name in names}
     try:
-        return function(dict(names))
+        return call_by_name(function, arguments)
+    except ProjectError as exc:
+        raise CheckError(f"check {source!r} cannot be called: {exc}") from None
     except Exception as exc:
         raise CheckError(f"check {source!r} failed: {type(exc).__name__}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _load_check(root: Path, reference: Reference) -> Callable[..., Any]:
+    from goalctl.projects import load_marked
+
+    return load_marked(root, reference, _MARK, "goalctl.check")

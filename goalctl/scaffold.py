@@ -17,6 +17,8 @@ from goalctl.scenario.loader import SCENARIO_SUFFIXES
 
 SCHEMA_FILE = Path("schemas") / "scenario.schema.json"
 """Where ``goalctl schema --out schemas`` writes the scenario schema, from a project's root."""
+FRONT_MATTER_SCHEMA_FILE = Path("schemas") / "front-matter.schema.json"
+"""And the schema of a Markdown scenario's front matter."""
 
 _SLUG = re.compile(SLUG_PATTERN)
 
@@ -37,7 +39,8 @@ def init_scenario(name: str, directory: Path, *, yaml: bool = False) -> Path:
     for existing in (path.with_suffix(suffix) for suffix in SCENARIO_SUFFIXES):
         if existing.exists():
             raise _exists(existing)
-    text = render_scenario(title, goal_id, path, schema=schema_reference(directory))
+    schema = schema_reference(directory, markdown=not yaml)
+    text = render_scenario(title, goal_id, path, schema=schema)
     try:
         with path.open("x", encoding="utf-8", newline="\n") as file:
             file.write(text)
@@ -99,15 +102,16 @@ def _shown(path: Path) -> str:
         return path.name
 
 
-def schema_reference(directory: Path) -> str | None:
-    """A relative path to the scenario schema when the project has one, for editors.
+def schema_reference(directory: Path, *, markdown: bool = False) -> str | None:
+    """A relative path to the scenario schema (of a Markdown scenario's front matter with
+    ``markdown=True``) when the project has one, for editors.
 
     It is looked for in ``directory`` and the folders above it, up to the project's root (the
     first folder holding ``.git``): a schema outside the project would not travel with it.
     """
     start = directory.resolve()
     for folder in (start, *start.parents):
-        schema = folder / SCHEMA_FILE
+        schema = folder / (FRONT_MATTER_SCHEMA_FILE if markdown else SCHEMA_FILE)
         if schema.is_file():
             return Path(os.path.relpath(schema, start)).as_posix()
         if (folder / ".git").exists():

@@ -12,18 +12,25 @@ from typing import Any
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCENARIO_SCHEMA = "scenario.schema.json"
+FRONT_MATTER_SCHEMA = "front-matter.schema.json"
 MANIFEST_SCHEMA = "agent-manifest.schema.json"
 
 
-def scenario_schema() -> dict[str, Any]:
+def scenario_schema(*, markdown: bool = False) -> dict[str, Any]:
+    """The schema of a YAML scenario file, or with ``markdown=True`` of a Markdown scenario's
+    front matter (whose name, description and criteria may come from the body instead).
+
+    It requires what ``goalctl validate`` requires and offers nothing only a run sets: no
+    ``created_at``, no criterion ``met``, none of the statuses a run moves a goal to.
+    """
     from goalctl.agents.registry import agent_manifest, agent_names
     from goalctl.config_schema import schema_as_json_schema
+    from goalctl.scenario.criteria import FILE_STATUSES
     from goalctl.scenario.model import ScenarioSpec
 
     schema = ScenarioSpec.model_json_schema()
     schema.pop("title", None)
-    # Markdown front matter may leave name and description to the body (title, paragraphs).
-    schema["required"] = ["id"]
+    _without_runtime_fields(schema, FILE_STATUSES)
     branches = []
     for name in agent_names():
         config = schema_as_json_schema(agent_manifest(name).config_schema)
@@ -34,13 +41,36 @@ def scenario_schema() -> dict[str, Any]:
         if name == "llm":  # the default agent also applies when `agent` is omitted
             condition = {"anyOf": [condition, {"not": {"required": ["agent"]}}]}
         branches.append({"if": condition, "then": {"properties": {"config": config}}})
+    if markdown:
+        schema["required"] = ["id"]
+        title, description = "goalctl scenario front matter", "Front matter of a Markdown scenario."
+    else:
+        schema["required"] = ["id", "name", "description"]
+        draft = {"properties": {"status": {"const": "draft"}}, "required": ["status"]}
+        ready = {
+            "required": ["success_criteria"],
+            "properties": {"success_criteria": {"minItems": 1}},
+        }
+        branches.append({"if": draft, "else": ready})
+        title, description = "goalctl scenario", "A YAML scenario file."
     return {
         "$schema": SCHEMA_DIALECT,
-        "title": "goalctl scenario",
-        "description": "Front matter of a Markdown scenario, or a YAML scenario file.",
+        "title": title,
+        "description": description,
         **schema,
         "allOf": branches,
     }
+
+
+def _without_runtime_fields(schema: dict[str, Any], statuses: tuple[str, ...]) -> None:
+    """Drop what the Python goal model carries for runs but a scenario file must not set."""
+    defs = schema.get("$defs", {})
+    schema["properties"].pop("created_at", None)
+    defs.get("SuccessCriterion", {}).get("properties", {}).pop("met", None)
+    status = schema["properties"]["status"]
+    status.pop("$ref", None)
+    status.update({"type": "string", "enum": list(statuses)})
+    defs.pop("GoalStatus", None)
 
 
 def manifest_schema() -> dict[str, Any]:
@@ -57,6 +87,7 @@ def all_schemas() -> dict[str, str]:
         name: json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         for name, schema in (
             (SCENARIO_SCHEMA, scenario_schema()),
+            (FRONT_MATTER_SCHEMA, scenario_schema(markdown=True)),
             (MANIFEST_SCHEMA, manifest_schema()),
         )
     }

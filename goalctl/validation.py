@@ -245,6 +245,8 @@ def validate_paths(
     ]
     report = ValidationReport(results)
     check_lineage(report.results)
+    for result in report.results:
+        result.problems.sort(key=lambda problem: (problem.line, problem.col))
     return report
 
 

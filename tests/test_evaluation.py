@@ -12,6 +12,8 @@ import asyncio
 import importlib
 import json
 import re
+import shutil
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -543,6 +545,7 @@ class TestCustomExpression:
             tmp_path,
             f'metric: custom, target: "{{{{ expected.total }}}}", check: "{expression}"',
             expected={"total": 4},
+            extra="output_schema: {type: object, properties: {total: {type: number}}}\n",
         )
         metrics = Metrics(
             elapsed_s=1.5,
@@ -563,94 +566,78 @@ class TestCustomExpression:
 
 
 class TestCustomCallable:
+    """``check: module:function`` names a marked function of the scenario's project (here
+    ``tmp_path``, which holds ``checks.py``)."""
+
     @pytest.fixture(autouse=True)
-    def no_calls(self) -> None:
-        checks_module.CALLS.clear()
+    def checks(self, tmp_path: Path) -> None:
+        shutil.copy(Path(checks_module.__file__), tmp_path / "checks.py")
+
+    @staticmethod
+    def calls() -> list[str]:
+        return list(sys.modules["checks"].CALLS) if "checks" in sys.modules else []
 
     def test_marked_function_is_called_with_the_names(self, tmp_path: Path) -> None:
         scenario = single(
-            tmp_path,
-            'metric: custom, check: "tests.support.checks_module:total_matches"',
-            expected={"total": 4},
+            tmp_path, 'metric: custom, check: "checks:total_matches"', expected={"total": 4}
         )
         assert evaluate(scenario, output({"total": 4})) == Check(
-            "c", True, "tests.support.checks_module:total_matches → true"
+            "c", True, "checks:total_matches → true"
         )
         assert evaluate(scenario, output({"total": 3})).passed is False
-        assert checks_module.CALLS == ["total_matches", "total_matches"]
+        assert self.calls() == ["total_matches", "total_matches"]
 
     def test_marked_function_returning_a_number_gives_a_score(self, tmp_path: Path) -> None:
-        scenario = single(
-            tmp_path, 'metric: custom, check: "tests.support.checks_module:confidence"'
-        )
+        scenario = single(tmp_path, 'metric: custom, check: "checks:confidence"')
         assert evaluate(scenario, output({"confidence": 0.6})) == Check(
-            "c", True, "tests.support.checks_module:confidence → 0.6", score=0.6
+            "c", True, "checks:confidence → 0.6", score=0.6
         )
 
     def test_marked_function_that_raises_is_an_error(self, tmp_path: Path) -> None:
-        scenario = single(tmp_path, 'metric: custom, check: "tests.support.checks_module:explode"')
+        scenario = single(tmp_path, 'metric: custom, check: "checks:explode"')
         assert evaluate(scenario, output({})) == Check(
             "c",
             False,
             "check failed to evaluate",
-            error="check 'tests.support.checks_module:explode' failed: RuntimeError: boom",
+            error="check 'checks:explode' failed: RuntimeError: boom",
         )
 
     def test_unmarked_function_is_refused_without_being_called(self, tmp_path: Path) -> None:
-        reference = "tests.support.checks_module:unmarked"
-        scenario = single(tmp_path, f'metric: custom, check: "{reference}"')
-        assert evaluate(scenario, output({})) == Check(
-            "c",
-            False,
-            "check failed to evaluate",
-            error=f"{reference!r} is not marked with @goalctl.check; refusing to call it",
+        with pytest.raises(CheckError) as caught:
+            run_check("checks:unmarked", {}, project=tmp_path)
+        assert str(caught.value) == (
+            "'checks:unmarked' is not marked with @goalctl.check; refusing to call it"
         )
-        assert checks_module.CALLS == []
+        assert self.calls() == []
 
-    @pytest.mark.parametrize(
-        ("reference", "module"), [("os.path:exists", "os"), ("json:dumps", "json")]
-    )
+    @pytest.mark.parametrize("reference", ["os.path:exists", "json:dumps"])
     def test_modules_outside_the_project_are_refused_before_import(
-        self, tmp_path: Path, reference: str, module: str
+        self, tmp_path: Path, reference: str
     ) -> None:
-        scenario = single(tmp_path, f'metric: custom, check: "{reference}"')
-        result = evaluate(scenario, output({}))
-        assert result.passed is False
-        assert result.error is not None
-        assert result.error.startswith(
-            f"check module {reference.split(':')[0]!r} is not part of the project ("
-        )
-        assert result.error.endswith("checks must live in modules under the working directory")
+        module = reference.split(":")[0]
+        with pytest.raises(CheckError) as caught:
+            run_check(reference, {}, project=tmp_path)
+        assert str(caught.value).startswith(f"module {module!r} is not part of the project")
 
-    def test_importing_is_refused_for_a_stdlib_module_with_side_effects(self) -> None:
-        import sys
-
+    def test_importing_is_refused_for_a_stdlib_module_with_side_effects(
+        self, tmp_path: Path
+    ) -> None:
         sys.modules.pop("antigravity", None)
         with pytest.raises(CheckError, match="is not part of the project"):
-            run_check("antigravity:fly", {})
+            run_check("antigravity:fly", {}, project=tmp_path)
         assert "antigravity" not in sys.modules  # never imported, so its code never ran
 
     @pytest.mark.parametrize(
         ("reference", "cause"),
         [
-            (
-                "tests.support.no_such_checks:fn",
-                "No module named 'tests.support.no_such_checks'",
-            ),
-            (
-                "tests.support.checks_module:nope",
-                "module 'tests.support.checks_module' has no attribute 'nope'",
-            ),
+            ("no_such_checks:fn", "module 'no_such_checks' is not part of the project"),
+            ("checks:nope", "module 'checks' has no function 'nope'"),
         ],
     )
     def test_missing_module_or_function(self, tmp_path: Path, reference: str, cause: str) -> None:
-        scenario = single(tmp_path, f'metric: custom, check: "{reference}"')
-        assert evaluate(scenario, output({})) == Check(
-            "c",
-            False,
-            "check failed to evaluate",
-            error=f"cannot load check {reference!r}: {cause}",
-        )
+        with pytest.raises(CheckError) as caught:
+            run_check(reference, {}, project=tmp_path)
+        assert str(caught.value).startswith(cause)
 
     def test_check_marks_and_returns_the_function(self) -> None:
         def local(names: dict[str, Any]) -> bool:
@@ -659,9 +646,9 @@ class TestCustomCallable:
         assert check(local) is local
         assert getattr(local, "__goalctl_check__", False) is True
 
-    def test_the_refusal_names_a_decorator_that_exists(self) -> None:
+    def test_the_refusal_names_a_decorator_that_exists(self, tmp_path: Path) -> None:
         with pytest.raises(CheckError) as info:
-            run_check("tests.support.checks_module:unmarked", {})
+            run_check("checks:unmarked", {}, project=tmp_path)
         found = re.search(r"@([\w.]+)", str(info.value))
         assert found is not None
         module, _, name = found.group(1).rpartition(".")
@@ -821,20 +808,18 @@ class TestCheckConstraints:
         ]
 
     def test_callable_constraint(self, tmp_path: Path) -> None:
+        shutil.copy(Path(checks_module.__file__), tmp_path / "checks.py")
         scenario = build(
             tmp_path,
             """\
             success_criteria: [{id: c, description: d, metric: output_contains, target: x}]
             constraints:
-              - {id: sane, description: d, check: "tests.support.checks_module:unmarked"}
+              - {id: sane, description: d, check: "checks:explode"}
             """,
         )
         [verdict] = constraints_of(scenario, output("x"))
         assert verdict.satisfied is False
-        assert verdict.error == (
-            "'tests.support.checks_module:unmarked' is not marked with @goalctl.check; "
-            "refusing to call it"
-        )
+        assert verdict.error == "check 'checks:explode' failed: RuntimeError: boom"
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -269,13 +270,13 @@ TOO_LARGE = "would be too large (more than 1,000,000"
             "name 'budget' is not defined (known names: output, value)",
         ),
         ("missing", {}, "name 'missing' is not defined (no names are defined)"),
-        ("9**9**9", {}, "9 ** 387420489 is too large (more than 10,000 bits)"),
-        ("'a' * 10**10", {}, f"the result of '*' {TOO_LARGE} characters)"),
-        ("'a' * 1_000_001", {}, f"the result of '*' {TOO_LARGE} characters)"),
-        ("[1] * 10**9", {}, f"the result of '*' {TOO_LARGE} items)"),
-        ("10**9 * ['ab']", {}, f"the result of '*' {TOO_LARGE} items)"),
-        ("[['a' * 1000] * 1000] * 1000", {}, f"the result of '*' {TOO_LARGE} items)"),
-        ("[2**9999] * 1000", {}, f"the result of '*' {TOO_LARGE} items)"),
+        ("n**9**9", {"n": 9}, "9 ** 387420489 is too large (more than 10,000 bits)"),
+        ("a * 10**10", {"a": "a"}, f"the result of '*' {TOO_LARGE} characters)"),
+        ("a * 1_000_001", {"a": "a"}, f"the result of '*' {TOO_LARGE} characters)"),
+        ("xs * 10**9", {"xs": [1]}, f"the result of '*' {TOO_LARGE} items)"),
+        ("10**9 * xs", {"xs": ["ab"]}, f"the result of '*' {TOO_LARGE} items)"),
+        ("[[a * 1000] * 1000] * 1000", {"a": "a"}, f"the result of '*' {TOO_LARGE} items)"),
+        ("[n**9999] * 1000", {"n": 2}, f"the result of '*' {TOO_LARGE} items)"),
         ("s + s", {"s": "a" * 600_000}, f"the result of '+' {TOO_LARGE} characters)"),
         (
             "''.join(p)",
@@ -300,7 +301,7 @@ TOO_LARGE = "would be too large (more than 1,000,000"
             {},
             "format spec '>999999999' asks for more than 1,000,000 characters",
         ),
-        ("'%s' % 1", {}, "'%' formatting is not supported; use an f-string"),
+        ("s % 1", {"s": "%s"}, "'%' formatting is not supported; use an f-string"),
         ("sum(xs, [])", {"xs": [[1]]}, "sum() adds numbers only; use str.join or a comprehension"),
         (
             "[('a' * 10**5) for x in xs]",
@@ -403,6 +404,81 @@ def nested(depth: int) -> list[Any]:
 
 
 @pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ("9**9**9", "9 ** 387420489 is too large (more than 10,000 bits) (column 1)"),
+        ("x == 'a' * 10**10", f"the result of '*' {TOO_LARGE} characters) (column 6)"),
+        ("[1] * 10**9", f"the result of '*' {TOO_LARGE} items) (column 1)"),
+        ("'%s' % 1", "'%' formatting is not supported; use an f-string (column 1)"),
+        ("x < 2.0 ** 10000", "number too large (Numerical result out of range) (column 5)"),
+        ("1 << 100000 or x", "1 << 100000 is too large (more than 10,000 bits) (column 1)"),
+    ],
+)
+def test_constant_subexpressions_beyond_the_bounds_are_refused_when_compiled(
+    source: str, problem: str
+) -> None:
+    # They would fail every evaluation, so `goalctl validate` reports them.
+    with pytest.raises(ExpressionError) as caught:
+        expressions.compile_expression(source)
+    assert str(caught.value) == f"invalid expression {source!r}: {problem}"
+
+
+def test_constants_within_the_bounds_and_case_dependent_failures_compile() -> None:
+    assert expressions.evaluate("2**100 + (-3) * 4", {}) == 2**100 - 12
+    assert expressions.evaluate("x if x else 1 / 0", {"x": 5}) == 5
+
+
+BIG = int("f" * 200_000, 16)
+"""An 800,000-bit integer: one a YAML hex literal or ``int(text, 16)`` can hold."""
+
+
+@pytest.mark.parametrize(
+    ("source", "names", "cause"),
+    [
+        (
+            "x // y",
+            {"x": BIG, "y": BIG >> 400_000},
+            "'//' of integers of 800,000 and 400,000 bits would take too long "
+            "(quotient bits × divisor bits may be at most 1,000,000,000)",
+        ),
+        (
+            "x % y",
+            {"x": BIG, "y": BIG >> 400_000},
+            "'%' of integers of 800,000 and 400,000 bits would take too long "
+            "(quotient bits × divisor bits may be at most 1,000,000,000)",
+        ),
+        (
+            "x % y",
+            {"x": BIG, "y": 1 << 20_000},
+            "'%' of integers of 800,000 and 20,001 bits would take too long "
+            "(quotient bits × divisor bits may be at most 1,000,000,000)",
+        ),
+    ],
+)
+def test_bigint_division_is_bounded_up_front(
+    source: str, names: dict[str, Any], cause: str
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(ExpressionError) as caught:
+        evaluate(source, names)
+    assert str(caught.value) == f"cannot evaluate {source!r}: {cause}"
+    assert time.monotonic() - started < 0.5  # refused before dividing, not stopped after
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("x % 7", BIG % 7),
+        ("x % 10**40", BIG % 10**40),
+        ("x // 3 == x // 3", True),
+        ("(3**9000) // (2**9000) > 0", True),
+    ],
+)
+def test_cheap_bigint_division_still_works(source: str, expected: Any) -> None:
+    assert evaluate(source, {"x": BIG}) == expected
+
+
+@pytest.mark.parametrize(
     ("source", "names", "cause"),
     [
         ("missing + 1", {"x": 1}, "name 'missing' is not defined (known names: x)"),
@@ -412,8 +488,8 @@ def nested(depth: int) -> list[Any]:
         ("d['k']", {"d": {}}, "key 'k' not found"),
         ("xs[10]", {"xs": []}, "list index out of range"),
         ('int("abc")', {}, "ValueError: invalid literal for int() with base 10: 'abc'"),
-        ("2.0 ** 10000", {}, "number too large (Numerical result out of range)"),
-        ("1 << 100000", {}, "1 << 100000 is too large (more than 10,000 bits)"),
+        ("f ** 10000", {"f": 2.0}, "number too large (Numerical result out of range)"),
+        ("n << 100000", {"n": 1}, "1 << 100000 is too large (more than 10,000 bits)"),
         (
             "str(x)",
             {"x": nested(100_000)},

@@ -119,7 +119,7 @@ REFUSED: dict[str, str] = {
 
 def test_every_hostile_fixture_is_pinned() -> None:
     files = {path.name for path in HOSTILE.iterdir()}
-    assert files == set(REFUSED) | set(VALID) | set(REFUSED_WHEN_RUN)
+    assert files == set(REFUSED) | set(VALID) | set(REFUSED_BY_VALIDATE)
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
@@ -174,26 +174,30 @@ def test_odd_but_valid_files_work(name: str) -> None:
     assert f"{VALID[name]}-" in run.stdout
 
 
-# --- Expressions: valid files, each bomb refused when the run evaluates it -------------------
+# --- Expressions: a bomb in a constant part is refused by validate, and by run before it runs --
 
-REFUSED_WHEN_RUN = {
-    "check_power_bomb.yaml": "9 ** 387420489 is too large (more than 10,000 bits)",
+REFUSED_BY_VALIDATE = {
+    "check_power_bomb.yaml": (
+        "17:12: constraints[0].check: invalid expression '9**9**9 > 1': "
+        "9 ** 387420489 is too large (more than 10,000 bits) (column 1)"
+    ),
     "custom_string_bomb.yaml": (
-        "the result of '*' would be too large (more than 1,000,000 characters)"
+        "16:12: success_criteria[1].check: invalid expression \"len('a' * 10**10) > 1\": "
+        "the result of '*' would be too large (more than 1,000,000 characters) (column 5)"
     ),
 }
 
 
-@pytest.mark.parametrize("name", sorted(REFUSED_WHEN_RUN))
-def test_expression_bombs_fail_the_run_with_their_cause(name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", sorted(REFUSED_BY_VALIDATE))
+def test_expression_bombs_are_refused_by_validate(name: str, tmp_path: Path) -> None:
     path = HOSTILE / name
-    assert goalctl("validate", path).exit_code == 0
+    validated = goalctl("validate", path)
+    assert validated.exit_code == 1
+    assert validated.stdout == f"{path}:{REFUSED_BY_VALIDATE[name]}\n"
     result = goalctl("run", "--provider", "scripted", "--report-dir", tmp_path, path)
     assert result.exit_code == 1
-    assert "NOT ACHIEVED" in result.stdout
-    report = (tmp_path / "hostile-1.0.0.md").read_text(encoding="utf-8")
-    assert "check failed to evaluate: cannot evaluate " in report
-    assert REFUSED_WHEN_RUN[name] in report
+    assert REFUSED_BY_VALIDATE[name] in result.stdout + result.stderr
+    assert not (tmp_path / "hostile-1.0.0.md").exists()  # nothing ran
 
 
 @pytest.mark.parametrize(

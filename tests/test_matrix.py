@@ -122,9 +122,8 @@ class TestMatrix:
         write_goal(tmp_path, "a.yaml", "ready-one")
         write_goal(tmp_path, "b.yaml", "draft-one", "draft")
         write_goal(tmp_path, "c.yaml", "suspended-one", "suspended")
-        write_goal(tmp_path, "d.yaml", "active-one", "active")
         ids = [entry["id"] for entry in matrix([str(tmp_path)])["include"]]
-        assert ids == ["ready-one", "active-one"]
+        assert ids == ["ready-one"]
 
     def test_drafts_are_included_on_request(self, tmp_path: Path) -> None:
         write_goal(tmp_path, "a.yaml", "ready-one")

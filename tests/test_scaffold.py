@@ -113,10 +113,12 @@ def test_schema_line_points_at_the_projects_schema(as_yaml: bool, tmp_path: Path
     (project / ".git").mkdir(parents=True)
     (project / "schemas").mkdir()
     (project / "schemas" / "scenario.schema.json").write_text("{}", encoding="utf-8")
+    (project / "schemas" / "front-matter.schema.json").write_text("{}", encoding="utf-8")
     (project / "evals" / "support").mkdir(parents=True)
     path = init_scenario("Support triage", project / "evals" / "support", yaml=as_yaml)
     lines = path.read_text(encoding="utf-8").splitlines()
-    schema_line = "# yaml-language-server: $schema=../../schemas/scenario.schema.json"
+    schema = "scenario" if as_yaml else "front-matter"
+    schema_line = f"# yaml-language-server: $schema=../../schemas/{schema}.schema.json"
     assert lines[: 2 if not as_yaml else 1] == (["---"] if not as_yaml else []) + [schema_line]
     assert validate_paths([path]).ok
 
@@ -134,10 +136,9 @@ def test_the_example_is_what_init_writes(monkeypatch: pytest.MonkeyPatch) -> Non
     # template change must regenerate it (and its snapshots), so the two never drift apart.
     monkeypatch.chdir(REPO)
     path = Path("scenarios/support-triage.md")
-    expected = render_scenario(
-        "Support triage", "support-triage", path, schema=schema_reference(SCENARIOS)
-    )
-    assert schema_reference(SCENARIOS) == "../schemas/scenario.schema.json"
+    schema = schema_reference(SCENARIOS, markdown=True)
+    expected = render_scenario("Support triage", "support-triage", path, schema=schema)
+    assert schema == "../schemas/front-matter.schema.json"
     assert path.read_text(encoding="utf-8") == expected
 
 

@@ -14,9 +14,16 @@ from goalctl.scenario.yamlsafe import load_yaml
 from tests.conftest import REPO, SCENARIOS
 
 
-def scenario_schema() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((REPO / "schemas" / "scenario.schema.json").read_text())
+def scenario_schema(name: str = "scenario.schema.json") -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((REPO / "schemas" / name).read_text())
     return data
+
+
+def schema_of(path: Path) -> dict[str, Any]:
+    """The schema a scenario file's kind is checked against: front matter, or a YAML file."""
+    return scenario_schema(
+        "front-matter.schema.json" if path.suffix == ".md" else "scenario.schema.json"
+    )
 
 
 def front_matter(path: Path) -> Any:
@@ -28,17 +35,24 @@ def front_matter(path: Path) -> Any:
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.iterdir()), ids=lambda p: p.name)
 def test_examples_conform_to_the_scenario_schema(path: Path) -> None:
-    jsonschema.Draft202012Validator(scenario_schema()).validate(front_matter(path))
+    jsonschema.Draft202012Validator(schema_of(path)).validate(front_matter(path))
 
 
-def test_schema_is_itself_valid() -> None:
-    jsonschema.Draft202012Validator.check_schema(scenario_schema())
+@pytest.mark.parametrize("name", ["scenario.schema.json", "front-matter.schema.json"])
+def test_schema_is_itself_valid(name: str) -> None:
+    jsonschema.Draft202012Validator.check_schema(scenario_schema(name))
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         ({"id": "x", "sucess_criteria": []}, "Additional properties are not allowed"),
+        ({"id": "x", "created_at": "2024-01-01"}, "Additional properties are not allowed"),
+        ({"id": "x", "status": "completed"}, "'completed' is not one of"),
+        (
+            {"id": "x", "success_criteria": [{"id": "c", "description": "d", "met": True}]},
+            "Additional properties are not allowed",
+        ),
         (
             {"id": "x", "agent": "data-collector", "config": {"item_count": 5000}},
             "5000 is greater than",
@@ -50,4 +64,28 @@ def test_schema_is_itself_valid() -> None:
 )
 def test_schema_refuses(data: dict[str, Any], message: str) -> None:
     with pytest.raises(jsonschema.ValidationError, match=message):
+        jsonschema.Draft202012Validator(scenario_schema("front-matter.schema.json")).validate(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"id": "x", "description": "d", "success_criteria": [{"id": "c", "description": "d"}]},
+            "'name' is a required property",
+        ),
+        ({"id": "x", "name": "n", "description": "d"}, "'success_criteria' is a required property"),
+        (
+            {"id": "x", "name": "n", "description": "d", "success_criteria": []},
+            "should be non-empty",
+        ),
+    ],
+)
+def test_a_yaml_scenario_needs_what_validate_needs(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(jsonschema.ValidationError, match=message):
         jsonschema.Draft202012Validator(scenario_schema()).validate(data)
+
+
+def test_a_draft_yaml_scenario_needs_no_criteria() -> None:
+    draft = {"id": "x", "name": "n", "description": "d", "status": "draft"}
+    jsonschema.Draft202012Validator(scenario_schema()).validate(draft)

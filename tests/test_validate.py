@@ -50,8 +50,8 @@ EXPECTED: dict[str, list[str]] = {
         "7:13: success_criteria[0].metric: must be one of 'output_contains', 'output_equals', 'output_matches', 'json_schema', 'llm_judge' or 'custom', got 'output_equal' (did you mean 'output_equals'?)",
     ],
     "bad_pricing.yaml": [
-        "7:23: pricing.acme-large.input: must be at least 0.0, got -1",
         "7:15: pricing.acme-large.output: is required (add `output:`)",
+        "7:23: pricing.acme-large.input: must be at least 0.0, got -1",
         "7:27: pricing.acme-large.outptu: unknown key 'outptu' (did you mean 'output'?)",
         "8:23: pricing.acme-small.input: must be at most 100000.0, got 1000000000.0",
         "8:36: pricing.acme-small.output: expected a number, got 'free' (string)",
@@ -82,6 +82,9 @@ EXPECTED: dict[str, list[str]] = {
     "custom_without_check.yaml": [
         "5:5: success_criteria[0]: a custom criterion needs a `check` (an expression or module:function) (add e.g. check: \"output['result'] == expected['result']\")",
     ],
+    "duplicate_case_names.yaml": [
+        "8:12: cases[1].name: case name 'greet' is also the name of cases[0] (give every case its own name)",
+    ],
     "duplicate_constraint_ids.yaml": [
         "10:9: constraints[1].id: duplicate id 'c' (first used by constraints[0]) (ids must be unique within a goal)",
     ],
@@ -107,7 +110,8 @@ EXPECTED: dict[str, list[str]] = {
         "14:1: context item 'just a sentence without a colon' is not 'key: value' (write each context bullet as '- key: value')",
     ],
     "md_bad_front_matter_yaml.md": [
-        "4:1: YAML syntax error: found unexpected end of stream (while scanning a quoted scalar)",
+        "3:7: YAML syntax error: found unexpected end of stream (while scanning a quoted scalar); "
+        "noticed at line 4",
     ],
     "md_bad_target_template.md": [
         "7:13: success_criteria[0].target: target is undefined for this case (case 'no-expected')",
@@ -160,6 +164,11 @@ EXPECTED: dict[str, list[str]] = {
     "python_tag.yaml": [
         "2:7: name: unsupported YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' (remove the tag)",
     ],
+    "runtime_fields.yaml": [
+        "4:9: status: status 'completed' is set by runs, not by scenario files (use one of draft, ready, suspended)",
+        "5:1: created_at: unknown key 'created_at' (a run records it; remove it from the scenario)",
+        "7:82: success_criteria[0].met: unknown key 'met' (a run records it; remove it from the scenario)",
+    ],
     "two_documents.yaml": [
         "2:1: a scenario file holds one YAML document, but another one starts here (remove the extra '---' line)",
     ],
@@ -169,11 +178,19 @@ EXPECTED: dict[str, list[str]] = {
     "unknown_agent.yaml": [
         "4:8: agent: unknown agent 'data-colector' (did you mean 'data-collector'?)",
     ],
+    "unknown_check_name.yaml": [
+        "9:12: success_criteria[0].check: unknown name 'totl' in \"totl == expected['total']\": a run would fail on every case (did you mean 'total'?)",
+        "11:61: constraints[0].check: unknown name 'cost_uds' in 'cost_uds <= 0.01': a run would fail on every case (did you mean 'cost_usd'?)",
+    ],
     "unknown_criterion_key.yaml": [
         "7:5: success_criteria[0].wieght: unknown key 'wieght' (did you mean 'weight'?)",
     ],
     "unknown_key.yaml": [
         "4:1: sucess_criteria: unknown key 'sucess_criteria' (did you mean 'success_criteria'?)",
+    ],
+    "unmarked_check.yaml": [
+        "8:12: success_criteria[0].check: 'tests.support.checks_module:unmarked' is not marked with @goalctl.check; it would not be called (name a function of this scenario's project (its folder up to pyproject.toml or .git) marked @goalctl.check)",
+        "12:12: success_criteria[1].check: module 'tests.support.checks_module' has no function 'total_match' (did you mean 'total_matches'?) (name a function of this scenario's project (its folder up to pyproject.toml or .git) marked @goalctl.check)",
     ],
     "unsafe_check.yaml": [
         "10:12: constraints[0].check: invalid expression 'output.__class__.__mro__': attribute '__class__' is not allowed: attributes starting with '_' are private (column 8)",
@@ -185,7 +202,8 @@ EXPECTED: dict[str, list[str]] = {
         "7:13: success_criteria[0].weight: expected a number, got 'high' (string)",
     ],
     "yaml_syntax.yaml": [
-        "5:17: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence)",
+        "4:24: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence); "
+        "noticed at line 5",
     ],
     "zero_weight.yaml": [
         "5:3: success_criteria: the total weight of the success criteria must be above 0 (give at least one criterion a weight above 0)",

@@ -132,7 +132,8 @@ def agents(name: str | None, as_json: bool) -> None:
 )
 @click.option("--check", is_flag=True, help="Exit 1 if the files on disk are stale; write nothing.")
 def schema(out: Path, check: bool) -> None:
-    """Write JSON Schemas of scenario files and agent manifests (for editors and CI)."""
+    """Write JSON Schemas of YAML scenarios, Markdown front matter and agent manifests (for
+    editors and CI)."""
     from goalctl.schemas import stale_schemas, write_schemas
 
     if check:

@@ -9,12 +9,22 @@ from __future__ import annotations
 import ast
 import re
 import threading
+import time
 import warnings
 from typing import NamedTuple
 
 from goalctl.errors import ExpressionError
-from goalctl.expressions.evaluator import _COMPREHENSIONS, _HANDLERS
-from goalctl.expressions.limits import _FUNCTIONS, _OPERATORS, MAX_DEPTH, MAX_SOURCE_LENGTH
+from goalctl.expressions.evaluator import _COMPREHENSIONS, _HANDLERS, _cause, _Evaluator
+from goalctl.expressions.limits import (
+    _BUDGET,
+    _FUNCTIONS,
+    _OPERATORS,
+    DEFAULT_TIMEOUT,
+    MAX_DEPTH,
+    MAX_SOURCE_LENGTH,
+    _Budget,
+    _Refusal,
+)
 
 # warnings.catch_warnings swaps process-wide state, so concurrent compiles must not interleave.
 _PARSE_LOCK = threading.Lock()
@@ -65,6 +75,7 @@ def _parse(source: str) -> _Checked:
         kind = type(statement).__name__
         raise _invalid(source, f"it must be an expression, not a statement ({kind})")
     _check(source, statement.value)
+    _fold_constants(source, statement.value)
     found: set[str] = set()
     _collect_free_names(statement.value, frozenset(), found)
     return _Checked(statement.value, frozenset(found))
@@ -96,6 +107,46 @@ def _check(source: str, root: ast.expr) -> None:
         # The first in reading order; an outer node wins a tie with the parts it starts with.
         (lineno, offset), problem = min(problems, key=lambda item: item[0])
         raise _invalid(source, f"{problem} ({_node_position(source, lineno, offset)})")
+
+
+_ARITHMETIC = (ast.BinOp, ast.UnaryOp)
+
+
+def _fold_constants(source: str, root: ast.expr) -> None:
+    """Compute every constant arithmetic subexpression (``9**9**9``) once, now, with the
+    sandbox's own guarded operators: one beyond the bounds would fail every evaluation of a run,
+    so it is refused where ``goalctl validate`` sees it."""
+    # The constant parts together get one evaluation's time: more would fail every evaluation.
+    budget = _Budget(time.monotonic() + DEFAULT_TIMEOUT, DEFAULT_TIMEOUT)
+    token = _BUDGET.set(budget)
+    try:
+        stack: list[ast.AST] = [root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, _ARITHMETIC) and _is_constant(node):
+                try:
+                    _Evaluator(source, {}, budget)._eval(node)
+                except (_Refusal, OverflowError) as exc:
+                    where = _node_position(source, *_anchor(node))
+                    raise _invalid(source, f"{_cause(exc)} ({where})") from None
+                except Exception:
+                    continue
+                continue  # its parts were computed with it
+            stack.extend(ast.iter_child_nodes(node))
+    finally:
+        _BUDGET.reset(token)
+
+
+def _is_constant(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.BinOp):
+        return _is_constant(node.left) and _is_constant(node.right)
+    if isinstance(node, ast.UnaryOp):
+        return _is_constant(node.operand)
+    if isinstance(node, ast.List | ast.Tuple):
+        return all(_is_constant(element) for element in node.elts)
+    return False
 
 
 def _problem(node: ast.AST, parent: ast.AST | None) -> str | None:

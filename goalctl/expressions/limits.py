@@ -184,10 +184,33 @@ def _safe_lshift(value: Any, shift: Any) -> Any:
     return value << shift
 
 
+MAX_DIVISION_WORK: Final = 10**9
+"""Most quotient bits × divisor bits one integer ``//`` or ``%`` may take. Dividing big
+integers costs their product, inside one C call the time bound cannot interrupt; this much
+takes a few milliseconds, so the time bound is overrun by no more than that."""
+
+
+def _check_division(left: Any, right: Any, symbol: str) -> None:
+    if not (isinstance(left, int) and isinstance(right, int)):
+        return
+    dividend, divisor = abs(left).bit_length(), abs(right).bit_length()
+    if (max(dividend - divisor, 0) + 1) * divisor > MAX_DIVISION_WORK:
+        raise _Refusal(
+            f"'{symbol}' of integers of {dividend:,} and {divisor:,} bits would take too long "
+            f"(quotient bits × divisor bits may be at most {MAX_DIVISION_WORK:,})"
+        )
+
+
+def _safe_floordiv(left: Any, right: Any) -> Any:
+    _check_division(left, right, "//")
+    return left // right
+
+
 def _safe_mod(left: Any, right: Any) -> Any:
     if isinstance(left, _TEXT):
         # A width such as "%0999999999d" is a memory bomb, and f-strings cover the need.
         raise _Refusal("'%' formatting is not supported; use an f-string")
+    _check_division(left, right, "%")
     return left % right
 
 
@@ -280,6 +303,7 @@ _OPERATORS: Final[Mapping[type[ast.AST], Callable[..., Any]]] = types.MappingPro
         ast.LShift: _safe_lshift,
         ast.RShift: operator.rshift,
         ast.Mod: _safe_mod,
+        ast.FloorDiv: _safe_floordiv,
     }
 )
 _FUNCTIONS: Final[Mapping[str, Callable[..., Any]]] = types.MappingProxyType(

@@ -1,7 +1,8 @@
-"""Checks of a scenario beyond its shape: goal rules, agent config, schemas, templates, checks.
+"""Checks of a scenario beyond its shape: goal rules, agent config, schemas, templates.
 
 Each check reports located problems through the reader and carries on, so one run of
-``goalctl validate`` shows everything wrong with a file.
+``goalctl validate`` shows everything wrong with a file. The checks of ``check`` fields and
+case names are in :mod:`goalctl.scenario.criteria`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import functools
 import json
 from typing import TYPE_CHECKING, Any, Final
 
-from goalctl.errors import ExpressionError, GoalctlError, TemplateError
+from goalctl.errors import GoalctlError, TemplateError
 from goalctl.goal import Metric, readiness_issues, structural_issues
+from goalctl.scenario.criteria import check_case_names, check_checks
 from goalctl.scenario.model import Case, ScenarioSpec, TemplateText
 from goalctl.scenario.render import LocatedTemplateError, case_context, render, render_target
 from goalctl.templates import SharedLimitError, render_limits
@@ -34,7 +36,8 @@ def check_scenario(
         _capabilities(reader, spec, manifest)
     _provider_options(reader, spec)
     _schemas(reader, spec)
-    _expressions(reader, spec)
+    check_checks(reader, spec)
+    check_case_names(reader, spec)
     _templates(reader, spec, templates, config)
     return config
 
@@ -211,58 +214,6 @@ def _validator_class() -> Any:
 
 def _BoundedValidator(schema: Any, **kwargs: Any) -> Any:
     return _validator_class()(schema, **kwargs)
-
-
-def _expressions(reader: _Reader, spec: ScenarioSpec) -> None:
-    from goalctl.evaluation import is_callable_reference
-    from goalctl.expressions import compile_expression
-
-    checks: list[tuple[tuple[str | int, ...], str]] = []
-    for index, constraint in enumerate(spec.constraints):
-        if constraint.check and constraint.check.strip() != "llm_judge":
-            checks.append((("constraints", index, "check"), constraint.check))
-    for index, criterion in enumerate(spec.success_criteria):
-        if criterion.metric is Metric.CUSTOM:
-            if not criterion.check:
-                reader.at(
-                    ("success_criteria", index),
-                    "a custom criterion needs a `check` (an expression or module:function)",
-                    "add e.g. check: \"output['result'] == expected['result']\"",
-                )
-            else:
-                checks.append((("success_criteria", index, "check"), criterion.check))
-        elif criterion.metric is Metric.OUTPUT_MATCHES:
-            _regex_target(reader, index, criterion.target)
-        elif criterion.metric is Metric.JSON_SCHEMA and not spec.output_schema:
-            reader.at(
-                ("success_criteria", index, "metric"),
-                "metric json_schema needs the goal's output_schema",
-                "add output_schema",
-            )
-    for path, source in checks:
-        if is_callable_reference(source):
-            continue
-        try:
-            compile_expression(source)
-        except ExpressionError as exc:
-            reader.at(path, str(exc))
-
-
-def _regex_target(reader: _Reader, index: int, target: Any) -> None:
-    from goalctl.regexes import PatternError, compile_pattern
-
-    if not isinstance(target, str):
-        reader.at(
-            ("success_criteria", index, "target"),
-            "metric output_matches needs a regular expression target",
-        )
-        return
-    if "{{" in target or "{%" in target:
-        return  # a templated pattern is checked per case when the target renders
-    try:
-        compile_pattern(target)
-    except PatternError as exc:
-        reader.at(("success_criteria", index, "target"), str(exc))
 
 
 VALIDATION_RENDERS: Final = 4

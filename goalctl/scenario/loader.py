@@ -99,8 +99,15 @@ def read_scenario(path: Path, text: str | None = None) -> LoadResult:
             )
         )
         reader.scenario = None
+    reader.problems.sort(key=_reading_order)
     ref = GoalRef.of(reader.scenario) if reader.scenario is not None else None
     return LoadResult(path, reader.scenario, reader.problems, ref)
+
+
+def _reading_order(problem: Problem) -> tuple[int, int]:
+    """Problems are listed as the file is read, top to bottom (a stable sort keeps the order of
+    problems at one place)."""
+    return problem.line, problem.col
 
 
 class _Abort(Exception):
@@ -283,13 +290,19 @@ class _Reader:
         return data
 
     def model(self, data: dict[str, Any]) -> ScenarioSpec:
+        from goalctl.scenario.criteria import refuse_runtime_fields
+
+        refused = refuse_runtime_fields(self, data)
         try:
-            return ScenarioSpec.model_validate(data)
+            spec = ScenarioSpec.model_validate(data)
         except ValidationError as exc:
             for error in _without_union_noise(exc.errors(include_url=False)):
                 self.validation_error(error, data)
             self.raw_config(data)
             raise _Abort from None
+        if refused:
+            raise _Abort
+        return spec
 
     def raw_config(self, data: dict[str, Any]) -> None:
         """Check the config even when other fields are broken: report everything at once."""

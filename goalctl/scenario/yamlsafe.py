@@ -128,6 +128,18 @@ def _dispose(loader: Any) -> None:
         dispose()
 
 
+_OPENINGS = (
+    "while scanning a quoted scalar",
+    "while parsing a flow",
+    "while scanning a simple key",
+)
+
+
+def _starts_at_context(context: object) -> bool:
+    """Whether the error's context names a construct that was opened and never closed."""
+    return isinstance(context, str) and context.startswith(_OPENINGS)
+
+
 def _issue_from_yaml_error(exc: Exception, builder: _Builder) -> YamlIssue:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None)
@@ -140,6 +152,14 @@ def _issue_from_yaml_error(exc: Exception, builder: _Builder) -> YamlIssue:
         message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
     else:  # ReaderError and friends carry their text in str()
         message = "YAML error: " + str(exc).split("\n")[0]
+    context_mark = getattr(exc, "context_mark", None)
+    if context_mark is not None and _starts_at_context(context):
+        # An unclosed quote or bracket is found only where the file ends: the place to fix is
+        # where it opens.
+        line, col = builder.place(context_mark)
+        if mark is not None and mark is not context_mark:
+            message += f"; noticed at line {builder.place(mark)[0]}"
+        return YamlIssue(line, col, message)
     if mark is not None:
         line, col = builder.place(mark)
         return YamlIssue(line, col, message)

@@ -1,33 +1,34 @@
-"""Python checks named by scenarios in tests (``check: tests.support.checks_module:NAME``)."""
+"""Python checks of a test project: tests copy this file into ``tmp_path`` as ``checks.py``, so
+a scenario there names them as ``check: checks:NAME``, the way a user's project does."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from goalctl.evaluation import check
+import goalctl
 
 CALLS: list[str] = []
 """Names of the functions called, so a test can show that a refused one never ran."""
 
 
-@check
-def total_matches(names: dict[str, Any]) -> bool:
+@goalctl.check
+def total_matches(output: Any, expected: Any, **_: Any) -> bool:
     CALLS.append("total_matches")
-    return bool(names["output"]["total"] == names["expected"]["total"])
+    return bool(output["total"] == expected["total"])
 
 
-@check
-def confidence(names: dict[str, Any]) -> float:
+@goalctl.check
+def confidence(output: Any) -> float:
     CALLS.append("confidence")
-    return float(names["output"]["confidence"])
+    return float(output["confidence"])
 
 
-@check
-def explode(names: dict[str, Any]) -> bool:
+@goalctl.check
+def explode(**_: Any) -> bool:
     CALLS.append("explode")
     raise RuntimeError("boom")
 
 
-def unmarked(names: dict[str, Any]) -> bool:
+def unmarked(output: Any) -> bool:
     CALLS.append("unmarked")
     return True
