@@ -6,6 +6,7 @@ checked after every call against the run's totals, and the first violation stops
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from goalctl.evaluation import ConstraintCheck, Evaluator, Metrics
 from goalctl.goal import Constraint
 from goalctl.providers.base import CompletionRequest, CompletionResponse, Message, Provider
 from goalctl.providers.pricing import cost_usd
+from goalctl.redaction import Redactor
 
 
 class Clock(Protocol):
@@ -57,6 +59,7 @@ class Meter:
         evaluator: Evaluator,
         clock: Clock,
         record: Callable[[dict[str, Any]], None],
+        redactor: Redactor | None = None,
     ) -> None:
         self.agent = agent
         self.judge = judge
@@ -64,6 +67,7 @@ class Meter:
         self.evaluator = evaluator
         self.clock = clock
         self.record = record
+        self.redactor = redactor or Redactor()
         self.totals = Metrics()
         self.started = clock.monotonic()
         self.violation: ConstraintCheck | None = None
@@ -100,6 +104,10 @@ class Meter:
         )
         started = self.clock.monotonic()
         response = await route.provider.complete(request)
+        if self.redactor:
+            # Redacted as it arrives: the agent, the criteria and every file see the reply a
+            # cassette keeps, so a replayed run reaches the verdict of the run that recorded it.
+            response = dataclasses.replace(response, text=self.redactor.text(response.text))
         latency = self.clock.monotonic() - started
         cost = cost_usd(response.model or request.model, response.usage)
         for bucket in (self.totals, metrics):

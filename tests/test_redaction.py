@@ -65,3 +65,39 @@ def test_secret_values_are_always_redacted(monkeypatch: pytest.MonkeyPatch) -> N
 def test_nothing_to_redact_returns_data_unchanged() -> None:
     data = {"a": "text"}
     assert Redactor().data(data) is data
+
+
+def test_redact_applies_to_every_file_a_run_writes(
+    tmp_path: Path, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "support.yaml"
+    path.write_text(
+        SCENARIO.replace(
+            "target: Thanks}",
+            "target: Thanks}\n"
+            "  - {id: names, description: Names the account, metric: output_contains,"
+            " target: '{{ input.account }} for {{ input.email }}'}\n"
+            "constraints:\n"
+            "  - {id: polite, description: Polite, check: \"'ACCT-991 rude' not in output\"}",
+        )
+    )
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    reports, junit = tmp_path / "reports", tmp_path / "junit.xml"
+    result = run_cli(
+        "run", "--report-dir", str(reports), "--junit", str(junit), "--json", str(path)
+    )
+    assert result.exit_code == 1, result.stderr
+    [run_dir] = (isolated_environment / "runs").iterdir()
+    written = [p for p in (*run_dir.iterdir(), *reports.iterdir(), junit, summary) if p.is_file()]
+    names = {p.name for p in written}
+    assert {"checkpoint.jsonl", "events.jsonl", "report.json", "report.md", "junit.xml"} <= names
+    assert {"state.json", "transcript.jsonl", "summary.md"} <= names
+    leaked = [
+        p.name for p in written if any(s in p.read_text() for s in ("ana@example.com", "ACCT-991"))
+    ]
+    assert leaked == []
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["cases"][0]["input"] == {"email": MARK, "account": MARK}
+    assert report["criteria"][1]["evidence"] == [f"ana: missing '{MARK} for {MARK}'"]
