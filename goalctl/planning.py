@@ -79,13 +79,19 @@ def plan_scenario(
     ``config`` is an already resolved config (a resumed run keeps the one it started with).
     """
     from goalctl.providers.registry import check_provider_name, create_provider
-    from goalctl.providers.replay import RecordingProvider, cassette_path
+    from goalctl.providers.replay import (
+        RecordingProvider,
+        cassette_path,
+        refuse_offline_recording,
+    )
     from goalctl.rendering import resolve_config_with
 
     if config is None:
         config = resolve_config_with(scenario, options.config_values, options.config_overrides)
     provider_name = options.provider or scenario.spec.provider
     check_provider_name(provider_name)
+    if options.record:
+        refuse_offline_recording(provider_name, scenario.path)
     model = options.model or scenario.spec.model or DEFAULT_MODEL
     context = ProviderContext(
         scenario_path=scenario.path,

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from goalctl.errors import GoalctlError
 from goalctl.providers.replay import read_cassette
 from goalctl.reading import ReadError
 from tests.conftest import run_cli
@@ -98,3 +97,201 @@ class TestReplayIsRecord:
         recorded, replayed = record_then_replay(path, monkeypatch)
         assert recorded[:2] == (0, "achieved")
         assert replayed == recorded
+
+
+GREET = """
+success_criteria:
+  - {id: greets, description: Greets, metric: output_contains, target: Hello}
+cases:
+  - {name: ana, input: {name: Ana}}
+prompt: "Greet {{ input.name }}"
+"""
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+class TestRecording:
+    def test_record_then_replay_then_miss(
+        self, tmp_path: Path, server: MessagesServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        server.enqueue(Reply(text="Hello Ana"))
+        path = scenario(tmp_path, GREET)
+        assert run_cli("run", "--record", str(path)).exit_code == 0
+        [record] = read_jsonl(tmp_path / "s.cassette.jsonl")
+        assert list(record)[:2] == ["version", "provider"]
+        assert (record["version"], record["provider"]) == (2, "anthropic")
+        assert record["response"]["text"] == "Hello Ana"
+        assert record["request"]["messages"] == [{"role": "user", "content": "Greet Ana"}]
+
+        monkeypatch.delenv("ANTHROPIC_API_KEY")
+        replayed = run_cli("run", "--provider", "replay", "--json", str(path))
+        assert replayed.exit_code == 0
+        assert json.loads(replayed.stdout)["runs"][0]["verdict"] == "achieved"
+
+        path.write_text(path.read_text().replace("Greet {{", "Welcome {{"))
+        missed = run_cli("run", "--provider", "replay", "--json", str(path))
+        assert missed.exit_code == 3
+        error = json.loads(missed.stdout)["runs"][0]["error"]
+        assert "replay: no recorded response for request" in error
+        assert "prompt starts: 'Welcome Ana'" in error
+        assert "record it with `goalctl run --record`" in error
+
+    @pytest.mark.parametrize("provider", ["scripted", "replay"])
+    def test_recording_an_offline_provider_is_refused_and_keeps_the_cassette(
+        self, tmp_path: Path, provider: str, isolated_environment: Path
+    ) -> None:
+        path = scenario(tmp_path, GREET + 'responses: ["Hello Ana"]\n')
+        cassette = tmp_path / "s.cassette.jsonl"
+        cassette.write_text(
+            '{"version": 2, "provider": "anthropic", "key": "k", "response": {"text": "x"}}\n'
+        )
+        before = cassette.read_bytes()
+        result = run_cli("run", "--record", "--provider", provider, str(path))
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"goalctl: error: --record needs a live provider, and {provider!r} is offline: "
+            f"recording it would overwrite {cassette} with replies that never came from a "
+            "model; record with the provider that answers live (e.g. --provider anthropic)\n"
+        )
+        assert cassette.read_bytes() == before
+        assert not (isolated_environment / "runs").exists()
+
+    def test_a_cassette_without_version_or_provider_still_replays(
+        self, tmp_path: Path, server: MessagesServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        server.enqueue(Reply(text="Hello Ana"))
+        path = scenario(tmp_path, GREET)
+        assert run_cli("run", "--record", str(path)).exit_code == 0
+        cassette = tmp_path / "s.cassette.jsonl"
+        [record] = read_jsonl(cassette)
+        old = {k: v for k, v in record.items() if k not in ("version", "provider")}
+        cassette.write_text(json.dumps(old) + "\n")
+        monkeypatch.delenv("ANTHROPIC_API_KEY")
+        replayed = run_cli("run", "--provider", "replay", "--json", str(path))
+        assert replayed.exit_code == 0, replayed.stdout + replayed.stderr
+        assert json.loads(replayed.stdout)["runs"][0]["verdict"] == "achieved"
+
+
+class TestBadCassettes:
+    """A cassette comes from a pull request like a scenario: read within bounds, exit 2."""
+
+    def replay(self, tmp_path: Path) -> Any:
+        return run_cli("run", "--provider", "replay", str(scenario(tmp_path, GREET)))
+
+    def test_a_symlink_to_dev_zero(self, tmp_path: Path) -> None:
+        (tmp_path / "s.cassette.jsonl").symlink_to("/dev/zero")
+        result = self.replay(tmp_path)
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"goalctl: error: cassette file {tmp_path / 's.cassette.jsonl'} is not a regular "
+            "file: it is a device\n"
+        )
+
+    def test_a_fifo_never_blocks(self, tmp_path: Path) -> None:
+        os.mkfifo(tmp_path / "s.cassette.jsonl")
+        result = self.replay(tmp_path)
+        assert result.exit_code == 2
+        assert "is not a regular file: it is a named pipe (FIFO)" in result.stderr
+
+    def test_bad_utf8(self, tmp_path: Path) -> None:
+        (tmp_path / "s.cassette.jsonl").write_bytes(b'{"key": "\xff"}\n')
+        result = self.replay(tmp_path)
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"goalctl: error: cassette file {tmp_path / 's.cassette.jsonl'} is not valid "
+            "UTF-8: byte 0xff at offset 9 (line 1, column 10)\n"
+        )
+
+    def test_deep_json_in_a_line(self, tmp_path: Path) -> None:
+        line = '{"key": "k", "response": ' + "[" * 10_000 + "]" * 10_000 + "}\n"
+        (tmp_path / "s.cassette.jsonl").write_text(line)
+        result = self.replay(tmp_path)
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"goalctl: error: cassette {tmp_path / 's.cassette.jsonl'}:1 is nested too deeply "
+            "(more than 64 levels)\n"
+        )
+
+    @pytest.mark.parametrize(
+        ("line", "why"),
+        [
+            ("[1, 2]", "not an object"),
+            ('{"response": {"text": "x"}}', "'key' is not a string"),
+            ('{"key": "k", "response": {"text": 3}}', "'response.text' is not a string"),
+            (
+                '{"key": "k", "response": {"text": "x", "usage": {"input_tokens": "a"}}}',
+                "'response' is not a recorded response",
+            ),
+        ],
+    )
+    def test_a_line_that_is_not_a_record(self, tmp_path: Path, line: str, why: str) -> None:
+        cassette = tmp_path / "s.cassette.jsonl"
+        cassette.write_text("\n" + line + "\n")
+        result = self.replay(tmp_path)
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"goalctl: error: cassette {cassette}:2 is not a cassette record: {why}\n"
+        )
+
+    def test_a_newer_version_is_refused(self, tmp_path: Path) -> None:
+        cassette = tmp_path / "s.cassette.jsonl"
+        cassette.write_text('{"version": 3, "key": "k", "response": {"text": "x"}}\n')
+        result = self.replay(tmp_path)
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"goalctl: error: cassette {cassette}:1 was written by a newer goalctl "
+            "(cassette version 3; this one reads up to 2); upgrade goalctl\n"
+        )
+
+    def test_the_reader_raises_read_error(self, tmp_path: Path) -> None:
+        cassette = tmp_path / "c.jsonl"
+        cassette.write_text("{")
+        with pytest.raises(ReadError):
+            read_cassette(cassette)
+        assert read_cassette(tmp_path / "missing.jsonl") == {}
+
+
+RECORDER = """
+import asyncio, sys
+from pathlib import Path
+from goalctl.providers.base import CompletionRequest, CompletionResponse, Message
+from goalctl.providers.replay import RecordingProvider
+
+class Live:
+    name = "live"
+    async def complete(self, request):
+        return CompletionResponse(text="reply to " + request.messages[0].content, model="m")
+    async def aclose(self):
+        return None
+
+async def main(path, who, sessions):
+    for n in range(sessions):
+        recorder = RecordingProvider(Live(), path)
+        await recorder.complete(CompletionRequest("m", (Message("user", f"{who}-{n}"),)))
+        await recorder.aclose()
+
+asyncio.run(main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])))
+"""
+
+
+def test_concurrent_recordings_lose_nothing(tmp_path: Path) -> None:
+    cassette = tmp_path / "s.cassette.jsonl"
+    sessions = 10
+    children = [
+        subprocess.Popen([sys.executable, "-c", RECORDER, str(cassette), who, str(sessions)])
+        for who in ("a", "b", "c")
+    ]
+    try:
+        codes = [child.wait(timeout=120) for child in children]
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    assert codes == [0, 0, 0]
+    records = read_cassette(cassette)
+    texts = sorted(r["response"]["text"] for r in records.values())
+    assert texts == sorted(f"reply to {w}-{n}" for w in "abc" for n in range(sessions))
+    assert {r["provider"] for r in records.values()} == {"live"}

@@ -9,6 +9,7 @@ import pytest
 
 from goalctl.redaction import MARK, Redactor
 from tests.conftest import run_cli
+from tests.support.messages_server import MessagesServer, Reply
 
 SCENARIO = """\
 id: support
@@ -25,11 +26,16 @@ responses: ["Thanks ana@example.com, account ACCT-991 is fine."]
 
 
 def test_transcripts_and_cassettes_are_redacted_and_still_replay(
-    tmp_path: Path, isolated_environment: Path
+    tmp_path: Path, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "support.yaml"
-    path.write_text(SCENARIO)
-    assert run_cli("run", "--record", str(path)).exit_code == 0
+    path.write_text(
+        SCENARIO.replace("provider: scripted", "provider: anthropic\nmodel: claude-haiku-4-5")
+    )
+    with MessagesServer([Reply("Thanks ana@example.com, account ACCT-991 is fine.")]) as server:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-redaction-000000")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        assert run_cli("run", "--record", str(path)).exit_code == 0
     [run_dir] = (isolated_environment / "runs").iterdir()
     transcript = (run_dir / "transcript.jsonl").read_text()
     cassette = (tmp_path / "support.cassette.jsonl").read_text()
@@ -39,6 +45,7 @@ def test_transcripts_and_cassettes_are_redacted_and_still_replay(
         assert MARK in text
     [call] = [json.loads(line) for line in transcript.splitlines()]
     assert call["response"] == "Thanks [REDACTED], account [REDACTED] is fine."
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
     replayed = run_cli("run", "--provider", "replay", "--json", str(path))
     assert replayed.exit_code == 0, replayed.stdout
     assert json.loads(replayed.stdout)["runs"][0]["verdict"] == "achieved"
