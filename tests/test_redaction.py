@@ -108,3 +108,19 @@ def test_redact_applies_to_every_file_a_run_writes(
     report = json.loads((run_dir / "report.json").read_text())
     assert report["cases"][0]["input"] == {"email": MARK, "account": MARK}
     assert report["criteria"][1]["evidence"] == [f"ana: missing '{MARK} for {MARK}'"]
+
+
+def test_every_form_of_a_secret_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = "sk-ant-first-half-1234", "second-half-5678"
+    value = f"{first}\n{second}"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", f" {value} \n")
+    redactor = Redactor()
+    texts = [value, repr(value), json.dumps(value), f"Bearer {value.encode()!r}", first, second]
+    assert [redactor.text(t) for t in texts] == [
+        MARK,
+        f"'{MARK}'",
+        f'"{MARK}"',
+        f"Bearer b'{MARK}'",
+        MARK,
+        MARK,
+    ]
