@@ -6,19 +6,27 @@ because recording an offline provider is refused (it would overwrite a live reco
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from textwrap import dedent
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from goalctl.errors import GoalctlError
+from goalctl.providers.base import CompletionResponse
 from goalctl.providers.replay import read_cassette
 from goalctl.reading import ReadError
+from tests import strategies as gen
 from tests.conftest import run_cli
 from tests.support.messages_server import MessagesServer, Reply
 
@@ -295,3 +303,78 @@ def test_concurrent_recordings_lose_nothing(tmp_path: Path) -> None:
     texts = sorted(r["response"]["text"] for r in records.values())
     assert texts == sorted(f"reply to {w}-{n}" for w in "abc" for n in range(sessions))
     assert {r["provider"] for r in records.values()} == {"live"}
+
+
+# -- fuzz: arbitrary bytes and nesting give a clean result or a clean error, quickly -------------
+
+
+class _Hung(BaseException):
+    """Raised by the alarm: a BaseException, so that no `except Exception` can swallow it."""
+
+
+@contextlib.contextmanager
+def alarm(seconds: float) -> Iterator[None]:
+    def ring(signum: int, frame: object) -> None:
+        raise _Hung
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _Hung:
+        pytest.fail(f"still running after {seconds}s")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def nested(depth: int, opening: str) -> str:
+    closing = {"[": "]", "{": "}"}[opening]
+    inner = '"k": ' if opening == "{" else ""
+    return (opening + inner) * depth + "1" + closing * depth
+
+
+record_like = st.fixed_dictionaries(
+    {"key": st.text(max_size=8) | st.integers()},
+    optional={
+        "version": st.integers(-2, 4) | st.booleans() | st.text(max_size=3),
+        "provider": st.text(max_size=8),
+        "response": gen.json_values()
+        | st.fixed_dictionaries(
+            {"text": st.text(max_size=10) | st.integers()},
+            optional={
+                "usage": gen.json_values(),
+                "latency_s": gen.json_values(),
+                "model": gen.json_values(),
+            },
+        ),
+    },
+)
+cassette_lines = (
+    st.binary(max_size=300)
+    | record_like.map(lambda r: json.dumps(r).encode())
+    | gen.json_values().map(lambda v: json.dumps(v).encode())
+    | st.builds(nested, st.integers(0, 2000), st.sampled_from("[{")).map(str.encode)
+    | st.builds(lambda n: b"[" * n, st.integers(0, 20_000))
+)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
+@given(st.lists(cassette_lines, max_size=6))
+def test_the_cassette_reader_gives_records_or_a_clean_error(lines: list[bytes]) -> None:
+    error: GoalctlError | None = None
+    records: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "fuzz.cassette.jsonl"
+        path.write_bytes(b"\n".join(lines))
+        with alarm(5):
+            try:
+                records = read_cassette(path)
+            except GoalctlError as exc:
+                error = exc
+    if error is not None:
+        assert isinstance(error, ReadError)
+        assert str(error).startswith(("cassette ", "cannot read cassette"))
+    for key, record in records.items():
+        assert record["key"] == key
+        CompletionResponse.from_json(record["response"])  # replaying it cannot fail
