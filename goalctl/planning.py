@@ -80,6 +80,7 @@ def plan_scenario(
     """
     from goalctl.providers.registry import check_provider_name, create_provider
     from goalctl.providers.replay import (
+        OFFLINE_PROVIDERS,
         RecordingProvider,
         cassette_path,
         refuse_offline_recording,
@@ -105,8 +106,8 @@ def plan_scenario(
         },
     )
     provider: Provider = create_provider(provider_name, context)
+    redactor = Redactor(scenario.spec.redact)
     if options.record:
-        redactor = Redactor(scenario.spec.redact)
         provider = RecordingProvider(provider, cassette_path(scenario.path), redactor)
     agent_route = Route(provider, model)
     judge_provider_name = str(config.get("judge_provider") or "") or provider_name
@@ -114,7 +115,13 @@ def plan_scenario(
     judge_provider = provider
     if judge_provider_name != provider_name:
         check_provider_name(judge_provider_name)
-        judge_provider = create_provider(judge_provider_name, context)
+        live_judge = judge_provider_name not in OFFLINE_PROVIDERS
+        # A replayed run makes no live call: a live judge's answers are in the cassette too.
+        if not (live_judge and provider_name == "replay"):
+            judge_provider = create_provider(judge_provider_name, context)
+            if options.record and live_judge:
+                path = cassette_path(scenario.path)
+                judge_provider = RecordingProvider(judge_provider, path, redactor)
     return Plan(scenario, config, provider_name, agent_route, Route(judge_provider, judge_model))
 
 

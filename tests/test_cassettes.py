@@ -378,3 +378,24 @@ def test_the_cassette_reader_gives_records_or_a_clean_error(lines: list[bytes]) 
     for key, record in records.items():
         assert record["key"] == key
         CompletionResponse.from_json(record["response"])  # replaying it cannot fail
+
+
+def test_a_judge_named_in_config_is_replayed_too(
+    tmp_path: Path, server: MessagesServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.enqueue(Reply("Hello Ana"), Reply('{"pass": true, "score": 1, "reason": "greets"}'))
+    path = scenario(
+        tmp_path,
+        """
+        config: {judge_provider: anthropic, judge_model: claude-haiku-4-5}
+        success_criteria:
+          - {id: greets, description: Greets warmly, metric: llm_judge}
+        cases:
+          - {name: ana, input: {name: Ana}}
+        prompt: "Greet {{ input.name }}"
+        """,
+    )
+    recorded, replayed = record_then_replay(path, monkeypatch)
+    assert recorded[:2] == (0, "achieved")
+    assert replayed == recorded
+    assert len(server.requests) == 2
