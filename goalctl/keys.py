@@ -33,14 +33,16 @@ MIN_SECRET_LENGTH: Final = 8
 def read_key(name: str) -> str:
     """The key in environment variable ``name``, stripped; "" when unset or blank.
 
-    Raises :class:`UsageError` (without the value) when whitespace remains inside it.
+    Raises :class:`UsageError` (without the value) when anything but printable ASCII
+    remains inside it.
     """
     value = os.environ.get(name, "").strip()
     for position, char in enumerate(value, 1):
-        if char.isspace() or not char.isprintable():
+        if not ("!" <= char <= "~"):  # HTTP libraries quote the whole value when they refuse it
             raise UsageError(
-                f"{name} has whitespace inside it (at character {position}), so it cannot be "
-                "a key; check how it was set (a line break copied with it?)"
+                f"{name} has whitespace, a control character or a non-ASCII character inside "
+                f"it (at character {position}), so it cannot be a key; check how it was set "
+                "(a line break copied with it?)"
             )
     return value
 

@@ -128,7 +128,7 @@ def test_a_reply_holding_the_key_is_redacted_and_the_run_goes_on(
     assert [str(p) for p in written if KEY.encode() in p.read_bytes()] == []
 
 
-@pytest.mark.parametrize("inner", ["\n", "\r\n", " ", "\t"])
+@pytest.mark.parametrize("inner", ["\n", "\r\n", " ", "\t", "\x7f", "é"])
 def test_a_key_with_whitespace_inside_is_refused_without_echoing_it(
     tmp_path: Path,
     server: MessagesServer,
@@ -141,8 +141,9 @@ def test_a_key_with_whitespace_inside_is_refused_without_echoing_it(
     result = run_cli("run", str(write_scenario(tmp_path)))
     assert result.exit_code == 2
     assert result.stderr == (
-        "goalctl: error: ANTHROPIC_API_KEY has whitespace inside it (at character 17), so it "
-        "cannot be a key; check how it was set (a line break copied with it?)\n"
+        "goalctl: error: ANTHROPIC_API_KEY has whitespace, a control character or a non-ASCII "
+        "character inside it (at character 17), so it cannot be a key; check how it was set "
+        "(a line break copied with it?)\n"
     )
     assert server.requests == []
     assert not (isolated_environment / "runs").exists()
