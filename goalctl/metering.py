@@ -123,7 +123,7 @@ class Meter:
                 "purpose": purpose,
                 "provider": route.provider.name,
                 "model": request.model,
-                "key": request.key(),
+                "key": self.redactor.key(request),
                 "system": request.system,
                 "messages": [{"role": m.role, "content": m.content} for m in request.messages],
                 "response": response.text,

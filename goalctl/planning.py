@@ -104,6 +104,7 @@ def plan_scenario(
             for i, c in enumerate(scenario.cases)
             if c.responses
         },
+        redact=tuple(scenario.spec.redact),
     )
     provider: Provider = create_provider(provider_name, context)
     redactor = Redactor(scenario.spec.redact)

@@ -8,10 +8,13 @@ environment variables are always redacted too, in every form they may take (see
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from goalctl.keys import MARK, secret_forms
+from goalctl.providers.base import CompletionRequest
 from goalctl.regexes import PatternError, substitute
 
 
@@ -46,3 +49,18 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.data(item) for item in value]
         return value
+
+    def key(self, request: CompletionRequest) -> str:
+        """The key ``request`` is kept under in cassettes and transcripts.
+
+        Without ``redact`` patterns it is :meth:`CompletionRequest.key`. With them, a hash of
+        the request as sent would let anyone who reads the file recover a short redacted
+        value (an account number) by hashing guesses, so the key hashes the redacted request
+        and the case instead: the case keeps apart requests that differ only in what is
+        redacted, and a replay, which redacts alike, computes the same key.
+        """
+        if not self.patterns:
+            return request.key()
+        keyed = {"case": request.case, "request": self.data(request.canonical())}
+        text = json.dumps(keyed, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

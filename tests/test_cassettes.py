@@ -7,6 +7,7 @@ because recording an offline provider is refused (it would overwrite a live reco
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -399,3 +400,63 @@ def test_a_judge_named_in_config_is_replayed_too(
     assert recorded[:2] == (0, "achieved")
     assert replayed == recorded
     assert len(server.requests) == 2
+
+
+def test_a_redacted_value_cannot_be_recovered_from_the_keys(
+    tmp_path: Path, server: MessagesServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.enqueue(Reply("Account checked."))
+    path = scenario(
+        tmp_path,
+        """
+        redact: ['ACCT-\\d+']
+        success_criteria:
+          - {id: checks, description: Checks, metric: output_contains, target: checked}
+        cases:
+          - {name: ana, input: {account: ACCT-991}}
+        prompt: "Check account {{ input.account }}"
+        """,
+    )
+    recorded, replayed = record_then_replay(path, monkeypatch)
+    assert replayed == recorded
+    [record] = read_jsonl(tmp_path / "s.cassette.jsonl")
+    runs = (tmp_path / "state" / "runs").iterdir()
+    calls = [call for run in runs for call in read_jsonl(run / "transcript.jsonl")]
+    stored = json.dumps(
+        record["request"], sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    assert "ACCT-991" not in stored
+    guesses = {
+        hashlib.sha256(stored.replace("[REDACTED]", f"ACCT-{n:03}").encode()).hexdigest()[:32]
+        for n in range(1000)
+    }
+    assert record["key"] not in guesses
+    assert [call["key"] for call in calls] == [record["key"]] * 2
+
+
+def test_a_version_1_cassette_keyed_by_the_request_as_sent_still_replays(
+    tmp_path: Path, server: MessagesServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.enqueue(Reply("Account checked."))
+    path = scenario(
+        tmp_path,
+        """
+        redact: ['ACCT-\\d+']
+        success_criteria:
+          - {id: checks, description: Checks, metric: output_contains, target: checked}
+        cases:
+          - {name: ana, input: {account: ACCT-991}}
+        prompt: "Check account {{ input.account }}"
+        """,
+    )
+    assert run_cli("run", "--record", str(path)).exit_code == 0
+    cassette = tmp_path / "s.cassette.jsonl"
+    [record] = read_jsonl(cassette)
+    sent = json.dumps(record["request"], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    sent = sent.replace("[REDACTED]", "ACCT-991")
+    old_key = hashlib.sha256(sent.encode()).hexdigest()[:32]
+    old = {"version": 1, "key": old_key, "response": record["response"]}
+    cassette.write_text(json.dumps(old) + "\n")
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    replayed = run_cli("run", "--provider", "replay", "--json", str(path))
+    assert replayed.exit_code == 0, replayed.stdout

@@ -117,6 +117,8 @@ class ProviderContext:
     """Scripted replies of the scenario: strings or ``{match, reply}`` rules."""
     case_responses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Scripted replies per case name."""
+    redact: tuple[str, ...] = ()
+    """The scenario's ``redact`` patterns (the replay provider keys requests with them)."""
 
 
 @runtime_checkable

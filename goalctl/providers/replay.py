@@ -7,7 +7,8 @@ providers were named) still replay; a newer version is refused.
 
 Replay = record: the meter redacts every reply as it arrives, so the recording run already
 worked with the reply the cassette keeps, and its later requests (a retry quotes the reply)
-are the ones a replay makes. Keys hash the request as sent; the stored request is redacted.
+are the ones a replay makes. With ``redact`` patterns, keys hash the redacted request and its
+case (:meth:`Redactor.key`), so no redacted value can be recovered from a key by guessing.
 
 A cassette is input like a scenario (it comes in pull requests), so it is read through
 :mod:`goalctl.reading`: a regular file, within a size limit, strict UTF-8, bounded JSON per
@@ -125,17 +126,27 @@ def merge_into_cassette(path: Path, new: dict[str, dict[str, Any]]) -> None:
 class ReplayProvider:
     name = "replay"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
         self.path = path
+        self.redactor = redactor or Redactor()
         self._records = read_cassette(path)
 
+    def _find(self, request: CompletionRequest) -> dict[str, Any] | None:
+        record = self._records.get(self.redactor.key(request))
+        if record is None:
+            # Version 1 keyed every request by its hash as sent, redacted or not.
+            old = self._records.get(request.key())
+            if old is not None and old.get("version", 1) < CASSETTE_VERSION:
+                record = old
+        return record
+
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
-        record = self._records.get(request.key())
+        record = self._find(request)
         if record is None:
             preview = " ".join(request.last_user_message.split())[:80]
             case = f", case {request.case!r}" if request.case else ""
             raise ProviderError(
-                f"replay: no recorded response for request {request.key()[:12]} "
+                f"replay: no recorded response for request {self.redactor.key(request)[:12]} "
                 f"({request.purpose} call, model {request.model!r}{case}, "
                 f"prompt starts: {preview!r}) "
                 f"in {self.path}; record it with `goalctl run --record`"
@@ -159,13 +170,13 @@ class RecordingProvider:
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         response = await self.inner.complete(request)
-        self._new[request.key()] = {
+        key = self.redactor.key(request)
+        self._new[key] = {
             "version": CASSETTE_VERSION,
             "provider": self.inner.name,
-            "key": request.key(),
+            "key": key,
             "purpose": request.purpose,
             "case": request.case,
-            # The key hashes the real request, so a redacted cassette still replays.
             "request": self.redactor.data(request.canonical()),
             "response": self.redactor.data(response.to_json()),
         }
@@ -184,4 +195,4 @@ class RecordingProvider:
 
 
 def create(context: ProviderContext) -> ReplayProvider:
-    return ReplayProvider(cassette_path(context.scenario_path))
+    return ReplayProvider(cassette_path(context.scenario_path), Redactor(context.redact))
