@@ -6,6 +6,7 @@ checked after every call against the run's totals, and the first violation stops
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from goalctl.config.prices import CostBasis, PriceTable
 from goalctl.evaluation import ConstraintCheck, Evaluator, Metrics
 from goalctl.goal import Constraint
 from goalctl.providers.base import CompletionRequest, CompletionResponse, Message, Provider
+from goalctl.redaction import Redactor
 
 
 class Clock(Protocol):
@@ -58,6 +60,7 @@ class Meter:
         clock: Clock,
         record: Callable[[dict[str, Any]], None],
         prices: PriceTable | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.agent = agent
         self.judge = judge
@@ -65,6 +68,7 @@ class Meter:
         self.evaluator = evaluator
         self.clock = clock
         self.record = record
+        self.redactor = redactor or Redactor()
         self.totals = Metrics()
         self.started = clock.monotonic()
         self.violation: ConstraintCheck | None = None
@@ -112,6 +116,10 @@ class Meter:
         )
         started = self.clock.monotonic()
         response = await route.provider.complete(request)
+        if self.redactor:
+            # Redacted as it arrives: the agent, the criteria and every file see the reply a
+            # cassette keeps, so a replayed run reaches the verdict of the run that recorded it.
+            response = dataclasses.replace(response, text=self.redactor.text(response.text))
         latency = self.clock.monotonic() - started
         # A dated id the server reports may be missing from a table that has the requested name.
         cost = self.prices.cost_usd(response.usage, response.model, request.model)
@@ -132,7 +140,7 @@ class Meter:
                 "purpose": purpose,
                 "provider": route.provider.name,
                 "model": request.model,
-                "key": request.key(),
+                "key": self.redactor.key(request),
                 "system": request.system,
                 "messages": [{"role": m.role, "content": m.content} for m in request.messages],
                 "response": response.text,

@@ -103,7 +103,12 @@ def plan_scenario(
     """
     from goalctl.providers.options import options_for
     from goalctl.providers.registry import check_provider_name, create_provider
-    from goalctl.providers.replay import RecordingProvider, cassette_path
+    from goalctl.providers.replay import (
+        OFFLINE_PROVIDERS,
+        RecordingProvider,
+        cassette_path,
+        refuse_offline_recording,
+    )
     from goalctl.rendering import resolve_config_with
 
     if config is None:
@@ -113,12 +118,15 @@ def plan_scenario(
     named = spec.provider if "provider" in spec.model_fields_set else None
     provider_name = options.provider or named or options.default_provider or spec.provider
     check_provider_name(provider_name)
+    if options.record:
+        refuse_offline_recording(provider_name, scenario.path)
     model = options.model or spec.model or options.default_model or DEFAULT_MODEL
     judge_provider_name = str(config.get("judge_provider") or "") or provider_name
     judge_model = str(config.get("judge_model") or "") or options.judge_model or model
     pricing = {name: Price(p.input, p.output) for name, p in scenario.spec.pricing.items()}
     prices = PriceTable.for_run(pricing, options.prices)
     _require_prices(scenario, prices, model, judge_model)
+    redactor = redactor_for(scenario, options)
     context = ProviderContext(
         scenario_path=scenario.path,
         model=model,
@@ -130,22 +138,27 @@ def plan_scenario(
             if c.responses
         },
         case_order=_case_names(scenario),
+        redact=tuple(redactor.patterns),
     )
     provider: Provider = create_provider(provider_name, context)
     if options.record:
-        provider = RecordingProvider(
-            provider, cassette_path(scenario.path), redactor_for(scenario, options)
-        )
+        provider = RecordingProvider(provider, cassette_path(scenario.path), redactor)
     agent_route = Route(provider, model)
     judge_provider = provider
     if judge_provider_name != provider_name:
         check_provider_name(judge_provider_name)
-        judge_options = options_for(
-            judge_provider_name, scenario.spec.provider, scenario.spec.provider_options
-        )
-        judge_provider = create_provider(
-            judge_provider_name, replace(context, options=judge_options)
-        )
+        live_judge = judge_provider_name not in OFFLINE_PROVIDERS
+        # A replayed run makes no live call: a live judge's answers are in the cassette too.
+        if not (live_judge and provider_name == "replay"):
+            judge_options = options_for(
+                judge_provider_name, scenario.spec.provider, scenario.spec.provider_options
+            )
+            judge_provider = create_provider(
+                judge_provider_name, replace(context, options=judge_options)
+            )
+            if options.record and live_judge:
+                path = cassette_path(scenario.path)
+                judge_provider = RecordingProvider(judge_provider, path, redactor)
     judge_route = Route(judge_provider, judge_model)
     return Plan(scenario, config, provider_name, agent_route, judge_route, prices)
 

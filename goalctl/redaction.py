@@ -1,22 +1,21 @@
-"""Redaction of what goalctl keeps of a conversation: transcripts and cassettes.
+"""Redaction of everything a run keeps: replies as they arrive, then every file it writes.
 
 A scenario lists regular expressions under ``redact`` (emails, account numbers, anything its
 inputs carry that must not be kept); their matches become ``[REDACTED]``. The values of secret
-environment variables are always redacted too, whatever the scenario says: the run store
-refuses to write them anyway, so redacting first keeps a run alive instead of failing it.
+environment variables are always redacted too, in every form they may take (see
+:mod:`goalctl.keys`), whatever the scenario says.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
+from goalctl.keys import MARK, secret_forms
+from goalctl.providers.base import CompletionRequest
 from goalctl.regexes import PatternError, substitute
-from goalctl.state.files import SECRET_ENV_VARS
-
-MARK = "[REDACTED]"
-_MIN_SECRET_LENGTH = 8
 
 
 class Redactor:
@@ -24,8 +23,7 @@ class Redactor:
 
     def __init__(self, patterns: Sequence[str] = ()) -> None:
         self.patterns = list(patterns)
-        secrets = [os.environ.get(name, "") for name in SECRET_ENV_VARS]
-        self.secrets = [value for value in secrets if len(value) >= _MIN_SECRET_LENGTH]
+        self.secrets = secret_forms()
 
     def __bool__(self) -> bool:
         return bool(self.patterns or self.secrets)
@@ -51,3 +49,18 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.data(item) for item in value]
         return value
+
+    def key(self, request: CompletionRequest) -> str:
+        """The key ``request`` is kept under in cassettes and transcripts.
+
+        Without ``redact`` patterns it is :meth:`CompletionRequest.key`. With them, a hash of
+        the request as sent would let anyone who reads the file recover a short redacted
+        value (an account number) by hashing guesses, so the key hashes the redacted request
+        and the case instead: the case keeps apart requests that differ only in what is
+        redacted, and a replay, which redacts alike, computes the same key.
+        """
+        if not self.patterns:
+            return request.key()
+        keyed = {"case": request.case, "request": self.data(request.canonical())}
+        text = json.dumps(keyed, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

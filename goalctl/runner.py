@@ -102,6 +102,7 @@ class ScenarioRun:
             clock,
             self._transcript,
             plan.prices,
+            self.redactor,
         )
         self.records: dict[int, CaseRecord] = {}
         self.budget_stop: ConstraintCheck | None = None
@@ -116,7 +117,8 @@ class ScenarioRun:
         self.store.append_transcript(self.run_id, self.redactor.data(record))
 
     def log(self, message: str, level: str = "info", **extra: Any) -> None:
-        self.store.append_event(self.run_id, level, self.phase, message, **extra)
+        redact = self.redactor.data
+        self.store.append_event(self.run_id, level, self.phase, redact(message), **redact(extra))
 
     def set_phase(self, phase: str) -> None:
         self.phase = phase
@@ -222,7 +224,13 @@ class ScenarioRun:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     def journal(self, record: CaseRecord) -> None:
-        """A finished case counts once it is in the checkpoint journal."""
+        """A finished case counts once it is in the checkpoint journal.
+
+        The record is redacted before it is kept, so the checkpoint, the report built from
+        it (fresh or resumed) and the observer all see the same values.
+        """
+        if self.redactor:
+            record = CaseRecord.from_json(self.redactor.data(record.to_json()))
         self.records[record.index] = record
         self.store.append_checkpoint(self.run_id, record.to_json())
         now = self.clock.monotonic()
@@ -320,6 +328,8 @@ class ScenarioRun:
             "cost_basis": self.meter.cost_basis,
             "unpriced_models": list(self.meter.unpriced),
         }
+        # Every report file, JUnit, annotation and state field is made from this one dict.
+        report = self.redactor.data(report)
         status = RunStatus.FAILED if report["verdict"] == "error" else RunStatus.COMPLETED
         paths = self.write_reports(report)
 

@@ -288,15 +288,16 @@ def test_prices_and_judge_model_of_the_project_apply(
 def test_redact_of_the_project_is_merged_with_the_scenario(
     project: Path, isolated_environment: Path
 ) -> None:
-    write(project, 'provider = "scripted"\nredact = ["hi there"]\n')
+    # Redaction happens as replies arrive, so the criterion sees "hi [REDACTED]".
+    write(project, 'provider = "scripted"\nredact = ["there"]\n')
 
     result = run_cli("run", "scenarios")
 
     assert result.exit_code == 0, result.stderr
     [run] = (isolated_environment / "runs").iterdir()
     transcript = (run / "transcript.jsonl").read_text()
-    assert "hi there" not in transcript
-    assert "[REDACTED]" in transcript
+    assert "there" not in transcript
+    assert "hi [REDACTED]" in transcript
 
 
 def test_hostile_files_are_clear_errors(project: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from goalctl.redaction import MARK, Redactor
 from tests.conftest import run_cli
+from tests.support.messages_server import MessagesServer, Reply
 
 SCENARIO = """\
 id: support
@@ -25,11 +26,16 @@ responses: ["Thanks ana@example.com, account ACCT-991 is fine."]
 
 
 def test_transcripts_and_cassettes_are_redacted_and_still_replay(
-    tmp_path: Path, isolated_environment: Path
+    tmp_path: Path, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "support.yaml"
-    path.write_text(SCENARIO)
-    assert run_cli("run", "--record", str(path)).exit_code == 0
+    path.write_text(
+        SCENARIO.replace("provider: scripted", "provider: anthropic\nmodel: claude-haiku-4-5")
+    )
+    with MessagesServer([Reply("Thanks ana@example.com, account ACCT-991 is fine.")]) as server:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-redaction-000000")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        assert run_cli("run", "--record", str(path)).exit_code == 0
     [run_dir] = (isolated_environment / "runs").iterdir()
     transcript = (run_dir / "transcript.jsonl").read_text()
     cassette = (tmp_path / "support.cassette.jsonl").read_text()
@@ -39,6 +45,7 @@ def test_transcripts_and_cassettes_are_redacted_and_still_replay(
         assert MARK in text
     [call] = [json.loads(line) for line in transcript.splitlines()]
     assert call["response"] == "Thanks [REDACTED], account [REDACTED] is fine."
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
     replayed = run_cli("run", "--provider", "replay", "--json", str(path))
     assert replayed.exit_code == 0, replayed.stdout
     assert json.loads(replayed.stdout)["runs"][0]["verdict"] == "achieved"
@@ -65,3 +72,55 @@ def test_secret_values_are_always_redacted(monkeypatch: pytest.MonkeyPatch) -> N
 def test_nothing_to_redact_returns_data_unchanged() -> None:
     data = {"a": "text"}
     assert Redactor().data(data) is data
+
+
+def test_redact_applies_to_every_file_a_run_writes(
+    tmp_path: Path, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "support.yaml"
+    path.write_text(
+        SCENARIO.replace(
+            "target: Thanks}",
+            "target: Thanks}\n"
+            "  - {id: names, description: Names the account, metric: output_contains,"
+            " target: '{{ input.account }} for {{ input.email }}'}\n"
+            "constraints:\n"
+            "  - {id: polite, description: Polite, check: \"'ACCT-991 rude' not in output\"}",
+        )
+    )
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    reports, junit = tmp_path / "reports", tmp_path / "junit.xml"
+    result = run_cli(
+        "run", "--report-dir", str(reports), "--junit", str(junit), "--json", str(path)
+    )
+    assert result.exit_code == 1, result.stderr
+    [run_dir] = (isolated_environment / "runs").iterdir()
+    written = [p for p in (*run_dir.iterdir(), *reports.iterdir(), junit, summary) if p.is_file()]
+    names = {p.name for p in written}
+    assert {"checkpoint.jsonl", "events.jsonl", "report.json", "report.md", "junit.xml"} <= names
+    assert {"state.json", "transcript.jsonl", "summary.md"} <= names
+    leaked = [
+        p.name for p in written if any(s in p.read_text() for s in ("ana@example.com", "ACCT-991"))
+    ]
+    assert leaked == []
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["cases"][0]["input"] == {"email": MARK, "account": MARK}
+    assert report["criteria"][1]["evidence"] == [f"ana: missing '{MARK} for {MARK}'"]
+
+
+def test_every_form_of_a_secret_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = "sk-ant-first-half-1234", "second-half-5678"
+    value = f"{first}\n{second}"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", f" {value} \n")
+    redactor = Redactor()
+    texts = [value, repr(value), json.dumps(value), f"Bearer {value.encode()!r}", first, second]
+    assert [redactor.text(t) for t in texts] == [
+        MARK,
+        f"'{MARK}'",
+        f'"{MARK}"',
+        f"Bearer b'{MARK}'",
+        MARK,
+        MARK,
+    ]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.support.messages_server import MessagesServer, Status
+from tests.support.messages_server import MessagesServer, Reply, Status
 
 KEY = "sk-ant-test-SENTINEL-9f8e7d6c5b4a"
 
@@ -99,3 +99,61 @@ def test_the_cli_default_concurrency_is_the_runner_default(
     [run] = (isolated_environment / "runs").iterdir()
     state = json.loads((run / "state.json").read_text())
     assert state["options"]["concurrency"] == DEFAULT_CONCURRENCY
+
+
+def test_a_key_with_a_trailing_newline_is_stripped_and_never_written(
+    tmp_path: Path,
+    server: MessagesServer,
+    isolated_environment: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY + " \n")
+    server.enqueue(*[Reply(f"echo: you sent {KEY}") for _ in range(4)])
+    scenario = write_scenario(tmp_path)
+    reports = tmp_path / "reports"
+    result = run_cli("run", "--record", "--report-dir", str(reports), "--json", str(scenario))
+    assert result.exit_code == 1, result.stderr  # the judge's reply is not a verdict
+    assert {r.headers["authorization"] for r in server.requests} == {f"Bearer {KEY}"}
+    written = every_file(isolated_environment, reports, tmp_path)
+    assert "greet.cassette.jsonl" in {p.name for p in written}
+    assert [str(p) for p in written if KEY.encode() in p.read_bytes()] == []
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_a_reply_holding_the_key_is_redacted_and_the_run_goes_on(
+    tmp_path: Path, server: MessagesServer, isolated_environment: Path
+) -> None:
+    server.enqueue(
+        Reply(f"echo: your key is {KEY}"),
+        Reply(f'{{"pass": true, "score": 1, "reason": "it says {KEY}"}}'),
+    )
+    scenario = write_scenario(tmp_path)
+    scenario.write_text(scenario.read_text().replace("{name: b, input: {who: Bo}}", ""))
+    result = run_cli("run", "--json", str(scenario))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    run_dir = next((isolated_environment / "runs").iterdir())
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["cases"][0]["output"] == "echo: your key is [REDACTED]"
+    written = every_file(isolated_environment)
+    assert [str(p) for p in written if KEY.encode() in p.read_bytes()] == []
+
+
+@pytest.mark.parametrize("inner", ["\n", "\r\n", " ", "\t", "\x7f", "é"])
+def test_a_key_with_whitespace_inside_is_refused_without_echoing_it(
+    tmp_path: Path,
+    server: MessagesServer,
+    isolated_environment: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    inner: str,
+) -> None:
+    first, second = KEY[:16], KEY[16:]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", first + inner + second)
+    result = run_cli("run", str(write_scenario(tmp_path)))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "goalctl: error: ANTHROPIC_API_KEY has whitespace, a control character or a non-ASCII "
+        "character inside it (at character 17), so it cannot be a key; check how it was set "
+        "(a line break copied with it?)\n"
+    )
+    assert server.requests == []
+    assert not (isolated_environment / "runs").exists()

@@ -63,7 +63,10 @@ def _config_file(path: Path | None) -> dict[str, Any]:
     "else 32]",
 )
 @click.option(
-    "--record", is_flag=True, help="Record every call into <scenario>.cassette.jsonl for replay."
+    "--record",
+    is_flag=True,
+    help="Record every call of a live provider into <scenario>.cassette.jsonl for "
+    "--provider replay (merged with what is there; redacted like every file).",
 )
 @click.option(
     "--report-dir",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from goalctl.errors import ProviderError, UsageError
+from goalctl.keys import read_key
 from goalctl.providers.base import (
     CompletionRequest,
     CompletionResponse,
@@ -68,7 +69,7 @@ MAX_QUOTE = 300
 
 def create(context: ProviderContext) -> AnthropicProvider:
     """Build the provider for a scenario; raises :class:`UsageError` when there is no key."""
-    api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+    api_key = read_key("ANTHROPIC_API_KEY")
     if not api_key:
         raise UsageError(MISSING_KEY)
     options = resolve_options("anthropic", OPTIONS, context.options)

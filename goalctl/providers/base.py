@@ -119,6 +119,8 @@ class ProviderContext:
     """Scripted replies per case name."""
     case_order: tuple[str, ...] = ()
     """The scenario's case names in order (scripted plain replies answer case *i*)."""
+    redact: tuple[str, ...] = ()
+    """The scenario's ``redact`` patterns (the replay provider keys requests with them)."""
 
 
 @runtime_checkable

@@ -94,8 +94,9 @@ class ScenarioSpec(Goal):
     """Instructions per phase (initialize, execute, report, cleanup), for templates."""
     _goal: Goal | None = PrivateAttr(default=None)
     redact: list[Regex] = Field(default_factory=list)
-    """Regular expressions whose matches are replaced by ``[REDACTED]`` in transcripts and
-    cassettes (e.g. emails or account numbers in inputs)."""
+    """Regular expressions whose matches are replaced by ``[REDACTED]`` in model replies as they
+    arrive and in every file a run writes, cassettes included (e.g. emails or account numbers
+    in inputs). Criteria see the redacted reply, as a replay of the run would."""
 
     @model_validator(mode="after")
     def _check_structure(self) -> ScenarioSpec:

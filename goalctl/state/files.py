@@ -12,7 +12,8 @@ They are what makes the state dir survive ``kill -9`` at any moment (DESIGN §10
 - :func:`exclusive_lock` is ``flock`` on a lock file; it is released by the kernel when its
   holder dies, so a crashed process never leaves a run locked.
 
-Every write passes :func:`refuse_secrets` first.
+Every write passes :func:`hide_secrets` first: a secret that reached the data is replaced,
+never written, and never a reason to lose the run.
 """
 
 from __future__ import annotations
@@ -26,22 +27,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-SECRET_ENV_VARS = ("ANTHROPIC_API_KEY",)
-"""Environment variables whose values must never reach the state dir."""
+from goalctl.keys import SECRET_ENV_VARS as SECRET_ENV_VARS  # goalctl.state re-exports it
+from goalctl.keys import hide_secrets
 
-_MIN_SECRET_LENGTH = 8
 _APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-
-
-def refuse_secrets(text: str, path: Path | str) -> None:
-    """Raise RuntimeError if ``text`` contains the value of a secret environment variable.
-
-    The store never handles keys, so this is a tripwire for bugs elsewhere, not a filter.
-    """
-    for name in SECRET_ENV_VARS:
-        secret = os.environ.get(name)
-        if secret and len(secret) >= _MIN_SECRET_LENGTH and secret in text:
-            raise RuntimeError(f"refusing to write a secret to {path}")
 
 
 def dumps_line(record: dict[str, Any]) -> str:
@@ -56,8 +45,7 @@ def dumps_document(data: dict[str, Any]) -> str:
 
 def write_atomic(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` so that no reader and no crash ever sees a torn file."""
-    refuse_secrets(text, path)
-    data = text.encode("utf-8")
+    data = hide_secrets(text).encode("utf-8")
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     try:
@@ -76,8 +64,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def append_line(path: str, line: str) -> None:
     """Append ``line`` (which ends with a newline) as a whole, with one ``write`` call."""
-    refuse_secrets(line, path)
-    data = line.encode("utf-8")
+    data = hide_secrets(line).encode("utf-8")
     fd = os.open(path, _APPEND_FLAGS, 0o666)
     try:
         _write_all(fd, data)
