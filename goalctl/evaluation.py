@@ -69,6 +69,11 @@ class Check:
     score: float | None = None
     error: str | None = None
 
+    @property
+    def reason(self) -> str:
+        """The whole message of the check: what the report shows and retry feedback sends."""
+        return f"{self.evidence}: {self.error}" if self.error else self.evidence
+
 
 @dataclass(frozen=True)
 class ConstraintCheck:
@@ -81,13 +86,24 @@ class ConstraintCheck:
 
 
 def shorten(value: Any, limit: int = MAX_EVIDENCE) -> str:
+    """``value`` on one line in at most ``limit`` characters, cut at a word boundary.
+
+    A word is cut only when no boundary lies in the second half of the limit (a token longer
+    than half the limit, such as compact JSON, cannot be kept whole anyway).
+    """
     text = (
         value
         if isinstance(value, str)
         else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     )
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    kept = text[: limit - 1]
+    boundary = kept.rfind(" ")
+    if text[limit - 1] != " " and boundary >= limit // 2:
+        kept = kept[:boundary]
+    return kept.rstrip() + "…"
 
 
 def parse_judge_reply(text: str) -> tuple[bool, float | None, str]:
@@ -264,12 +280,25 @@ class Evaluator:
         where = "/".join(str(p) for p in first.path)
         return Check(criterion_id, False, f"{'at ' + where + ': ' if where else ''}{first.message}")
 
+    def _explain(self, source: str, names: Mapping[str, Any], exc: Exception) -> str:
+        """Why a check failed; when it reads text output, why the output is text comes first,
+        since ``output['total']`` on a string fails for that reason, not the expression's."""
+        output = names.get("output")
+        if not isinstance(output, str) or not _reads_output(source):
+            return str(exc)
+        if self.goal.output_schema:
+            why = names.get("error") or "the reply was not JSON"
+        else:
+            why = "the goal has no output_schema, so replies are not parsed"
+        return f"output is text, not JSON ({why}): {exc}"
+
     def _custom(self, criterion: SuccessCriterion, names: dict[str, Any]) -> Check:
         assert criterion.check is not None  # validation guarantees it for custom criteria
         try:
             value = run_check(criterion.check, names)
         except (ExpressionError, CheckError) as exc:
-            return Check(criterion.id, False, "check failed to evaluate", error=str(exc))
+            error = self._explain(criterion.check, names, exc)
+            return Check(criterion.id, False, "check failed to evaluate", error=error)
         score = (
             float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
         )
@@ -327,10 +356,22 @@ class Evaluator:
         try:
             value = run_check(constraint.check, names)
         except (ExpressionError, CheckError) as exc:
-            return ConstraintCheck(constraint.id, False, "check failed to evaluate", str(exc))
+            error = self._explain(constraint.check, names, exc)
+            return ConstraintCheck(constraint.id, False, "check failed to evaluate", error)
         return ConstraintCheck(
             constraint.id, bool(value), f"{constraint.check} → {shorten(value, 80)}"
         )
+
+
+def _reads_output(source: str) -> bool:
+    if is_callable_reference(source):
+        return False  # a function's own failure message is its author's to word
+    from goalctl.expressions import compile_expression
+
+    try:
+        return bool(compile_expression(source).names & {"output", "value"})
+    except ExpressionError:
+        return False
 
 
 def reads_only_metrics(constraint: Constraint) -> bool:

@@ -466,7 +466,7 @@ class TestParseJudgeReply:
     def test_long_reply_is_shortened_in_the_error(self) -> None:
         with pytest.raises(ValueError, match="not JSON") as info:
             parse_judge_reply("no " * 100)
-        assert str(info.value) == f"judge reply is not JSON: {'no ' * 26 + 'n…'!r}"
+        assert str(info.value) == f"judge reply is not JSON: {'no ' * 25 + 'no…'!r}"
 
     def test_null_reason_is_no_reason(self) -> None:
         assert parse_judge_reply('{"pass": true, "reason": null}') == (True, None, "")

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from goalctl.agents.base import CaseRun, PhasedAgent
-from goalctl.evaluation import CaseOutput
+from goalctl.evaluation import CaseOutput, shorten
 from goalctl.providers.base import Message
 from goalctl.templates import render_builtin
 
@@ -29,8 +29,7 @@ def parse_json_output(text: str) -> tuple[Any, str | None]:
             return json.loads(candidate, parse_constant=_refuse_constant), None
         except ValueError:
             continue
-    preview = " ".join(text.split())[:80]
-    return text, f"output is not JSON: {preview!r}"
+    return text, f"output is not JSON: {shorten(text, 80)!r}"
 
 
 def _refuse_constant(name: str) -> Any:
@@ -76,7 +75,7 @@ class LLMAgent(PhasedAgent):
                 items = [
                     {
                         "description": goal.criterion(c.criterion).description,
-                        "reason": c.error or c.evidence,
+                        "reason": c.reason,
                     }
                     for c in unmet
                 ]
