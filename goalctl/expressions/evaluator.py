@@ -216,8 +216,8 @@ def _kind_of(value: object) -> str:
         return "None"
     if isinstance(value, str):
         return "text"
-    plain = _plain_type(type(value))
-    name = (plain or type(value)).__name__
+    value_type: type = type(value)
+    name = (_plain_type(value_type) or value_type).__name__
     return {"dict": "an object", "int": "a number", "float": "a number", "bool": "a boolean"}.get(
         name, f"a {name}"
     )
