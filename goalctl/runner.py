@@ -263,7 +263,7 @@ class ScenarioRun:
                 scenario.spec.phase_instructions,
                 goal_context=self.goal_context,
             )
-            last: list[tuple[CaseOutput, Sequence[Check]]] = []
+            tries: list[tuple[CaseOutput, Sequence[Check]]] = []
 
             async def judge(prompt: str) -> str:
                 reply = await self.meter.complete(
@@ -273,7 +273,7 @@ class ScenarioRun:
 
             async def evaluate(output: CaseOutput) -> Sequence[Check]:
                 checks = await self.evaluator.check_case(context, output, metrics, judge)
-                last[:] = [(output, checks)]
+                tries.append((output, checks))
                 return checks
 
             def render(attempt: int = 1, feedback: str | None = None) -> Any:
@@ -288,7 +288,11 @@ class ScenarioRun:
             try:
                 output = await agent.execute(run)
                 metrics.attempts = output.attempts
-                checks = last[0][1] if last and last[0][0] is output else await evaluate(output)
+                if not tries or tries[-1][0] is not output:
+                    await evaluate(output)
+                # The output the agent returns is the one that counts; earlier evaluations
+                # are its earlier attempts.
+                *earlier, (_, checks) = tries
                 metrics.elapsed_s = self.clock.monotonic() - started
                 constraints = await self.evaluator.check_constraints(
                     context, output, metrics, judge
@@ -306,7 +310,9 @@ class ScenarioRun:
                 metrics.elapsed_s = self.clock.monotonic() - started
                 message = f"agent {scenario.spec.agent!r} failed: {type(exc).__name__}: {exc}"
                 return CaseRecord.errored(index, name, case, metrics, message)
-            return CaseRecord.finished(index, name, case, output, metrics, checks, constraints)
+            return CaseRecord.finished(
+                index, name, case, output, metrics, checks, constraints, earlier
+            )
 
     def _ordered(self) -> list[CaseRecord]:
         return [self.records[i] for i in sorted(self.records)]

@@ -46,17 +46,18 @@ class LLMAgent(PhasedAgent):
     async def execute(self, case: CaseRun) -> CaseOutput:
         wants_json = bool(self.context.scenario.goal.output_schema)
         max_attempts = int(self.config.get("max_attempts", 1))
+        converse = bool(self.config.get("feedback", True))
         messages: list[Message] = []
+        feedback: str | None = None
         result = CaseOutput(None, "", 0, "no attempt made")
         for attempt in range(1, max_attempts + 1):
-            rendered = case.render(attempt=attempt)
-            if not messages or not self.config.get("feedback", True):
+            rendered = case.render(attempt=attempt, feedback=feedback)
+            if not messages or not converse:
                 messages = [Message("user", rendered.prompt)]
             response = await case.complete(
                 messages,
                 system=rendered.system,
                 max_tokens=int(self.config.get("max_tokens", 1024)),
-                temperature=float(self.config.get("temperature", 0.0)),
                 stop=tuple(self.config.get("stop", ())),
             )
             output, error = (
@@ -70,16 +71,15 @@ class LLMAgent(PhasedAgent):
             self.context.log(
                 f"{case.name}: attempt {attempt} left {len(unmet)} criteria unmet; retrying"
             )
-            if self.config.get("feedback", True):
-                goal = self.context.scenario.goal
-                items = [
-                    {
-                        "description": goal.criterion(c.criterion).description,
-                        "reason": c.reason,
-                    }
-                    for c in unmet
-                ]
-                feedback = render_builtin("feedback.md.j2", unmet=items)
+            goal = self.context.scenario.goal
+            items = [
+                {"description": goal.criterion(c.criterion).description, "reason": c.reason}
+                for c in unmet
+            ]
+            # Templates see the feedback on every retry; `feedback: false` only stops it from
+            # being sent as a turn of the conversation (a template may still place it).
+            feedback = render_builtin("feedback.md.j2", unmet=items)
+            if converse:
                 messages = [
                     *messages,
                     Message("assistant", response.text),
