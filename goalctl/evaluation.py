@@ -108,12 +108,16 @@ def shorten(value: Any, limit: int = MAX_EVIDENCE) -> str:
 
 def parse_judge_reply(text: str) -> tuple[bool, float | None, str]:
     """The judge's ``{"pass", "score", "reason"}``; ValueError when the reply is not that."""
+    from goalctl.reading import MAX_JSON_DEPTH, ReadError, json_depth_exceeds, loads_json
+
     match = re.search(r"\{.*\}", text, re.DOTALL)
     if match is None:
         raise ValueError(f"judge reply is not JSON: {shorten(text, 80)!r}")
+    if json_depth_exceeds(match.group(0)):
+        raise ValueError(f"judge reply is nested too deeply (more than {MAX_JSON_DEPTH} levels)")
     try:
-        data = json.loads(match.group(0), parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):  # not JSON, NaN, or nested past any sense
+        data = loads_json(match.group(0), "judge reply")
+    except ReadError:  # not JSON, or NaN
         raise ValueError(f"judge reply is not JSON: {shorten(text, 80)!r}") from None
     if not isinstance(data, dict) or not isinstance(data.get("pass"), bool):
         raise ValueError(f"judge reply has no boolean 'pass': {shorten(text, 80)!r}")
@@ -133,10 +137,6 @@ def _as_float(value: int | float) -> float:
         return float(value)
     except OverflowError:
         return math.inf
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def json_equal(left: Any, right: Any) -> bool:
@@ -171,9 +171,11 @@ def _same(left: Any, right: Any) -> bool:
 
 
 def _maybe_json(text: str) -> Any:
+    from goalctl.reading import ReadError, loads_json
+
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
+        return loads_json(text, "text")
+    except ReadError:
         return text
 
 
@@ -227,8 +229,15 @@ class Evaluator:
             return Check(criterion.id, False, "target could not be rendered", error=str(exc))
         metric = criterion.metric
         if metric is Metric.LLM_JUDGE:
+            shown = None if criterion.target_is_share() else target
             return await self._judge(
-                criterion.id, criterion.description, target, context, result, judge
+                criterion.id,
+                criterion.description,
+                shown,
+                context,
+                result,
+                judge,
+                criterion.min_score,
             )
         if metric is Metric.CUSTOM:
             names = self.names(context, result, metrics) | {"target": target}
@@ -314,6 +323,7 @@ class Evaluator:
         context: Mapping[str, Any],
         result: CaseOutput,
         judge: Judge,
+        min_score: float | None = None,
     ) -> Check:
         criterion = {"id": name, "description": description, "target": target}
         prompt = render(
@@ -325,12 +335,15 @@ class Evaluator:
             passed, score, reason = parse_judge_reply(reply)
         except ValueError as exc:
             return Check(name, False, "the judge gave no verdict", error=str(exc))
-        return Check(
-            name,
-            passed,
-            f"judge: {shorten(reason)}" if reason else "judge gave no reason",
-            score=score,
-        )
+        if min_score is not None and score is None:
+            error = f"judge reply has no score, and the criterion has min_score {min_score:g}"
+            return Check(name, False, "the judge gave no verdict", error=error)
+        said = f"judge: {shorten(reason)}" if reason else "judge gave no reason"
+        if min_score is not None and score is not None and score < min_score:
+            # A promptfoo-style rubric threshold: the score gates the case, not only `pass`.
+            below = f"judge: score {score:g} is below min_score {min_score:g}"
+            return Check(name, False, f"{below}: {said.removeprefix('judge: ')}", score=score)
+        return Check(name, passed, said, score=score)
 
     async def check_constraints(
         self, context: Mapping[str, Any], result: CaseOutput, metrics: Metrics, judge: Judge

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -15,7 +14,13 @@ _FENCED_JSON = re.compile(r"```(?:json)?\s*\n(.*?)\n```", re.DOTALL)
 
 
 def parse_json_output(text: str) -> tuple[Any, str | None]:
-    """The JSON value in a reply: the whole text, a fenced block, or the outermost braces."""
+    """The JSON value in a reply: the whole text, a fenced block, or the outermost braces.
+
+    Parsed with bounded nesting and without NaN or Infinity, which would poison reports and
+    state files; when no candidate parses, the text is the output and the error says why.
+    """
+    from goalctl.reading import MAX_JSON_DEPTH, ReadError, json_depth_exceeds, loads_json
+
     candidates = [text.strip()]
     fenced = _FENCED_JSON.search(text)
     if fenced:
@@ -24,17 +29,18 @@ def parse_json_output(text: str) -> tuple[Any, str | None]:
         start, end = text.find(opening), text.rfind(closing)
         if 0 <= start < end:
             candidates.append(text[start : end + 1])
+    too_deep = False
     for candidate in candidates:
-        try:
-            return json.loads(candidate, parse_constant=_refuse_constant), None
-        except ValueError:
+        if json_depth_exceeds(candidate):
+            too_deep = True
             continue
+        try:
+            return loads_json(candidate, "output"), None
+        except ReadError:
+            continue
+    if too_deep:
+        return text, f"output is nested too deeply (more than {MAX_JSON_DEPTH} levels)"
     return text, f"output is not JSON: {shorten(text, 80)!r}"
-
-
-def _refuse_constant(name: str) -> Any:
-    # NaN and Infinity are not JSON; accepting them would poison reports and state files.
-    raise ValueError(f"{name} is not JSON")
 
 
 class LLMAgent(PhasedAgent):
