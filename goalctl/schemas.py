@@ -24,6 +24,9 @@ def scenario_schema() -> dict[str, Any]:
     schema.pop("title", None)
     # Markdown front matter may leave name and description to the body (title, paragraphs).
     schema["required"] = ["id"]
+    # Files name every criterion's metric (the Python API keeps the seed's llm_judge default).
+    criterion = schema["$defs"]["SuccessCriterion"]
+    criterion["required"] = [*criterion.get("required", []), "metric"]
     branches = []
     for name in agent_names():
         config = schema_as_json_schema(agent_manifest(name).config_schema)

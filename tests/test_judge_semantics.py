@@ -157,3 +157,10 @@ def test_a_deeply_nested_json_output_is_a_clear_error() -> None:
     output, error = parse_json_output(text)
     assert output == text
     assert error == "output is nested too deeply (more than 64 levels)"
+
+
+def test_the_scenario_schema_asks_editors_for_a_metric() -> None:
+    from goalctl.schemas import scenario_schema
+
+    criterion = scenario_schema()["$defs"]["SuccessCriterion"]
+    assert criterion["required"] == ["id", "description", "metric"]
