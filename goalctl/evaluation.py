@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from goalctl.errors import ExpressionError, TemplateError
+from goalctl.excerpts import excerpt
 from goalctl.goal import Constraint, Metric, SuccessCriterion
 from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import render, render_target
@@ -86,24 +87,13 @@ class ConstraintCheck:
 
 
 def shorten(value: Any, limit: int = MAX_EVIDENCE) -> str:
-    """``value`` on one line in at most ``limit`` characters, cut at a word boundary.
-
-    A word is cut only when no boundary lies in the second half of the limit (a token longer
-    than half the limit, such as compact JSON, cannot be kept whole anyway).
-    """
+    """``value`` on one line in at most ``limit`` characters, cut at a word boundary."""
     text = (
         value
         if isinstance(value, str)
         else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     )
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    kept = text[: limit - 1]
-    boundary = kept.rfind(" ")
-    if text[limit - 1] != " " and boundary >= limit // 2:
-        kept = kept[:boundary]
-    return kept.rstrip() + "…"
+    return excerpt(" ".join(text.split()), limit)
 
 
 def parse_judge_reply(text: str) -> tuple[bool, float | None, str]:

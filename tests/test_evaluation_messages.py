@@ -120,3 +120,35 @@ def test_retry_feedback_is_the_message_of_the_report(
     message = f"{check['evidence']}: {check['error']}"
     assert "output is text, not JSON" in message
     assert f"- The total is right: {message}" in feedback
+
+
+def test_a_long_expression_is_quoted_without_cutting_a_word(tmp_path: Path) -> None:
+    source = (
+        "output['total'] == expected['total'] and output['currency'] == expected['currency'] "
+        "and output['items'] == expected['items']"
+    )
+    scenario = build(
+        tmp_path,
+        f'success_criteria:\n  - {{id: t, description: d, metric: custom, check: "{source}"}}\n',
+    )
+    check = evaluate(scenario, CaseOutput({"total": 1}, '{"total": 1}'))
+    assert check.error is not None
+    quoted = check.error.split('"')[1]
+    assert quoted.endswith("...")
+    kept = quoted.removesuffix("...")
+    assert source.startswith(kept)
+    assert source[len(kept)] == " "
+
+
+def test_a_long_key_is_quoted_without_cutting_a_word(tmp_path: Path) -> None:
+    key = "the name of a key that is long enough to be shortened in messages"
+    scenario = build(
+        tmp_path,
+        f"success_criteria:\n  - {{id: t, description: d, metric: custom, check: \"output['{key}']\"}}\n",
+    )
+    check = evaluate(scenario, CaseOutput({"total": 1}, '{"total": 1}'))
+    assert check.error is not None
+    quoted = check.error.rsplit(": key ", 1)[1].removesuffix(" not found")
+    kept = quoted.removeprefix("'").removesuffix("...")
+    assert key.startswith(kept)
+    assert key[len(kept)] == " "

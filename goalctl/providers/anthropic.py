@@ -239,8 +239,9 @@ def _after_retries(count: int) -> str:
 
 def _quote(text: str) -> str:
     """One line, at most MAX_QUOTE characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= MAX_QUOTE else line[: MAX_QUOTE - 1] + "…"
+    from goalctl.excerpts import excerpt
+
+    return excerpt(" ".join(text.split()), MAX_QUOTE)
 
 
 def _without_credentials(url: str) -> str:
