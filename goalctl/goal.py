@@ -94,7 +94,8 @@ class SuccessCriterion(_Strict):
     the threshold."""
     target: Any = None
     """The target value or condition. May be a template over the case, e.g.
-    ``"{{ expected.result }}"``."""
+    ``"{{ expected.result }}"``. For llm_judge and custom, a number in (0, 1] is the share of
+    cases that must pass, not a score (see ``min_score``)."""
     weight: Weight = 1.0
     """Relative importance, 0 to 1."""
     threshold: Annotated[StrictFloat, Field(ge=0.0, le=1.0)] | None = None
