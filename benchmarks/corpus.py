@@ -179,7 +179,6 @@ class _Generator:
             spec["model"] = r.choice(words.MODELS)
         config = {
             "max_attempts": r.randint(1, 3),
-            "temperature": r.choice((0.0, 0.2, 0.5, 0.7, 1.0)),
             "max_tokens": r.choice((256, 512, 1024, 2048)),
             "feedback": r.random() < 0.7,
         }

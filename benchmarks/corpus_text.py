@@ -50,7 +50,7 @@ def system_template(plan: Plan, r: random.Random) -> str:
         ]
     if r.random() < 0.3:
         lines += [
-            "{% if config.temperature > 0.5 %}",
+            "{% if config.max_tokens > 1000 %}",
             "Vary your wording between answers.",
             "{% else %}",
             r.choice(("Prefer the most common wording.", "Be consistent across answers.")),
@@ -119,6 +119,11 @@ def yaml_text(plan: Plan, r: random.Random) -> str:
     for key in ("success_criteria", "constraints"):
         if key in spec:
             spec[key] = [_with_id(item, key, i) for i, item in enumerate(spec[key])]
+    # Only Markdown bullets default to llm_judge; a file's criteria name their metric.
+    if "success_criteria" in spec:
+        spec["success_criteria"] = [
+            {"metric": "llm_judge", **item} for item in spec["success_criteria"]
+        ]
     body = to_yaml(_file_spec(spec))
     return (header if r.random() < 0.5 else "") + body
 

@@ -98,3 +98,9 @@ class RunError(GoalctlError):
 
 class ProviderError(RunError):
     """A provider call failed after its retries."""
+
+    def __init__(self, message: str, *, every_call: bool = False) -> None:
+        super().__init__(message)
+        self.every_call = every_call
+        """The failure does not depend on the case (a rejected key, an unknown model, a request
+        shape the API refuses), so every later call would fail the same way: the run stops."""

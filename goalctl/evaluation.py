@@ -19,6 +19,7 @@ from typing import Any
 
 from goalctl.check_names import CHECK_ARGUMENTS, METRIC_NAMES
 from goalctl.errors import ExpressionError, TemplateError
+from goalctl.excerpts import excerpt
 from goalctl.goal import Constraint, Metric, SuccessCriterion
 from goalctl.projects import Reference, parse_reference, project_root
 from goalctl.scenario.model import Scenario
@@ -70,6 +71,11 @@ class Check:
     score: float | None = None
     error: str | None = None
 
+    @property
+    def reason(self) -> str:
+        """The whole message of the check: what the report shows and retry feedback sends."""
+        return f"{self.evidence}: {self.error}" if self.error else self.evidence
+
 
 @dataclass(frozen=True)
 class ConstraintCheck:
@@ -82,23 +88,27 @@ class ConstraintCheck:
 
 
 def shorten(value: Any, limit: int = MAX_EVIDENCE) -> str:
+    """``value`` on one line in at most ``limit`` characters, cut at a word boundary."""
     text = (
         value
         if isinstance(value, str)
         else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     )
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return excerpt(" ".join(text.split()), limit)
 
 
 def parse_judge_reply(text: str) -> tuple[bool, float | None, str]:
     """The judge's ``{"pass", "score", "reason"}``; ValueError when the reply is not that."""
+    from goalctl.reading import MAX_JSON_DEPTH, ReadError, json_depth_exceeds, loads_json
+
     match = re.search(r"\{.*\}", text, re.DOTALL)
     if match is None:
         raise ValueError(f"judge reply is not JSON: {shorten(text, 80)!r}")
+    if json_depth_exceeds(match.group(0)):
+        raise ValueError(f"judge reply is nested too deeply (more than {MAX_JSON_DEPTH} levels)")
     try:
-        data = json.loads(match.group(0), parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):  # not JSON, NaN, or nested past any sense
+        data = loads_json(match.group(0), "judge reply")
+    except ReadError:  # not JSON, or NaN
         raise ValueError(f"judge reply is not JSON: {shorten(text, 80)!r}") from None
     if not isinstance(data, dict) or not isinstance(data.get("pass"), bool):
         raise ValueError(f"judge reply has no boolean 'pass': {shorten(text, 80)!r}")
@@ -118,10 +128,6 @@ def _as_float(value: int | float) -> float:
         return float(value)
     except OverflowError:
         return math.inf
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def json_equal(left: Any, right: Any) -> bool:
@@ -156,9 +162,11 @@ def _same(left: Any, right: Any) -> bool:
 
 
 def _maybe_json(text: str) -> Any:
+    from goalctl.reading import ReadError, loads_json
+
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
+        return loads_json(text, "text")
+    except ReadError:
         return text
 
 
@@ -214,8 +222,15 @@ class Evaluator:
             return Check(criterion.id, False, "target could not be rendered", error=str(exc))
         metric = criterion.metric
         if metric is Metric.LLM_JUDGE:
+            shown = None if criterion.target_is_share() else target
             return await self._judge(
-                criterion.id, criterion.description, target, context, result, judge
+                criterion.id,
+                criterion.description,
+                shown,
+                context,
+                result,
+                judge,
+                criterion.min_score,
             )
         if metric is Metric.CUSTOM:
             names = self.names(context, result, metrics) | {"target": target}
@@ -267,12 +282,25 @@ class Evaluator:
         where = "/".join(str(p) for p in first.path)
         return Check(criterion_id, False, f"{'at ' + where + ': ' if where else ''}{first.message}")
 
+    def _explain(self, source: str, names: Mapping[str, Any], exc: Exception) -> str:
+        """Why a check failed; when it reads text output, why the output is text comes first,
+        since ``output['total']`` on a string fails for that reason, not the expression's."""
+        output = names.get("output")
+        if not isinstance(output, str) or not _reads_output(source):
+            return str(exc)
+        if self.goal.output_schema:
+            why = names.get("error") or "the reply was not JSON"
+        else:
+            why = "the goal has no output_schema, so replies are not parsed"
+        return f"output is text, not JSON ({why}): {exc}"
+
     def _custom(self, criterion: SuccessCriterion, names: dict[str, Any]) -> Check:
         assert criterion.check is not None  # validation guarantees it for custom criteria
         try:
             value = run_check(criterion.check, names, project=self.project)
         except (ExpressionError, CheckError) as exc:
-            return Check(criterion.id, False, "check failed to evaluate", error=str(exc))
+            error = self._explain(criterion.check, names, exc)
+            return Check(criterion.id, False, "check failed to evaluate", error=error)
         score = (
             float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
         )
@@ -288,6 +316,7 @@ class Evaluator:
         context: Mapping[str, Any],
         result: CaseOutput,
         judge: Judge,
+        min_score: float | None = None,
     ) -> Check:
         criterion = {"id": name, "description": description, "target": target}
         prompt = render(
@@ -299,12 +328,15 @@ class Evaluator:
             passed, score, reason = parse_judge_reply(reply)
         except ValueError as exc:
             return Check(name, False, "the judge gave no verdict", error=str(exc))
-        return Check(
-            name,
-            passed,
-            f"judge: {shorten(reason)}" if reason else "judge gave no reason",
-            score=score,
-        )
+        if min_score is not None and score is None:
+            error = f"judge reply has no score, and the criterion has min_score {min_score:g}"
+            return Check(name, False, "the judge gave no verdict", error=error)
+        said = f"judge: {shorten(reason)}" if reason else "judge gave no reason"
+        if min_score is not None and score is not None and score < min_score:
+            # A promptfoo-style rubric threshold: the score gates the case, not only `pass`.
+            below = f"judge: score {score:g} is below min_score {min_score:g}"
+            return Check(name, False, f"{below}: {said.removeprefix('judge: ')}", score=score)
+        return Check(name, passed, said, score=score)
 
     async def check_constraints(
         self, context: Mapping[str, Any], result: CaseOutput, metrics: Metrics, judge: Judge
@@ -330,10 +362,22 @@ class Evaluator:
         try:
             value = run_check(constraint.check, names, project=self.project)
         except (ExpressionError, CheckError) as exc:
-            return ConstraintCheck(constraint.id, False, "check failed to evaluate", str(exc))
+            error = self._explain(constraint.check, names, exc)
+            return ConstraintCheck(constraint.id, False, "check failed to evaluate", error)
         return ConstraintCheck(
             constraint.id, bool(value), f"{constraint.check} → {shorten(value, 80)}"
         )
+
+
+def _reads_output(source: str) -> bool:
+    if is_callable_reference(source):
+        return False  # a function's own failure message is its author's to word
+    from goalctl.expressions import compile_expression
+
+    try:
+        return bool(compile_expression(source).names & {"output", "value"})
+    except ExpressionError:
+        return False
 
 
 def reads_only_metrics(constraint: Constraint) -> bool:

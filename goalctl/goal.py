@@ -135,12 +135,16 @@ class SuccessCriterion(_Strict):
     the threshold."""
     target: Any = None
     """The target value or condition. May be a template over the case, e.g.
-    ``"{{ expected.result }}"``."""
+    ``"{{ expected.result }}"``. For llm_judge and custom, a number in (0, 1] is the share of
+    cases that must pass, not a score (see ``min_score``)."""
     weight: Weight = 1.0
     """Relative importance, 0 to 1."""
     threshold: Annotated[StrictFloat, Field(ge=0.0, le=1.0)] | None = None
     """Share of cases that must pass. Default 1.0; for llm_judge/custom a numeric target in
-    (0, 1] is the threshold."""
+    (0, 1] is the threshold (a share of cases, never a score)."""
+    min_score: Annotated[StrictFloat, Field(ge=0.0, le=1.0)] | None = None
+    """For llm_judge: the lowest judge score (0 to 1) a case may get and pass; a lower score
+    fails the case even when the judge says ``pass: true``."""
     check: str | None = None
     """For ``custom``: a safe expression over ``output``, ``input``, ``expected``, ``target`` and
     the metrics, or ``module:function`` naming a function marked with ``@goalctl.check``."""
@@ -151,10 +155,15 @@ class SuccessCriterion(_Strict):
         """Share of cases that must pass for this criterion to be met."""
         if self.threshold is not None:
             return self.threshold
-        numeric = isinstance(self.target, int | float) and not isinstance(self.target, bool)
-        if self.metric in (Metric.LLM_JUDGE, Metric.CUSTOM) and numeric and 0 < self.target <= 1:
+        if self.target_is_share():
             return float(self.target)
         return 1.0
+
+    def target_is_share(self) -> bool:
+        """A numeric ``target`` in (0, 1] of llm_judge/custom is a share of cases, so it is
+        never shown to a judge as something to look for."""
+        numeric = isinstance(self.target, int | float) and not isinstance(self.target, bool)
+        return self.metric in (Metric.LLM_JUDGE, Metric.CUSTOM) and numeric and 0 < self.target <= 1
 
 
 class Constraint(_Strict):

@@ -66,6 +66,14 @@ class RunOutcome:
         return str(value) if value else None
 
 
+class _EveryCaseFails(Exception):
+    """A case met an error that every other case would meet too (see ProviderError.every_call)."""
+
+    def __init__(self, case: str, error: ProviderError) -> None:
+        super().__init__(str(error))
+        self.case = case
+
+
 def _set_done(state: RunState, done: int) -> None:
     state.cases_done = done
 
@@ -107,6 +115,8 @@ class ScenarioRun:
         self.records: dict[int, CaseRecord] = {}
         self.budget_stop: ConstraintCheck | None = None
         self.error: str | None = None
+        self.halted = False
+        """A case met an error every case would meet: cases that have not started never do."""
         self.stopped = False
         self.progress_saved = clock.monotonic()
         self.goal_context = self.scenario.goal.to_prompt_context()
@@ -205,12 +215,15 @@ class ScenarioRun:
     async def execute(self, agent: PhasedAgent) -> None:
         pending = [i for i in range(len(self.scenario.cases)) if i not in self.records]
         tasks = [asyncio.create_task(self.run_case(agent, i)) for i in pending]
+        halted: _EveryCaseFails | None = None
         try:
             for finished in asyncio.as_completed(tasks):
                 self.journal(await finished)
         except BudgetExceeded as exc:
             self.budget_stop = exc.check
             self.log(f"budget exceeded: {exc.check.constraint}: {exc.check.evidence}", "error")
+        except _EveryCaseFails as exc:
+            halted = exc
         finally:
             # A stop (or a budget) can land in the same loop turn as answers: cases that are
             # already done are journaled before the rest are cancelled, never run again.
@@ -222,6 +235,13 @@ class ScenarioRun:
                 else:
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        if halted is not None:
+            total = len(self.scenario.cases)
+            self.error = (
+                f"case {halted.case!r}: {halted}; stopped the run: this error would fail every "
+                f"case, so {total - len(self.records)} of {total} cases not run"
+            )
+            self.log(self.error, "error")
 
     def journal(self, record: CaseRecord) -> None:
         """A finished case counts once it is in the checkpoint journal.
@@ -244,6 +264,8 @@ class ScenarioRun:
 
     async def run_case(self, agent: PhasedAgent, index: int) -> CaseRecord:
         async with self.semaphore:
+            if self.halted:
+                raise asyncio.CancelledError
             scenario = self.scenario
             case = scenario.cases[index]
             name = scenario.case_name(index)
@@ -257,7 +279,7 @@ class ScenarioRun:
                 scenario.spec.phase_instructions,
                 goal_context=self.goal_context,
             )
-            last: list[tuple[CaseOutput, Sequence[Check]]] = []
+            tries: list[tuple[CaseOutput, Sequence[Check]]] = []
 
             async def judge(prompt: str) -> str:
                 reply = await self.meter.complete(
@@ -267,7 +289,7 @@ class ScenarioRun:
 
             async def evaluate(output: CaseOutput) -> Sequence[Check]:
                 checks = await self.evaluator.check_case(context, output, metrics, judge)
-                last[:] = [(output, checks)]
+                tries.append((output, checks))
                 return checks
 
             def render(attempt: int = 1, feedback: str | None = None) -> Any:
@@ -282,7 +304,11 @@ class ScenarioRun:
             try:
                 output = await agent.execute(run)
                 metrics.attempts = output.attempts
-                checks = last[0][1] if last and last[0][0] is output else await evaluate(output)
+                if not tries or tries[-1][0] is not output:
+                    await evaluate(output)
+                # The output the agent returns is the one that counts; earlier evaluations
+                # are its earlier attempts.
+                *earlier, (_, checks) = tries
                 metrics.elapsed_s = self.clock.monotonic() - started
                 constraints = await self.evaluator.check_constraints(
                     context, output, metrics, judge
@@ -290,13 +316,19 @@ class ScenarioRun:
             except (BudgetExceeded, asyncio.CancelledError):
                 raise
             except GoalctlError as exc:
+                if isinstance(exc, ProviderError) and exc.every_call:
+                    # Set before the semaphore is released, so no waiting case starts.
+                    self.halted = True
+                    raise _EveryCaseFails(name, exc) from None
                 metrics.elapsed_s = self.clock.monotonic() - started
                 return CaseRecord.errored(index, name, case, metrics, str(exc))
             except Exception as exc:
                 metrics.elapsed_s = self.clock.monotonic() - started
                 message = f"agent {scenario.spec.agent!r} failed: {type(exc).__name__}: {exc}"
                 return CaseRecord.errored(index, name, case, metrics, message)
-            return CaseRecord.finished(index, name, case, output, metrics, checks, constraints)
+            return CaseRecord.finished(
+                index, name, case, output, metrics, checks, constraints, earlier
+            )
 
     def _ordered(self) -> list[CaseRecord]:
         return [self.records[i] for i in sorted(self.records)]

@@ -31,6 +31,9 @@ def scenario_schema(*, markdown: bool = False) -> dict[str, Any]:
     schema = ScenarioSpec.model_json_schema()
     schema.pop("title", None)
     _without_runtime_fields(schema, FILE_STATUSES)
+    # Files name every criterion's metric (the Python API keeps the seed's llm_judge default).
+    criterion = schema["$defs"]["SuccessCriterion"]
+    criterion["required"] = [*criterion.get("required", []), "metric"]
     branches = []
     for name in agent_names():
         config = schema_as_json_schema(agent_manifest(name).config_schema)

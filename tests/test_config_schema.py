@@ -279,7 +279,6 @@ def test_llm_manifest_resolves_empty_config_to_defaults() -> None:
     assert issues == []
     assert values == {
         "max_attempts": 1,
-        "temperature": 0.0,
         "max_tokens": 1024,
         "feedback": True,
         "judge_model": "",
@@ -291,10 +290,9 @@ def test_llm_manifest_resolves_empty_config_to_defaults() -> None:
 
 def test_llm_manifest_bounds() -> None:
     schema = load_builtin("llm.yaml").config_schema
-    _, issues = resolve_config(schema, {"max_attempts": 11, "temperature": 1.5, "max_tokens": 0})
+    _, issues = resolve_config(schema, {"max_attempts": 11, "max_tokens": 0})
     assert [str(issue) for issue in issues] == [
         "max_attempts: must be at most 10, got 11",
-        "temperature: must be at most 1, got 1.5",
         "max_tokens: must be at least 1, got 0",
     ]
 

@@ -369,7 +369,7 @@ class TestLlmJudge:
         assert verdict == Check("c", True, "judge: Warm and polite.", score=0.8)
         [prompt] = judge.prompts
         assert "Criterion: The reply is polite\n" in prompt
-        assert "Target: 0.9\n" in prompt
+        assert "Target:" not in prompt  # a numeric target of a judge is a share of cases
         assert '"tone": "warm"' in prompt
         assert '"reply": "Thanks!"' in prompt
 
@@ -468,7 +468,7 @@ class TestParseJudgeReply:
     def test_long_reply_is_shortened_in_the_error(self) -> None:
         with pytest.raises(ValueError, match="not JSON") as info:
             parse_judge_reply("no " * 100)
-        assert str(info.value) == f"judge reply is not JSON: {'no ' * 26 + 'n…'!r}"
+        assert str(info.value) == f"judge reply is not JSON: {'no ' * 25 + 'no…'!r}"
 
     def test_null_reason_is_no_reason(self) -> None:
         assert parse_judge_reply('{"pass": true, "reason": null}') == (True, None, "")

@@ -361,6 +361,9 @@ EXHAUSTED = [
         ),
         id="not-a-message",
     ),
+]
+
+EVERY_CASE = [
     pytest.param(
         Exhausted(
             [Status(400, message="max_tokens: 64 > 32, the model's maximum")],
@@ -400,6 +403,25 @@ def test_a_fault_that_outlasts_the_retries_errors_the_run_and_keeps_the_rest(
     assert report["totals"]["llm_calls"] == 2
     # Bounded by the timeout and the retries: seconds, never the server's 30 s stall.
     assert fault.min_s <= run.elapsed_s < 15.0
+
+
+@pytest.mark.parametrize("fault", EVERY_CASE)
+def test_a_fault_every_case_would_meet_stops_the_run_at_the_first(
+    tmp_path: Path, server: MessagesServer, isolated_environment: Path, fault: Exhausted
+) -> None:
+    server.enqueue(*fault.faults)
+
+    run = goalctl_run(write_scenario(tmp_path), isolated_environment)
+
+    message = fault.message.format(url=server.url)
+    assert (run.exit_code, run.summary["status"], run.summary["verdict"]) == (3, "failed", "error")
+    assert run.summary["error"] == (
+        f"case 'a': {message}; stopped the run: this error would fail every case, "
+        "so 3 of 3 cases not run"
+    )
+    assert_intact(run, "failed", {})
+    assert calls(server.requests) == Counter(a=fault.requests)
+    assert transcript_calls(run) == Counter()
 
 
 def test_an_api_that_stalls_every_call_ends_the_run_in_seconds(

@@ -45,7 +45,7 @@ def test_config_override_reaches_templates(tmp_path: Path) -> None:
     scenario = tmp_path / "s.yaml"
     scenario.write_text(
         "id: s\nname: S\ndescription: d\n"
-        "success_criteria: [{id: a, description: b}]\n"
+        "success_criteria: [{id: a, description: b, metric: llm_judge}]\n"
         "prompt: 'attempts={{ config.max_attempts }}'\n"
     )
     result = run_cli("render", str(scenario), "--config", "max_attempts=3")
@@ -72,7 +72,7 @@ def test_invalid_scenario_lists_its_problems() -> None:
     result = run_cli("render", path)
     assert (result.exit_code, result.stderr) == (
         1,
-        f"{path}:11:1: prompt: undefined name: 'recipient' is undefined (rendering case 'case-1')\n",
+        f"{path}:12:1: prompt: undefined name: 'recipient' is undefined (rendering case 'case-1')\n",
     )
 
 

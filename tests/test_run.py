@@ -274,7 +274,9 @@ class TestCommand:
         )
 
     def test_unknown_provider_is_a_usage_error(self, tmp_path: Path) -> None:
-        path = scenario(tmp_path, "success_criteria: [{id: a, description: b}]\n")
+        path = scenario(
+            tmp_path, "success_criteria: [{id: a, description: b, metric: llm_judge}]\n"
+        )
         result = run_cli("run", "--provider", "scriptd", str(path))
         assert (result.exit_code, result.stderr) == (
             2,

@@ -71,7 +71,11 @@ def test_schema_refuses(data: dict[str, Any], message: str) -> None:
     ("data", "message"),
     [
         (
-            {"id": "x", "description": "d", "success_criteria": [{"id": "c", "description": "d"}]},
+            {
+                "id": "x",
+                "description": "d",
+                "success_criteria": [{"id": "c", "description": "d", "metric": "llm_judge"}],
+            },
             "'name' is a required property",
         ),
         ({"id": "x", "name": "n", "description": "d"}, "'success_criteria' is a required property"),

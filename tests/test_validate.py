@@ -26,7 +26,7 @@ EXPECTED: dict[str, list[str]] = {
         "10:15: constraints[0].category: must be one of 'time', 'cost', 'safety', 'scope', 'quality' or 'general', got 'speed' (did you mean 'scope'?)",
     ],
     "bad_check_expression.yaml": [
-        "10:12: constraints[0].check: invalid expression 'cost_usd <=': syntax error: invalid syntax (column 12)",
+        "11:12: constraints[0].check: invalid expression 'cost_usd <=': syntax error: invalid syntax (column 12)",
     ],
     "bad_config.yaml": [
         "6:15: config.item_count: must be at most 1000, got 5000",
@@ -40,8 +40,8 @@ EXPECTED: dict[str, list[str]] = {
         "1:5: id: 'Not A Slug' is not a valid id (use lowercase letters, digits, '-', '_' and '.'; start with a letter or digit)",
     ],
     "bad_input.yaml": [
-        "16:12: cases[1].input: input does not match input_schema: 'expression' is a required property",
-        "18:25: cases[2].input.expression: input does not match input_schema at expression: 42 is not of type 'string'",
+        "17:12: cases[1].input: input does not match input_schema: 'expression' is a required property",
+        "19:25: cases[2].input.expression: input does not match input_schema at expression: 42 is not of type 'string'",
     ],
     "bad_input_schema.yaml": [
         "5:9: input_schema.type: not a valid JSON Schema: 'objekt' is not valid under any of the given schemas",
@@ -86,10 +86,10 @@ EXPECTED: dict[str, list[str]] = {
         "8:12: cases[1].name: case name 'greet' is also the name of cases[0] (give every case its own name)",
     ],
     "duplicate_constraint_ids.yaml": [
-        "10:9: constraints[1].id: duplicate id 'c' (first used by constraints[0]) (ids must be unique within a goal)",
+        "11:9: constraints[1].id: duplicate id 'c' (first used by constraints[0]) (ids must be unique within a goal)",
     ],
     "duplicate_criterion_ids.yaml": [
-        "7:9: success_criteria[1].id: duplicate id 'accuracy' (first used by success_criteria[0]) (ids must be unique within a goal)",
+        "8:9: success_criteria[1].id: duplicate id 'accuracy' (first used by success_criteria[0]) (ids must be unique within a goal)",
     ],
     "duplicate_yaml_key.yaml": [
         "4:1: name: duplicate key 'name' (first defined on line 2)",
@@ -117,7 +117,7 @@ EXPECTED: dict[str, list[str]] = {
         "7:13: success_criteria[0].target: target is undefined for this case (case 'no-expected')",
     ],
     "md_broken_template.md": [
-        "16:1: prompt: template syntax error: Unexpected end of template. Jinja was looking for the following tags: 'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'.",
+        "17:1: prompt: template syntax error: Unexpected end of template. Jinja was looking for the following tags: 'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'.",
     ],
     "md_defined_twice.md": [
         "11:1: success_criteria: success_criteria is defined twice: in the front matter (line 3) and in the '## Success criteria' section (line 11) (keep one of them)",
@@ -132,7 +132,7 @@ EXPECTED: dict[str, list[str]] = {
         "2:1: name: is required (add `name:` to the front matter or a `# Title` line to the body)",
     ],
     "md_sandbox_escape.md": [
-        "14:1: prompt: unsafe template: access to attribute '__class__' of 'Goal' object is unsafe.",
+        "15:1: prompt: unsafe template: access to attribute '__class__' of 'Goal' object is unsafe.",
     ],
     "md_template_without_fence.md": [
         "9:1: the '## Prompt' section has no fenced code block (put the template in a ``` fenced block)",
@@ -141,7 +141,7 @@ EXPECTED: dict[str, list[str]] = {
         "1:1: front matter is not closed (end it with a line '---')",
     ],
     "md_undefined_in_system.md": [
-        "18:1: system: undefined name: 'persona' is undefined (rendering case 'first')",
+        "19:1: system: undefined name: 'persona' is undefined (rendering case 'first')",
     ],
     "missing_capability.yaml": [
         "4:30: required_capabilities[1]: agent 'llm' does not provide capability 'web_search' (it provides: llm) (choose an agent that provides it, or remove the requirement)",
@@ -173,7 +173,7 @@ EXPECTED: dict[str, list[str]] = {
         "2:1: a scenario file holds one YAML document, but another one starts here (remove the extra '---' line)",
     ],
     "undefined_template_name.yaml": [
-        "11:1: prompt: undefined name: 'recipient' is undefined (rendering case 'case-1')",
+        "12:1: prompt: undefined name: 'recipient' is undefined (rendering case 'case-1')",
     ],
     "unknown_agent.yaml": [
         "4:8: agent: unknown agent 'data-colector' (did you mean 'data-collector'?)",
@@ -193,7 +193,7 @@ EXPECTED: dict[str, list[str]] = {
         "12:12: success_criteria[1].check: module 'tests.support.checks_module' has no function 'total_match' (did you mean 'total_matches'?) (name a function of this scenario's project (its folder up to pyproject.toml or .git) marked @goalctl.check)",
     ],
     "unsafe_check.yaml": [
-        "10:12: constraints[0].check: invalid expression 'output.__class__.__mro__': attribute '__class__' is not allowed: attributes starting with '_' are private (column 8)",
+        "11:12: constraints[0].check: invalid expression 'output.__class__.__mro__': attribute '__class__' is not allowed: attributes starting with '_' are private (column 8)",
     ],
     "weight_out_of_range.yaml": [
         "7:13: success_criteria[0].weight: must be at most 1.0, got 1.5",

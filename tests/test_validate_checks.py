@@ -140,7 +140,7 @@ class TestSandboxBounds:
             """\
             constraints:
               - {id: k, description: d, check: "output != 9**9**9"}
-            success_criteria: [{id: c, description: d}]
+            success_criteria: [{id: c, description: d, metric: output_contains, target: x}]
             """,
         )
         assert found == [

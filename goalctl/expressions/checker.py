@@ -256,4 +256,6 @@ def _node_position(source: str, lineno: int, offset: int) -> str:
 
 
 def _quote(source: str) -> str:
-    return repr(source if len(source) <= 80 else source[:77] + "...")
+    from goalctl.excerpts import excerpt
+
+    return repr(excerpt(source, 80, "..."))

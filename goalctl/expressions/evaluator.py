@@ -142,7 +142,12 @@ class _Evaluator(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
         raise _Refusal(f"'.{attr}' is not available on {kind} values")
 
     def _eval_subscript(self, node: ast.Subscript) -> Any:
-        result = super()._eval_subscript(node)
+        container = self._eval(node.value)
+        key = self._eval(node.slice)
+        try:
+            result = container[key]
+        except TypeError:
+            raise _Refusal(f"cannot read [{_short(key)}] of {_kind_of(container)}") from None
         if isinstance(node.slice, ast.Slice):
             _charge_new(result)
         return result
@@ -203,6 +208,19 @@ class _Evaluator(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
         if any(len(number) > 7 or int(number) > MAX_SIZE for number in re.findall(r"\d+", spec)):
             raise _Refusal(f"format spec {spec!r} asks for more than {MAX_SIZE:,} characters")
         return format(value, spec)
+
+
+def _kind_of(value: object) -> str:
+    """A value's kind in a user's words (Python's TypeError names its internals)."""
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return "text"
+    value_type: type = type(value)
+    name = (_plain_type(value_type) or value_type).__name__
+    return {"dict": "an object", "int": "a number", "float": "a number", "bool": "a boolean"}.get(
+        name, f"a {name}"
+    )
 
 
 def _bind(target: ast.expr, value: Any, scope: dict[str, Any]) -> None:

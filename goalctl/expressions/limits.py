@@ -383,4 +383,6 @@ def _short(value: object) -> str:
         text = repr(value)
     except Exception:  # an int too long to print, or a caller's broken __repr__
         return f"<{type(value).__name__}>"
-    return text if len(text) <= 40 else text[:37] + "..."
+    from goalctl.excerpts import excerpt
+
+    return excerpt(text, 40, "...")

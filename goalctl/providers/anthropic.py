@@ -65,6 +65,9 @@ MISSING_KEY = (
 )
 # An API error message is quoted in ours; a page of HTML from a proxy is not worth quoting whole.
 MAX_QUOTE = 300
+EVERY_CALL_STATUSES = frozenset({400, 401, 403, 404})
+"""Statuses that say the key, the model or the request's shape is wrong: every case would get
+the same answer, so the run stops at the first (see ProviderError.every_call)."""
 
 
 def create(context: ProviderContext) -> AnthropicProvider:
@@ -132,7 +135,10 @@ class AnthropicProvider:
                 **optional,
             )
         except (anthropic.APIError, json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ProviderError(self._redact(self._describe(err))) from None
+            every_call = (
+                isinstance(err, anthropic.APIStatusError) and err.status_code in EVERY_CALL_STATUSES
+            )
+            raise ProviderError(self._redact(self._describe(err)), every_call=every_call) from None
         latency_s = time.perf_counter() - started
         return self._response(message, latency_s)
 
@@ -266,8 +272,9 @@ def _after_retries(count: int) -> str:
 
 def _quote(text: str) -> str:
     """One line, at most MAX_QUOTE characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= MAX_QUOTE else line[: MAX_QUOTE - 1] + "…"
+    from goalctl.excerpts import excerpt
+
+    return excerpt(" ".join(text.split()), MAX_QUOTE)
 
 
 def _without_credentials(url: str) -> str:

@@ -45,7 +45,10 @@ class CaseRecord:
     attempts: int = 0
     metrics: dict[str, Any] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
+    """The checks of the attempt that counts: the last one."""
     constraints: list[dict[str, Any]] = field(default_factory=list)
+    earlier_attempts: list[dict[str, Any]] = field(default_factory=list)
+    """Attempts before the last, oldest first: ``{"attempt", "text", "checks"}`` each."""
 
     @classmethod
     def finished(
@@ -57,6 +60,7 @@ class CaseRecord:
         metrics: Metrics,
         checks: Sequence[Check],
         constraints: Sequence[ConstraintCheck],
+        earlier: Sequence[tuple[CaseOutput, Sequence[Check]]] = (),
     ) -> CaseRecord:
         passed = all(c.passed for c in checks) and all(c.satisfied for c in constraints)
         return cls(
@@ -72,6 +76,10 @@ class CaseRecord:
             _metrics(metrics),
             [asdict(c) for c in checks],
             [asdict(c) for c in constraints],
+            [
+                {"attempt": tried.attempts, "text": tried.text, "checks": [asdict(c) for c in cs]}
+                for tried, cs in earlier
+            ],
         )
 
     @classmethod
@@ -81,7 +89,11 @@ class CaseRecord:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"case": self.index, **{k: v for k, v in asdict(self).items() if k != "index"}}
+        data = {"case": self.index, **{k: v for k, v in asdict(self).items() if k != "index"}}
+        if not self.earlier_attempts:
+            # Most cases take one attempt; reports and checkpoints stay as they were for them.
+            del data["earlier_attempts"]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseRecord:

@@ -125,6 +125,23 @@ def render_markdown(report: dict[str, Any]) -> str:
                 _cell(note),
             )
         )
+    lines += _earlier_attempts(report["cases"])
     if report["agent_summary"]:
         lines += ["", "## Agent summary", "", report["agent_summary"]]
     return "\n".join(lines) + "\n"
+
+
+def _earlier_attempts(cases: list[dict[str, Any]]) -> list[str]:
+    """The unmet checks of attempts that were retried; the Cases table shows the last."""
+    rows = []
+    for case in cases:
+        for tried in case.get("earlier_attempts", ()):
+            unmet = [
+                f"`{c['criterion']}`: {c['evidence']}" + (f": {c['error']}" if c["error"] else "")
+                for c in tried["checks"]
+                if not c["passed"]
+            ]
+            rows.append(_row(_cell(case["name"]), tried["attempt"], _cell("; ".join(unmet))))
+    if not rows:
+        return []
+    return ["", "## Earlier attempts", "", "| case | attempt | unmet |", "|---|---|---|", *rows]

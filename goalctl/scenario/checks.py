@@ -38,8 +38,31 @@ def check_scenario(
     _schemas(reader, spec)
     check_checks(reader, spec)
     check_case_names(reader, spec)
+    _judge_criteria(reader, spec)
     _templates(reader, spec, templates, config)
     return config
+
+
+def _judge_criteria(reader: _Reader, spec: ScenarioSpec) -> None:
+    """A judge is a model call that costs money and may disagree with itself, so it is never
+    chosen by default: front-matter criteria name their metric (body bullets, which are
+    prose, default to llm_judge), and ``min_score`` is refused where no judge gives a score."""
+    for index, criterion in enumerate(spec.success_criteria):
+        if "metric" not in criterion.model_fields_set:
+            reader.at(
+                ("success_criteria", index),
+                "a criterion in the front matter needs a metric",
+                "add metric: llm_judge to have a judge model decide, or one of output_contains, "
+                "output_equals, output_matches, json_schema, custom; only `## Success criteria` "
+                "bullets default to llm_judge",
+            )
+        elif criterion.min_score is not None and criterion.metric is not Metric.LLM_JUDGE:
+            reader.at(
+                ("success_criteria", index, "min_score"),
+                "min_score applies only to llm_judge criteria",
+                "remove it, or use metric: llm_judge",
+                key=True,
+            )
 
 
 def _path_of(key: str) -> tuple[str | int, ...]:

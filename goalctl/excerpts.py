@@ -1,0 +1,24 @@
+"""Excerpts of long text for messages: cut at a word boundary, never inside a word.
+
+Evidence, check errors, provider errors and retry feedback quote outputs, expressions, keys
+and API messages; a quote cut mid-word reads as a different word (``currency`` as ``curr``),
+so the quotes of these messages are all shortened here, in one way.
+"""
+
+from __future__ import annotations
+
+
+def excerpt(text: str, limit: int, marker: str = "…") -> str:
+    """``text`` in at most ``limit`` characters, ``marker`` included when it is cut.
+
+    The cut falls at the last space that keeps at least half the limit; only a token longer
+    than that (compact JSON, a hash) is cut inside, since it cannot be kept whole anyway.
+    """
+    if len(text) <= limit:
+        return text
+    room = max(limit - len(marker), 0)
+    kept = text[:room]
+    boundary = kept.rfind(" ")
+    if text[room] != " " and boundary >= limit // 2:
+        kept = kept[:boundary]
+    return kept.rstrip() + marker
