@@ -7,11 +7,13 @@ finished. Two runs of the same goal are also compared (see :mod:`goalctl.reports
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from goalctl.errors import UsageError
+from goalctl.reading import ReadError, read_json
 from goalctl.reports.compare import compare_reports, render_comparison_markdown
 from goalctl.reports.data import REPORT_VERSION
 from goalctl.reports.junit import render_junit
@@ -67,19 +69,15 @@ def _comparison(reports: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
 def load_report(store: RunStore, run_id: str) -> dict[str, Any]:
     """The ``report.json`` of a finished run, refusing damaged files and newer versions."""
     path = store.run_dir(run_id) / REPORT_FILE
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         status = store.load(run_id).status
         raise UsageError(
             f"run {run_id} has no report yet (it is {status}); {_remedy(run_id, status, path)}"
-        ) from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        )
     try:
-        report = json.loads(raw)
-    except ValueError as exc:  # JSON and UTF-8 errors alike
-        raise UsageError(f"{path} is damaged: {exc}") from None
+        report = read_json(path, "report")
+    except ReadError as exc:
+        raise UsageError(f"{path} is damaged: {exc.detail}") from None
     if not isinstance(report, dict):
         raise UsageError(f"{path} is damaged: it is not a goalctl report (not a JSON object)")
     version = report.get("version")
