@@ -28,7 +28,7 @@ from tests.support.fork_server import WALL_SECONDS, ForkServer, Outcome, fork_se
 TABLE = {0, 1, 2, 3, 4, 130}
 """The exit-code table (DESIGN §7)."""
 FUZZ = settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
