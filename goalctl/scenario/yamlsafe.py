@@ -70,9 +70,9 @@ def _deep_block(text: str) -> int | None:
     # at most 2 levels more than the characters of its indicators: a bound found at C speed,
     # enough for nearly every file.
     text_nl = "\n" + text
-    indent = next((n for n in (8, 16, 32, 64) if "\n" + " " * n not in text_nl), len(text))
+    columns = next((n for n in (8, 16, 32, 64) if "\n" + " " * n not in text_nl), len(text))
     longest = max(map(len, _RUNS.findall(text_nl)), default=0)
-    if indent * (longest + 2) <= MAX_BLOCK_DEPTH:
+    if columns * (longest + 2) <= MAX_BLOCK_DEPTH:
         return None
     stack: list[tuple[int, int]] = []  # (column, levels opened on that line)
     depth = 0
