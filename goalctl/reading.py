@@ -40,12 +40,17 @@ MAX_JSON_DEPTH: Final = 64
 _O_NONBLOCK: Final = getattr(os, "O_NONBLOCK", 0)  # absent on Windows, which has no FIFOs
 
 
+CAUSES: Final = ("unreadable", "not regular", "too large", "encoding", "syntax", "nesting")
+"""Why a file could not be read, as :attr:`ReadError.cause` says it."""
+
+
 class ReadError(UsageError):
     """A file that cannot be read as the kind of file it should be (exit 2).
 
     ``offset`` is the byte offset of the problem when there is one (bad UTF-8, bad JSON);
     ``line`` and ``col`` are 1-based positions of it, else 1. ``detail`` says what is wrong
-    without naming the file, for callers that name it their own way (``file:line:col``).
+    without naming the file, for callers that name it their own way (``file:line:col``);
+    ``cause`` is one of :data:`CAUSES`, for callers that add their own remedy.
     """
 
     def __init__(
@@ -56,6 +61,7 @@ class ReadError(UsageError):
         line: int = 1,
         col: int = 1,
         detail: str | None = None,
+        cause: str = "",
     ):
         super().__init__(message)
         self.reason = message
@@ -63,6 +69,7 @@ class ReadError(UsageError):
         self.line = line
         self.col = col
         self.detail = message if detail is None else detail
+        self.cause = cause
 
 
 def special_kind(mode: int) -> str | None:
@@ -106,16 +113,20 @@ def read_bytes(path: Path, kind: str, limit: int | None = None) -> bytes:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ReadError(
-            f"cannot read {kind} file {path}: {reason}", detail=f"cannot read file: {reason}"
+            f"cannot read {kind} file {path}: {reason}",
+            detail=f"cannot read file: {reason}",
+            cause="unreadable",
         ) from None
     if what is not None:
         raise ReadError(
             f"{kind} file {path} is not a regular file: it is {what}",
             detail=f"not a regular file: {what}",
+            cause="not regular",
         )
     raise ReadError(
         f"{kind} file {path} is too large (over {limit:,} bytes; it has {size:,} or more)",
         detail=f"file is too large ({size:,} bytes; the limit is {limit:,})",
+        cause="too large",
     )
 
 
@@ -133,6 +144,7 @@ def decode(raw: bytes, what: str) -> str:
             line=line,
             col=col,
             detail=f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            cause="encoding",
         ) from None
 
 
@@ -191,7 +203,7 @@ def loads_json(text: str | bytes, what: str, max_depth: int = MAX_JSON_DEPTH) ->
     """
     if json_depth_exceeds(text, max_depth):
         detail = f"nested too deeply (more than {max_depth} levels)"
-        raise ReadError(f"{what} is {detail}", detail=detail)
+        raise ReadError(f"{what} is {detail}", detail=detail, cause="nesting")
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
@@ -201,12 +213,14 @@ def loads_json(text: str | bytes, what: str, max_depth: int = MAX_JSON_DEPTH) ->
             line=exc.lineno,
             col=exc.colno,
             detail=f"{exc.msg} at line {exc.lineno}, column {exc.colno}",
+            cause="syntax",
         ) from None
     except UnicodeDecodeError as exc:
         raise ReadError(
             f"{what} is not valid UTF-8 at offset {exc.start}",
             offset=exc.start,
             detail=f"invalid UTF-8 at offset {exc.start}",
+            cause="encoding",
         ) from None
     except (ValueError, RecursionError) as exc:
         raise ReadError(

@@ -138,7 +138,11 @@ def test_report_survives_any_report_json(
     else:
         where, subtree = value
         path.write_text(json.dumps(_replace(good, where, subtree)), encoding="utf-8")
-    workspace.goalctl("report", run_id, "--format", output_format, state=state)
+    outcome = workspace.goalctl("report", run_id, "--format", output_format, state=state)
+    if kind == "bytes":
+        assert outcome.code == 2, outcome  # refused by the reader, whatever the bytes
+    # A well-formed report.json of the wrong shape may still end in exit 4 (an internal error)
+    # in a renderer: checking the shape of every field of a report is left to its own issue.
 
 
 HOSTILE = sorted((FIXTURES / "hostile").iterdir())

@@ -193,11 +193,11 @@ class _Reader:
         try:
             return read_bytes(self.path, "scenario")
         except ReadError as exc:
-            remedy = {
-                "not a regular file": "scenarios are text files",
-                "file is too large": "split it into several scenarios",
+            remedies = {
+                "not regular": "scenarios are text files",
+                "too large": "split it into several scenarios",
             }
-            fix = next((fix for start, fix in remedy.items() if exc.detail.startswith(start)), "")
+            fix = remedies.get(exc.cause, "")
             self.problem(1, 1, exc.detail, remedy=fix)
             raise _Abort from None
 
