@@ -40,19 +40,36 @@ MAX_JSON_DEPTH: Final = 64
 _O_NONBLOCK: Final = getattr(os, "O_NONBLOCK", 0)  # absent on Windows, which has no FIFOs
 
 
+CAUSES: Final = ("unreadable", "not regular", "too large", "encoding", "syntax", "nesting")
+"""Why a file could not be read, as :attr:`ReadError.cause` says it."""
+
+
 class ReadError(UsageError):
     """A file that cannot be read as the kind of file it should be (exit 2).
 
     ``offset`` is the byte offset of the problem when there is one (bad UTF-8, bad JSON);
-    ``line`` and ``col`` are 1-based positions of it, else 1.
+    ``line`` and ``col`` are 1-based positions of it, else 1. ``detail`` says what is wrong
+    without naming the file, for callers that name it their own way (``file:line:col``);
+    ``cause`` is one of :data:`CAUSES`, for callers that add their own remedy.
     """
 
-    def __init__(self, message: str, *, offset: int | None = None, line: int = 1, col: int = 1):
+    def __init__(
+        self,
+        message: str,
+        *,
+        offset: int | None = None,
+        line: int = 1,
+        col: int = 1,
+        detail: str | None = None,
+        cause: str = "",
+    ):
         super().__init__(message)
         self.reason = message
         self.offset = offset
         self.line = line
         self.col = col
+        self.detail = message if detail is None else detail
+        self.cause = cause
 
 
 def special_kind(mode: int) -> str | None:
@@ -94,11 +111,22 @@ def read_bytes(path: Path, kind: str, limit: int | None = None) -> bytes:
                             return raw
                         size = len(raw)
     except OSError as exc:
-        raise ReadError(f"cannot read {kind} file {path}: {exc.strerror or exc}") from None
+        reason = exc.strerror or str(exc)
+        raise ReadError(
+            f"cannot read {kind} file {path}: {reason}",
+            detail=f"cannot read file: {reason}",
+            cause="unreadable",
+        ) from None
     if what is not None:
-        raise ReadError(f"{kind} file {path} is not a regular file: it is {what}")
+        raise ReadError(
+            f"{kind} file {path} is not a regular file: it is {what}",
+            detail=f"not a regular file: {what}",
+            cause="not regular",
+        )
     raise ReadError(
-        f"{kind} file {path} is too large (over {limit:,} bytes; it has {size:,} or more)"
+        f"{kind} file {path} is too large (over {limit:,} bytes; it has {size:,} or more)",
+        detail=f"file is too large ({size:,} bytes; the limit is {limit:,})",
+        cause="too large",
     )
 
 
@@ -115,6 +143,8 @@ def decode(raw: bytes, what: str) -> str:
             offset=exc.start,
             line=line,
             col=col,
+            detail=f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            cause="encoding",
         ) from None
 
 
@@ -172,7 +202,8 @@ def loads_json(text: str | bytes, what: str, max_depth: int = MAX_JSON_DEPTH) ->
     Every failure is a :class:`ReadError` that names ``what`` and where the problem is.
     """
     if json_depth_exceeds(text, max_depth):
-        raise ReadError(f"{what} is nested too deeply (more than {max_depth} levels)")
+        detail = f"nested too deeply (more than {max_depth} levels)"
+        raise ReadError(f"{what} is {detail}", detail=detail, cause="nesting")
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
@@ -181,13 +212,20 @@ def loads_json(text: str | bytes, what: str, max_depth: int = MAX_JSON_DEPTH) ->
             offset=exc.pos,
             line=exc.lineno,
             col=exc.colno,
+            detail=f"{exc.msg} at line {exc.lineno}, column {exc.colno}",
+            cause="syntax",
         ) from None
     except UnicodeDecodeError as exc:
         raise ReadError(
-            f"{what} is not valid UTF-8 at offset {exc.start}", offset=exc.start
+            f"{what} is not valid UTF-8 at offset {exc.start}",
+            offset=exc.start,
+            detail=f"invalid UTF-8 at offset {exc.start}",
+            cause="encoding",
         ) from None
     except (ValueError, RecursionError) as exc:
-        raise ReadError(f"{what} is not valid JSON: {exc}") from None
+        raise ReadError(
+            f"{what} is not valid JSON: {exc}", detail=f"not valid JSON: {exc}"
+        ) from None
 
 
 def read_json(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from goalctl.agents.base import AgentContext, CaseRun, PhasedAgent
+from goalctl.caps import cap_strings
 from goalctl.errors import GoalctlError, ProviderError
 from goalctl.evaluation import CaseOutput, Check, ConstraintCheck, Evaluator, Metrics, is_budget
 from goalctl.metering import BudgetExceeded, Clock, Meter, SystemClock
@@ -124,7 +125,7 @@ class ScenarioRun:
     # -- state --------------------------------------------------------------------------
 
     def _transcript(self, record: dict[str, Any]) -> None:
-        self.store.append_transcript(self.run_id, self.redactor.data(record))
+        self.store.append_transcript(self.run_id, cap_strings(self.redactor.data(record)))
 
     def log(self, message: str, level: str = "info", **extra: Any) -> None:
         redact = self.redactor.data

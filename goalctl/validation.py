@@ -6,15 +6,17 @@ import fnmatch
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from goalctl.errors import Problem, UsageError
 from goalctl.goal import semver_key
 from goalctl.scenario.loader import SCENARIO_SUFFIXES, LoadResult, read_scenario
 from goalctl.scenario.model import Scenario
+
+if TYPE_CHECKING:
+    from goalctl.workers import Died
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -263,11 +265,20 @@ def _read_light(path: Path) -> LoadResult:
 
 
 def _read_in_parallel(files: list[Path], workers: int) -> list[LoadResult]:
-    # fork: workers inherit the already-imported modules, so they start in milliseconds.
-    context = multiprocessing.get_context("fork")
-    chunk = max(1, len(files) // (workers * 4))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(_read_light, files, chunksize=chunk))
+    from goalctl.workers import Died, map_in_workers
+
+    results = map_in_workers(_read_light, files, workers)
+    return [
+        _crashed(path, result) if isinstance(result, Died) else result
+        for path, result in zip(files, results, strict=True)
+    ]
+
+
+def _crashed(path: Path, death: Died) -> LoadResult:
+    """The result of a file whose reading killed its worker process: the others go on."""
+    message = f"checking this file crashed the process that read it ({death.describe()})"
+    remedy = "please report this file to goalctl: any input should be refused cleanly"
+    return LoadResult(path, problems=[Problem(str(path), 1, 1, message, remedy=remedy)])
 
 
 def check_lineage(results: list[LoadResult]) -> None:

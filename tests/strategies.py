@@ -550,3 +550,69 @@ def _extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 expressions = st.recursive(_atoms, _extend, max_leaves=10)
 """Python-like expressions over ``EXPRESSION_NAMES``: mostly valid syntax, often unsafe."""
+
+
+# -- Hostile bytes for every reader (tests/test_fuzz_readers.py) -------------------------------
+
+_NESTERS: dict[str, tuple[str, str]] = {
+    # name: (what opens one level, what closes it)
+    "block sequence": ("- ", ""),
+    "explicit key": ("? ", ""),
+    "sequence of keys": ("- ? ", ""),
+    "compact mapping": ("- a: ", ""),
+    "flow sequence": ("[", "]"),
+    "flow mapping": ("{a: ", "}"),
+    "block then flow": ("- [", "]"),
+    "json": ('{"a": [', "]}"),
+    "xml": ("<testsuite>", "</testsuite>"),
+}
+
+
+@st.composite
+def deep_nesting(draw: st.DrawFn) -> str:
+    """Text nested up to 60,000 levels by one of YAML's, JSON's or XML's ways to nest, or by
+    indentation, optionally unclosed or cut short."""
+    levels = draw(st.integers(min_value=1, max_value=60_000))
+    kind = draw(st.sampled_from([*_NESTERS, "indentation", "indented sequences"]))
+    if kind == "indentation":
+        levels = min(levels, 1_400)  # n levels take n²/2 bytes: 1,400 fill the 1 MiB limit
+        return "".join(" " * i + "a:\n" for i in range(levels)) + " " * levels + "x\n"
+    if kind == "indented sequences":
+        levels = min(levels, 1_400)
+        return "".join(" " * i + "- - a:\n" for i in range(levels)) + " " * levels + "x\n"
+    opener, closer = _NESTERS[kind]
+    closed = draw(st.booleans())
+    return opener * levels + "1" + (closer * levels if closed else "") + "\n"
+
+
+@st.composite
+def hostile_documents(draw: st.DrawFn) -> bytes:
+    """Bytes for any reader: random bytes, YAML token soup, deep nesting, alone or wrapped as a
+    value, and with odd encodings (BOM, invalid UTF-8, NUL) mixed in."""
+    body = draw(
+        st.one_of(
+            st.binary(max_size=300).map(lambda raw: raw.decode("utf-8", "replace")),
+            yaml_soup,
+            deep_nesting(),
+            json_values(8).map(json.dumps),
+        )
+    )
+    wrapper = draw(st.sampled_from(["{}", "k:\n  {}", "max_tokens: {}", "a: [1, {}]"]))
+    text = wrapper.replace("{}", body, 1) if draw(st.booleans()) else body
+    raw = text.encode("utf-8", "surrogatepass")
+    prefix = draw(st.sampled_from([b"", b"\xef\xbb\xbf", b"\xff\xfe", b"\x00", b"\xe9"]))
+    return prefix + raw
+
+
+@st.composite
+def hostile_scenario_files(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A scenario file name and its hostile bytes: YAML, Markdown front matter, or a
+    Markdown ``## Context`` fence."""
+    document = draw(hostile_documents())
+    shape = draw(st.sampled_from(["yaml", "front matter", "context fence"]))
+    if shape == "yaml":
+        return "fuzz.yaml", document
+    if shape == "front matter":
+        return "fuzz.md", b"---\nid: fuzz\n" + document + b"\n---\n# Fuzz\n\nFuzzed.\n"
+    fence = b"---\nid: fuzz\n---\n# Fuzz\n\nFuzzed.\n\n## Context\n\n```yaml\n"
+    return "fuzz.md", fence + document + b"\n```\n"

@@ -96,6 +96,18 @@ REFUSED: dict[str, str] = {
         + "(" * 77
         + "...': syntax error: too many nested parentheses (column 201)"
     ),
+    "yaml_deep_block.yaml": (
+        "13:5: block nesting (indentation and '-', '?', ':' indicators) is deeper than 200 "
+        "levels (flatten the document)"
+    ),
+    "yaml_deep_keys.md": (
+        "14:5: block nesting (indentation and '-', '?', ':' indicators) is deeper than 200 "
+        "levels (flatten the document)"
+    ),
+    "yaml_huge_int.yaml": (
+        "11:22: config.max_tokens: integer 0xffffffffff… has more than 1,000 digits "
+        "(write it as a string)"
+    ),
     "yaml_alias_bomb.yaml": (
         "5:4: document expands to more than 100,000 values "
         "(too many aliases or values; is this an alias bomb?)"

@@ -337,7 +337,8 @@ class TestBadInput:
         result = run_cli("run", "--config-file", str(tmp_path / "nope.yaml"), str(path))
         assert (result.exit_code, result.stderr) == (
             2,
-            f"goalctl: error: cannot read --config-file {tmp_path / 'nope.yaml'}: No such file or directory\n",
+            f"goalctl: error: --config-file {tmp_path / 'nope.yaml'}: cannot read file: "
+            "No such file or directory\n",
         )
 
     def test_a_config_file_that_is_not_a_mapping(self, tmp_path: Path) -> None:

@@ -20,12 +20,14 @@ def _config_file(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     from goalctl.errors import UsageError
+    from goalctl.reading import ReadError, read_text
     from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
 
     try:
-        data = load_yaml(path.read_text(encoding="utf-8")).data
-    except OSError as exc:
-        raise UsageError(f"cannot read --config-file {path}: {exc.strerror}") from None
+        data = load_yaml(read_text(path, "config")).data
+    except ReadError as exc:
+        where = f":{exc.line}:{exc.col}" if exc.offset is not None else ""
+        raise UsageError(f"--config-file {path}{where}: {exc.detail}") from None
     except YamlLoadError as exc:
         raise UsageError(
             f"--config-file {path}:{exc.issue.line}:{exc.issue.col}: {exc.issue.message}"
@@ -393,14 +395,16 @@ def report(
     if merge_files or output_format == "junit":
         syntax = "xml"
     if merge_files:
+        from goalctl.reading import ReadError, read_text
         from goalctl.reports.junit import merge_junit
 
         texts = []
         for name in run_ids:
             try:
-                texts.append(Path(name).read_text(encoding="utf-8"))
-            except OSError as exc:
-                raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+                texts.append(read_text(Path(name), "junit"))
+            except ReadError as exc:
+                where = f":{exc.line}:{exc.col}" if exc.offset is not None else ""
+                raise UsageError(f"{name}{where}: {exc.detail}") from None
         text = merge_junit(texts, names=list(run_ids))
     else:
         from goalctl.reporting import report_runs

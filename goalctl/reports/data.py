@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from goalctl.caps import cap_output, cap_text
 from goalctl.evaluation import (
     CaseOutput,
     Check,
@@ -69,9 +70,9 @@ class CaseRecord:
             "passed" if passed else "failed",
             case.input,
             case.expected,
-            output.output,
-            output.text,
-            output.error,
+            cap_output(output.output, output.text),  # checks above saw it whole
+            cap_text(output.text),
+            None if output.error is None else cap_text(output.error),
             output.attempts,
             _metrics(metrics),
             [asdict(c) for c in checks],
@@ -85,7 +86,13 @@ class CaseRecord:
     @classmethod
     def errored(cls, index: int, name: str, case: Case, metrics: Metrics, error: str) -> CaseRecord:
         return cls(
-            index, name, "error", case.input, case.expected, error=error, metrics=_metrics(metrics)
+            index,
+            name,
+            "error",
+            case.input,
+            case.expected,
+            error=cap_text(error),
+            metrics=_metrics(metrics),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -213,6 +213,10 @@ def _add_constraint(
 
 # -- merging ------------------------------------------------------------------------------
 
+MAX_XML_DEPTH = 64
+"""Deepest element nesting accepted in a JUnit file to merge: copying and writing elements
+recurse, and JUnit needs four or five levels (a few more with PHPUnit's nested suites)."""
+
 
 def merge_junit(documents: Sequence[str], *, names: Sequence[str] | None = None) -> str:
     """One ``<testsuites>`` holding every suite of ``documents``, with recomputed totals.
@@ -241,6 +245,10 @@ def _suites(text: str, label: str) -> list[ET.Element]:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise UsageError(f"{label} is not well-formed XML ({exc}); pass a JUnit XML file") from None
+    if _nests_deeper(root, MAX_XML_DEPTH):
+        raise UsageError(
+            f"{label} nests elements deeper than {MAX_XML_DEPTH} levels; pass a JUnit XML file"
+        )
     if root.tag == "testsuite":
         return [root]
     if root.tag == "testsuites":
@@ -249,6 +257,18 @@ def _suites(text: str, label: str) -> list[ET.Element]:
         f"{label} is not JUnit XML: its root element is <{root.tag}>, "
         "expected <testsuites> or <testsuite>"
     )
+
+
+def _nests_deeper(root: ET.Element, limit: int) -> bool:
+    """Whether elements under ``root`` nest deeper than ``limit``; iterative, unlike the
+    copying and writing it protects."""
+    pending = [(root, 1)]
+    while pending:
+        element, depth = pending.pop()
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in element)
+    return False
 
 
 def suite_totals(suite: ET.Element) -> Totals:

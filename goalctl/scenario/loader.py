@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import os
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +16,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from goalctl.errors import Problem, ScenarioError
+from goalctl.reading import ReadError, decode, read_bytes
 from goalctl.scenario.markdown import parse_markdown
 from goalctl.scenario.model import SPEC_FIELDS, Scenario, ScenarioSpec, TemplateText
 from goalctl.scenario.positions import KeyPath, Position, SourceMap, format_key
 from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
 
-MAX_FILE_BYTES = 1024 * 1024
-"""Scenario files larger than this are refused before they are parsed."""
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 YAML_SUFFIXES = (".yaml", ".yml")
 SCENARIO_SUFFIXES = MARKDOWN_SUFFIXES + YAML_SUFFIXES
@@ -179,54 +176,37 @@ class _Reader:
             )
             raise _Abort
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw.count(b"\n", 0, exc.start) + 1
-            col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            text = decode(raw, str(self.path))
+        except ReadError as exc:
+            byte = raw[exc.offset or 0]
             self.problem(
-                line,
-                col,
-                f"invalid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                exc.line,
+                exc.col,
+                f"invalid UTF-8 (byte 0x{byte:02x})",
                 remedy="save the file as UTF-8",
             )
             raise _Abort from None
         # Windows line endings: same lines and columns, and one kind of line break for the
         # Markdown parser and for templates.
-        text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+        text = text.replace("\r\n", "\n")
         if not text.strip():
             self.problem(1, 1, "file is empty", remedy="start from `goalctl init NAME`")
             raise _Abort
         return text
 
     def _read_bytes(self) -> bytes:
-        """The file's bytes; anything but a regular file under the size limit is refused
-        before it is opened: opening a FIFO blocks until a writer comes, a device never ends."""
+        """The file's bytes, through the one bounded reader: anything but a regular file
+        within the size limit for scenarios is a problem of the file."""
         try:
-            kind = _special_kind(self.path.stat().st_mode)
-            if kind is None:
-                # Non-blocking, and checked again once open: the path may change in between.
-                fd = os.open(self.path, os.O_RDONLY | _O_NONBLOCK)
-                with os.fdopen(fd, "rb") as file:
-                    info = os.fstat(file.fileno())
-                    kind = _special_kind(info.st_mode)
-                    if kind is None and info.st_size <= MAX_FILE_BYTES:
-                        raw = file.read(MAX_FILE_BYTES + 1)  # a file may grow, or lie (/proc)
-                        if len(raw) <= MAX_FILE_BYTES:
-                            return raw
-                    size = max(info.st_size, MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            self.problem(1, 1, f"cannot read file: {exc.strerror or exc}")
+            return read_bytes(self.path, "scenario")
+        except ReadError as exc:
+            remedies = {
+                "not regular": "scenarios are text files",
+                "too large": "split it into several scenarios",
+            }
+            fix = remedies.get(exc.cause, "")
+            self.problem(1, 1, exc.detail, remedy=fix)
             raise _Abort from None
-        if kind is not None:
-            self.problem(1, 1, f"not a regular file: {kind}", remedy="scenarios are text files")
-        else:
-            self.problem(
-                1,
-                1,
-                f"file is too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})",
-                remedy="split it into several scenarios",
-            )
-        raise _Abort
 
     def yaml(self, text: str, first_line: int) -> dict[str, Any]:
         try:
@@ -344,24 +324,6 @@ class _Reader:
             found = self.template_lines.get(name) or self.source_map.get((name,))
             result[name] = TemplateText(name, source, found.body_line if found else 1)
         return result
-
-
-_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # absent on Windows, which has no FIFOs
-
-
-def _special_kind(mode: int) -> str | None:
-    """What a file that is not a regular file is, in words; None for a regular file."""
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a special file"
 
 
 def _without_union_noise(errors: list[Any]) -> list[Any]:

@@ -27,6 +27,16 @@ MAX_BRACKET_DEPTH = 1000
 """libyaml composes flow collections (``[[[...]]]``) recursively in C: some tens of thousands
 of levels overflow the stack and kill the process, before any depth check of ours can run."""
 _BRACKETS = re.compile(r"[\[\]{}]")
+MAX_BLOCK_DEPTH = 200
+"""libyaml composes block collections recursively in C too: ``- - - …`` or ``? ? ? …`` some
+tens of thousands deep crash the process. Estimated before parsing, from indentation and
+indicators (see :func:`_deep_block`), generously above :data:`MAX_DEPTH` so that no document
+the builder would accept is refused."""
+MAX_INT_DIGITS = 1000
+"""Significant digits of an integer in any base: beyond ~4,300 decimal digits Python cannot
+even print it, and every consumer (templates, reports, JSON) would fail on it."""
+_LINE_START = re.compile(r"^( *)((?:(?:[-?:]|[&!][^ \t\n]*)(?:[ \t]+|(?=\n)|\Z))*)(.?)", re.M)
+_RUNS = re.compile(r"\n *((?:(?:[-?:]|[&!][^ \t\n]*)(?:[ \t]+|(?=\n)|\Z))+)")
 
 
 def _deep_bracket(text: str) -> int | None:
@@ -44,6 +54,41 @@ def _deep_bracket(text: str) -> int | None:
                 return match.start()
         elif depth:
             depth -= 1
+    return None
+
+
+def _deep_block(text: str) -> int | None:
+    """The offset of the line where block nesting may pass :data:`MAX_BLOCK_DEPTH`, if any.
+
+    An upper bound, computed like Python's INDENT/DEDENT: each line deeper than the lines
+    above it opens at most one collection per leading ``-``, ``?`` or ``:`` indicator, one for
+    an implicit key, and one more when it starts with ``-`` (a sequence may sit at its parent
+    key's indentation). Lines of block scalars count as if they were structure: only absurd
+    indentation comes near the limit.
+    """
+    # The stack holds at most one line per column up to the deepest indentation, each opening
+    # at most 2 levels more than the characters of its indicators: a bound found at C speed,
+    # enough for nearly every file.
+    text_nl = "\n" + text
+    columns = next((n for n in (8, 16, 32, 64) if "\n" + " " * n not in text_nl), len(text))
+    longest = max(map(len, _RUNS.findall(text_nl)), default=0)
+    if columns * (longest + 2) <= MAX_BLOCK_DEPTH:
+        return None
+    stack: list[tuple[int, int]] = []  # (column, levels opened on that line)
+    depth = 0
+    for match in _LINE_START.finditer(text):
+        indent, run, first = match.groups()
+        if not run and first in ("", "\n", "#"):
+            continue  # blank lines and comments are no structure
+        column = len(indent)
+        while stack and stack[-1][0] >= column:
+            depth -= stack.pop()[1]
+        tokens = run.split()
+        levels = 1 + sum(token in "-?:" for token in tokens) + (run[:1] == "-")
+        stack.append((column, levels))
+        depth += levels
+        if depth > MAX_BLOCK_DEPTH:
+            return match.start(2)
     return None
 
 
@@ -85,6 +130,14 @@ def load_yaml(text: str, *, first_line: int = 1) -> YamlDocument:
     if deep is not None:
         line, col = builder.place_index(deep)
         message = f"brackets nest deeper than {MAX_BRACKET_DEPTH:,} levels"
+        raise YamlLoadError(YamlIssue(line, col, message, remedy="flatten the document"))
+    deep = _deep_block(text)
+    if deep is not None:
+        line, col = builder.place_index(deep)
+        message = (
+            "block nesting (indentation and '-', '?', ':' indicators) is deeper than "
+            f"{MAX_BLOCK_DEPTH} levels"
+        )
         raise YamlLoadError(YamlIssue(line, col, message, remedy="flatten the document"))
     loader = _Loader(io.StringIO(text))
     try:
@@ -170,13 +223,21 @@ def _issue_from_yaml_error(exc: Exception, builder: _Builder) -> YamlIssue:
     return YamlIssue(builder.offset + 1, 1, message)
 
 
+class _HugeInteger(ValueError):
+    """An integer literal with more than :data:`MAX_INT_DIGITS` significant digits."""
+
+
 def _integer(text: str) -> int:
     digits = text.replace("_", "")
     sign = -1 if digits.startswith("-") else 1
     digits = digits.lstrip("+-")
     bases = {"0o": 8, "0x": 16, "0b": 2}
     base = bases.get(digits[:2].lower(), 10)
-    return sign * int(digits[2:] if base != 10 else digits, base)
+    if base != 10:
+        digits = digits[2:]
+    if len(digits) > MAX_INT_DIGITS and len(digits.lstrip("0")) > MAX_INT_DIGITS:
+        raise _HugeInteger  # checked before int(): converting is quadratic in the digits
+    return sign * int(digits, base)
 
 
 class _Builder:
@@ -311,6 +372,9 @@ class _Builder:
                 if not math.isfinite(number):
                     raise ValueError("not a finite number")
                 return number
+        except _HugeInteger:
+            message = f"integer {value[:12]}… has more than {MAX_INT_DIGITS:,} digits"
+            raise self.fail(node, message, path, "write it as a string") from None
         except (ValueError, KeyError, ArithmeticError):
             raise self.fail(node, f"invalid {kind} value {value[:40]!r}", path) from None
         raise self.fail(node, f"unsupported YAML tag {tag!r}", path, "remove the tag")
