@@ -20,6 +20,13 @@ class Settings:
 
     def __init__(self, state_dir: Path | None) -> None:
         self.state_dir = state_dir or state_dir_from_env()
+        self.state_dir_option = "--state-dir" if state_dir else "the state dir"
+
+    def writable_state_dir(self) -> Path:
+        """The state dir, checked writable before a command that runs cases starts."""
+        from goalctl.destinations import check_destination
+
+        return check_destination(self.state_dir, self.state_dir_option, directory=True)
 
 
 def _settings() -> Settings:

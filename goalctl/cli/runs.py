@@ -101,9 +101,16 @@ def run(
     Exits 0 when every goal is achieved, 1 when one is not (or a scenario is invalid), 3 when
     a run errored (provider or agent failure), 2 on bad input.
     """
+    from goalctl.destinations import check_destination
     from goalctl.lifecycle import run_detached, run_paths
     from goalctl.matrix import parse_shard
     from goalctl.planning import RunOptions
+
+    _settings().writable_state_dir()
+    if report_dir is not None:
+        check_destination(report_dir, "--report-dir", directory=True)
+    if junit_path is not None:
+        check_destination(junit_path, "--junit", directory=False)
 
     options = RunOptions(
         provider=provider,
@@ -273,7 +280,7 @@ def start(run_id: str) -> None:
     from goalctl.lifecycle import start_run
     from goalctl.state import RunStore
 
-    store = RunStore(_settings().state_dir)
+    store = RunStore(_settings().writable_state_dir())
     resolved = store.resolve(run_id)
     pid = start_run(store, resolved)
     echo(f"resumed {resolved} (worker pid {pid}); follow it with `goalctl logs -f {resolved}`")
@@ -348,6 +355,10 @@ def report(
 
     if not run_ids:
         raise UsageError("name at least one run (or JUnit file with --merge-junit)")
+    if output is not None:
+        from goalctl.destinations import check_destination
+
+        check_destination(output, "--output", directory=False)
     if merge_files:
         from goalctl.reports.junit import merge_junit
 
