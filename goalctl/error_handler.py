@@ -6,6 +6,7 @@ message on stderr, the traceback in a log file under the state dir, exit 4.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import tempfile
@@ -70,6 +71,11 @@ def error_handler(state_dir: Callable[[], Path], write: Callable[[str], None]) -
     except (SystemExit, GeneratorExit):
         raise
     except Exception as exc:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # Not a bug: the run could not be kept, so it has no verdict (exit 3).
+            where = f" writing {exc.filename}" if exc.filename else ""
+            write(f"goalctl: error: disk full{where}: {exc.strerror}")
+            raise SystemExit(int(ExitCode.RUN_ERROR)) from None
         try:
             directory = state_dir()
         except Exception:  # e.g. the project file that names it is the broken thing

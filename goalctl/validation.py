@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from goalctl.destinations import system_directory
 from goalctl.errors import Problem, UsageError
 from goalctl.goal import semver_key
 from goalctl.scenario.loader import SCENARIO_SUFFIXES, LoadResult, read_scenario
@@ -138,6 +139,8 @@ def _walk(directory: Path, tree: Path, depth: int | None = None) -> list[_Entry]
                 elif not os.path.isdir(target):
                     links.append((path, target))
             elif entry.is_dir(follow_symlinks=False):
+                if system_directory(path) is not None:
+                    continue  # /proc, /sys, /dev: endless pseudo-files, never scenarios
                 found.append(_Entry(path, True))
                 if depth is None or level < depth:
                     pending.append((path, level + 1))

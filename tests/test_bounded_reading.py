@@ -90,8 +90,9 @@ def test_a_deeply_nested_report_is_damaged_not_a_crash(tmp_path: Path) -> None:
     result = run_cli("report", run_id)
     assert (result.exit_code, result.stderr) == (
         2,
-        f"goalctl: error: {path} is damaged: nested too deeply "
-        f"(more than {reading.MAX_JSON_DEPTH} levels)\n",
+        f"goalctl: error: run {run_id}'s state is damaged: report.json is nested too deeply "
+        f"(more than {reading.MAX_JSON_DEPTH} levels) — `goalctl cleanup --force {run_id}` "
+        "removes it\n",
     )
 
 
@@ -101,7 +102,9 @@ def test_a_report_that_is_not_utf8_names_the_offset(tmp_path: Path) -> None:
     result = run_cli("report", run_id)
     assert (result.exit_code, result.stderr) == (
         2,
-        f"goalctl: error: {path} is damaged: invalid UTF-8 (byte 0xff at offset 24)\n",
+        f"goalctl: error: run {run_id}'s state is damaged: report.json is not valid UTF-8: "
+        f"byte 0xff at offset 24 (line 1, column 25) — `goalctl cleanup --force {run_id}` "
+        "removes it\n",
     )
 
 
@@ -113,7 +116,9 @@ def test_a_report_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path) -> 
     result = run_cli("report", run_id)
     assert (result.exit_code, result.stderr) == (
         2,
-        f"goalctl: error: {path} is damaged: not a regular file: a named pipe (FIFO)\n",
+        f"goalctl: error: run {run_id}'s state is damaged: report file {path} is not a "
+        f"regular file: it is a named pipe (FIFO) — `goalctl cleanup --force {run_id}` "
+        "removes it\n",
     )
 
 

@@ -134,8 +134,11 @@ def agents(name: str | None, as_json: bool) -> None:
 def schema(out: Path, check: bool) -> None:
     """Write JSON Schemas of YAML scenarios, Markdown front matter and agent manifests (for
     editors and CI)."""
+    from goalctl.destinations import check_destination
     from goalctl.schemas import stale_schemas, write_schemas
 
+    if not check:
+        check_destination(out, "--out", directory=True)
     if check:
         stale = stale_schemas(out)
         for name in stale:
@@ -173,8 +176,10 @@ def matrix(paths: tuple[str, ...], include_drafts: bool) -> None:
 )
 def init(name: str, as_yaml: bool, directory: Path) -> None:
     """Write a new scenario that validates and runs offline as written."""
+    from goalctl.destinations import check_destination
     from goalctl.scaffold import init_scenario
 
+    check_destination(directory, "--dir", directory=True)
     if not directory.exists():
         directory.mkdir(parents=True)  # `goalctl init` in a new project: make its scenarios/
     path = init_scenario(name, directory, yaml=as_yaml)

@@ -42,6 +42,17 @@ class Settings:
             return state_dir_from_env()
         return self.project.state_dir or state_dir_from_env()
 
+    @property
+    def state_dir_option(self) -> str:
+        """How the state dir was named, for messages."""
+        return "--state-dir" if self._state_dir is not None else "the state dir"
+
+    def writable_state_dir(self) -> Path:
+        """The state dir, checked writable before a command that runs cases starts."""
+        from goalctl.destinations import check_destination
+
+        return check_destination(self.state_dir, self.state_dir_option, directory=True)
+
 
 def _settings() -> Settings:
     ctx = click.get_current_context(silent=True)

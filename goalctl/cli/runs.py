@@ -109,11 +109,18 @@ def run(
     Exits 0 when every goal is achieved, 1 when one is not (or a scenario is invalid), 3 when
     a run errored (provider or agent failure), 2 on bad input.
     """
+    from goalctl.destinations import check_destination
     from goalctl.lifecycle import run_detached, run_paths
     from goalctl.matrix import parse_shard
     from goalctl.planning import DEFAULT_CONCURRENCY, RunOptions
 
     project = _settings().project
+    _settings().writable_state_dir()
+    if report_dir is not None:
+        check_destination(report_dir, "--report-dir", directory=True)
+    if junit_path is not None:
+        check_destination(junit_path, "--junit", directory=False)
+
     options = RunOptions(
         provider=provider,
         model=model,
@@ -312,7 +319,7 @@ def start(run_id: str) -> None:
     from goalctl.lifecycle import start_run
     from goalctl.state import RunStore
 
-    store = RunStore(_settings().state_dir)
+    store = RunStore(_settings().writable_state_dir())
     echo(start_run(store, store.resolve(run_id)).message)
 
 
@@ -394,6 +401,10 @@ def report(
     syntax: Syntax = "json" if output_format == "json" else "text"
     if merge_files or output_format == "junit":
         syntax = "xml"
+    if output is not None:
+        from goalctl.destinations import check_destination
+
+        check_destination(output, "--output", directory=False)
     if merge_files:
         from goalctl.reading import ReadError, read_text
         from goalctl.reports.junit import merge_junit

@@ -184,9 +184,16 @@ def _schema_error(key: str) -> tuple[tuple[str | int, ...], str] | None:
     # Checking a schema against the metaschema is costly and scenarios repeat schemas.
     import jsonschema  # heavy: imported only for scenarios that declare schemas
 
+    from goalctl.regexes import PatternError
+    from goalctl.scenario.bounded_schema import format_checker
+
     try:
-        jsonschema.Draft202012Validator.check_schema(json.loads(key))
+        jsonschema.Draft202012Validator.check_schema(
+            json.loads(key), format_checker=format_checker()
+        )
     except jsonschema.SchemaError as exc:
+        if isinstance(exc.cause, PatternError):
+            return tuple(exc.path), str(exc.cause)
         return tuple(exc.path), exc.message
     except (RecursionError, OverflowError) as exc:  # a hostile pattern or nesting
         return (), f"cannot be checked: {type(exc).__name__}"
@@ -209,34 +216,10 @@ def _schema_validator(key: str) -> Any:
     return _BoundedValidator(json.loads(key), registry=Registry())
 
 
-def _bounded_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
-    """JSON Schema ``pattern`` on the bounded regex engine (jsonschema's own uses ``re``)."""
-    import jsonschema
-
-    from goalctl.regexes import PatternError, search
-
-    if not validator.is_type(instance, "string"):
-        return
-    try:
-        found = search(pattern, instance)
-    except PatternError as exc:
-        yield jsonschema.ValidationError(str(exc))
-        return
-    if found is None:
-        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-@functools.cache
-def _validator_class() -> Any:
-    import jsonschema
-
-    return jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-        jsonschema.Draft202012Validator, {"pattern": _bounded_pattern}
-    )
-
-
 def _BoundedValidator(schema: Any, **kwargs: Any) -> Any:
-    return _validator_class()(schema, **kwargs)
+    from goalctl.scenario.bounded_schema import validator_class
+
+    return validator_class()(schema, **kwargs)
 
 
 VALIDATION_RENDERS: Final = 4

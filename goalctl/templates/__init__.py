@@ -84,10 +84,17 @@ def _template_lineno(tb: TracebackType | None) -> int | None:
     return lineno
 
 
-def compile_template(source: str) -> jinja2.Template:
-    """Compile a template; a syntax error becomes :class:`TemplateError` with its line."""
+def compile_template(source: str, *, timeout: float = DEFAULT_TIMEOUT) -> jinja2.Template:
+    """Compile a template; a syntax error becomes :class:`TemplateError` with its line.
+
+    Compiling runs under a render's budget (its time, and any :func:`render_limits` around
+    it), so a template too large to compile in time is refused like one too slow to render.
+    """
+    token = _start(timeout)
     try:
         return environment().from_string(source)
+    except TemplateLimitError:
+        raise
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error: {exc.message}", exc.lineno) from None
     except (RecursionError, MemoryError, SyntaxError):
@@ -95,6 +102,8 @@ def compile_template(source: str) -> jinja2.Template:
         raise TemplateError("template is too deeply nested to compile") from None
     except Exception as exc:  # e.g. an integer literal too long to convert
         raise TemplateError(f"template cannot be compiled: {exc}") from None
+    finally:
+        _stop(token)
 
 
 def render_template(

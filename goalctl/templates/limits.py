@@ -105,6 +105,8 @@ class _Budget:
     """Hooks count ``operations`` inline and call :meth:`check` once it passes this."""
     built: int = 0
     depth: int = 0
+    compile_steps: int = 0
+    """Steps of compiling a template in this budget (see :mod:`.compiling`)."""
     sizes: _Sizes = field(default_factory=dict)
     """Sizes of the containers this render built: ``[x, x]`` repeated must not cost 2^n."""
 

@@ -23,6 +23,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from markupsafe import EscapeFormatter, Markup
 from pydantic import BaseModel
 
+from goalctl.templates.compiling import BoundedParser, check_code_size, compile_step
 from goalctl.templates.guards import (
     _bounded_filter,
     _counted_test,
@@ -54,6 +55,10 @@ from goalctl.templates.limits import (
 class _BoundedCodeGenerator(CodeGenerator):
     """Routes what the sandbox hooks do not see through the environment: loops, literals,
     ``~`` and comparisons cost time or memory without a call or an attribute lookup."""
+
+    def visit(self, node: nodes.Node, *args: Any, **kwargs: Any) -> Any:
+        compile_step()
+        return super().visit(node, *args, **kwargs)
 
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
         # Jinja allows no custom node types: a node templates cannot write marks the iterable.
@@ -133,6 +138,13 @@ class _BoundedEnvironment(ImmutableSandboxedEnvironment):
 
     code_generator_class = _BoundedCodeGenerator
     intercepted_binops = frozenset({"+", "*", "**", "%"})
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        return BoundedParser(self, source, name, filename).parse()
+
+    def _compile(self, source: str, filename: str) -> types.CodeType:
+        check_code_size(source)
+        return super()._compile(source, filename)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         budget = _BUDGET.get()
