@@ -14,7 +14,13 @@ from typing import Any, Protocol
 
 from goalctl.evaluation import ConstraintCheck, Evaluator, Metrics
 from goalctl.goal import Constraint
-from goalctl.providers.base import CompletionRequest, CompletionResponse, Message, Provider
+from goalctl.providers.base import (
+    CompletionRequest,
+    CompletionResponse,
+    Message,
+    Provider,
+    content_json,
+)
 from goalctl.providers.pricing import cost_usd
 
 
@@ -117,7 +123,9 @@ class Meter:
                 "model": request.model,
                 "key": request.key(),
                 "system": request.system,
-                "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+                "messages": [
+                    {"role": m.role, "content": content_json(m.content)} for m in request.messages
+                ],
                 "response": response.text,
                 "stop_reason": response.stop_reason,
                 "usage": {
