@@ -330,3 +330,50 @@ def test_importing_the_module_does_not_import_the_sdk() -> None:
     )
 
     assert result.stdout.strip() == "False"
+
+
+# Tools
+
+
+def test_tool_calls_come_back_as_tool_use_blocks(server: ChatServer) -> None:
+    call_block = {"type": "tool_use", "id": "call_1", "name": "lookup", "input": {"id": "A7"}}
+    server.enqueue(Reply(text="", content=[call_block], stop_reason="tool_use"))
+    tool = {"name": "lookup", "description": "Find", "input_schema": {"type": "object"}}
+
+    response = call(ask(tools=(tool,)))
+
+    assert response.stop_reason == "tool_use"
+    assert response.tool_calls == (call_block,)
+    assert server.requests[0].body["tools"] == [
+        {
+            "type": "function",
+            "function": {"name": "lookup", "description": "Find", "parameters": {"type": "object"}},
+        }
+    ]
+
+
+def test_tool_results_are_sent_as_tool_messages(server: ChatServer) -> None:
+    call_block = {"type": "tool_use", "id": "call_1", "name": "lookup", "input": {"id": "A7"}}
+    result = {"type": "tool_result", "tool_use_id": "call_1", "content": "shipped"}
+    conversation = (
+        Message("user", "Where is A7?"),
+        Message("assistant", (call_block,)),
+        Message("user", (result,)),
+    )
+
+    call(CompletionRequest(model="gpt-test", messages=conversation))
+
+    assert server.requests[0].body["messages"][1:] == [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "lookup", "arguments": '{"id": "A7"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "shipped"},
+    ]

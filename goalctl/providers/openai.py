@@ -20,6 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from goalctl.errors import ProviderError, UsageError
 from goalctl.providers.base import CompletionRequest, CompletionResponse, ProviderContext, Usage
+from goalctl.providers.chat import (
+    FINISH_REASONS,
+    ChatFormatError,
+    chat_messages,
+    chat_tools,
+    reply_blocks,
+)
 from goalctl.providers.sdk import (
     after_retries,
     max_retries_option,
@@ -37,14 +44,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MISSING_KEY = (
     "OPENAI_API_KEY is not set; export it, or run offline with --provider scripted or replay"
 )
-STOP_REASONS = {
-    "stop": "end_turn",
-    "length": "max_tokens",
-    "tool_calls": "tool_use",
-    "function_call": "tool_use",
-    "content_filter": "refusal",
-}
-"""Chat Completions ``finish_reason`` in the vocabulary every goalctl report uses."""
 
 
 def create(context: ProviderContext) -> OpenAIProvider:
@@ -97,13 +96,12 @@ class OpenAIProvider:
         """Send one Chat Completions call (retried by the SDK) and return its text and usage."""
         import openai
 
-        messages: list[Any] = []
-        if request.system:
-            messages.append({"role": "system", "content": request.system})
-        messages.extend({"role": m.role, "content": m.content} for m in request.messages)
+        messages: Any = chat_messages(request)
         optional: dict[str, Any] = {}
         if request.stop:
             optional["stop"] = list(request.stop)
+        if request.tools:
+            optional["tools"] = chat_tools(request.tools)
         started = time.perf_counter()
         try:
             completion = await self._client.chat.completions.create(
@@ -133,17 +131,25 @@ class OpenAIProvider:
         content: Any = getattr(message, "content", None)
         if content is not None and not isinstance(content, str):
             raise ProviderError(self._malformed("'choices[0].message.content' is not text"))
+        calls: Any = getattr(message, "tool_calls", None)
+        try:
+            text, blocks = reply_blocks(
+                content, [call.model_dump() for call in calls] if isinstance(calls, list) else None
+            )
+        except (ChatFormatError, AttributeError) as exc:
+            raise ProviderError(self._malformed(str(exc))) from None
         input_tokens: Any = getattr(usage, "prompt_tokens", None)
         output_tokens: Any = getattr(usage, "completion_tokens", None)
         if not (isinstance(input_tokens, int) and isinstance(output_tokens, int)):
             raise ProviderError(self._malformed("'usage' has no prompt_tokens/completion_tokens"))
         finish: Any = getattr(choices[0], "finish_reason", None)
         return CompletionResponse(
-            text=content or "",
+            text=text,
             model=str(getattr(completion, "model", "") or ""),
-            stop_reason=STOP_REASONS.get(finish, finish) if isinstance(finish, str) else None,
+            stop_reason=FINISH_REASONS.get(finish, finish) if isinstance(finish, str) else None,
             usage=Usage(input_tokens, output_tokens),
             latency_s=latency_s,
+            content=blocks,
         )
 
     def _describe(self, err: Exception) -> str:

@@ -90,6 +90,18 @@ class _ChatHandler(_Handler):
         self._answer(owner._next_plan(recorded), recorded)
 
     def _message(self, reply: Reply, recorded: RecordedRequest) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text, "refusal": None}
+        calls = [b for b in reply.content or [] if b.get("type") == "tool_use"]
+        if calls:
+            message["content"] = reply.text or None
+            message["tool_calls"] = [
+                {
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {"name": call["name"], "arguments": json.dumps(call["input"])},
+                }
+                for call in calls
+            ]
         return {
             "id": f"chatcmpl-test{next(self.server.owner._ids):06d}",
             "object": "chat.completion",
@@ -98,7 +110,7 @@ class _ChatHandler(_Handler):
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": reply.text, "refusal": None},
+                    "message": message,
                     "finish_reason": FINISH_REASONS.get(reply.stop_reason, reply.stop_reason),
                     "logprobs": None,
                 }
