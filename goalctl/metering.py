@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from goalctl.evaluation import ConstraintCheck, Evaluator, Metrics
 from goalctl.goal import Constraint
 from goalctl.providers.base import (
+    Block,
     CompletionRequest,
     CompletionResponse,
     Message,
@@ -88,6 +89,7 @@ class Meter:
         purpose: str = "agent",
         case: str | None = None,
         metrics: Metrics | None = None,
+        tools: Sequence[Block] = (),
     ) -> CompletionResponse:
         if self.violation is not None:
             raise BudgetExceeded(self.violation)
@@ -103,6 +105,7 @@ class Meter:
             tuple(stop),
             purpose,
             case,
+            tuple(tools),
         )
         started = self.clock.monotonic()
         response = await route.provider.complete(request)
@@ -127,6 +130,7 @@ class Meter:
                     {"role": m.role, "content": content_json(m.content)} for m in request.messages
                 ],
                 "response": response.text,
+                **({"content": [dict(b) for b in response.content]} if response.content else {}),
                 "stop_reason": response.stop_reason,
                 "usage": {
                     "input_tokens": response.usage.input_tokens,

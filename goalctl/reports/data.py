@@ -45,6 +45,8 @@ class CaseRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
     constraints: list[dict[str, Any]] = field(default_factory=list)
+    trajectory: list[dict[str, Any]] = field(default_factory=list)
+    """The case's tool calls in order: ``{step, tool, args, result, error}`` each."""
 
     @classmethod
     def finished(
@@ -71,6 +73,7 @@ class CaseRecord:
             _metrics(metrics),
             [asdict(c) for c in checks],
             [asdict(c) for c in constraints],
+            list(output.trajectory),
         )
 
     @classmethod
@@ -80,7 +83,10 @@ class CaseRecord:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"case": self.index, **{k: v for k, v in asdict(self).items() if k != "index"}}
+        data = {"case": self.index, **{k: v for k, v in asdict(self).items() if k != "index"}}
+        if not self.trajectory:
+            del data["trajectory"]  # only agents that call tools have one
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseRecord:
