@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
 from textwrap import dedent
 from typing import Any
-
-import pytest
 
 from tests.conftest import run_cli
 
