@@ -31,6 +31,9 @@ class ConfigType(enum.StrEnum):
     BOOLEAN = "boolean"
     ARRAY = "array"
     OBJECT = "object"
+    COMMAND = "command"
+    """A program and its arguments: a list of strings, or one string split like a shell would
+    split it (never run through a shell). Resolved to the list."""
 
 
 _BOUNDED = frozenset({ConfigType.INTEGER, ConfigType.NUMBER, ConfigType.STRING, ConfigType.ARRAY})
@@ -42,6 +45,7 @@ _ARTICLE_NOUN = {
     ConfigType.BOOLEAN: "a boolean",
     ConfigType.ARRAY: "an array",
     ConfigType.OBJECT: "an object",
+    ConfigType.COMMAND: "a command (a list of strings, or one string)",
 }
 
 
@@ -129,8 +133,37 @@ def _type_problem(ftype: ConfigType, value: object) -> str | None:
         ConfigType.BOOLEAN: isinstance(value, bool),
         ConfigType.ARRAY: isinstance(value, list),
         ConfigType.OBJECT: isinstance(value, dict),
+        ConfigType.COMMAND: isinstance(value, str | list),
     }[ftype]
-    return None if ok else f"expected {_ARTICLE_NOUN[ftype]}, {_got(value)}"
+    if not ok:
+        return f"expected {_ARTICLE_NOUN[ftype]}, {_got(value)}"
+    if ftype is ConfigType.COMMAND:
+        return _command_problem(value)
+    return None
+
+
+def _command_problem(value: object) -> str | None:
+    try:
+        argv = split_command(value)
+    except ValueError as exc:
+        return f"is not a command: {exc}"
+    if not argv or not argv[0]:
+        return "is an empty command; name the program to run"
+    return None
+
+
+def split_command(value: object) -> list[str]:
+    """A ``command`` value as the program's argv: a list as it is, a string split like a
+    shell would split it (quotes and backslashes), with no shell ever involved."""
+    if isinstance(value, list):
+        if not all(isinstance(item, str) for item in value):
+            raise ValueError("every item must be a string")
+        return list(value)
+    if isinstance(value, str):
+        import shlex
+
+        return shlex.split(value)
+    raise ValueError(f"expected a list of strings or a string, {_got(value)}")
 
 
 def _rule_problems(
@@ -260,6 +293,8 @@ class ConfigField(BaseModel):
         ftype = info.data.get("type")
         if ftype is None:
             return value
+        if ftype is ConfigType.COMMAND:
+            raise ValueError("does not apply to command fields (a command is any program)")
         rules = {key: info.data.get(key) for key in ("min", "max", "pattern")}
         for choice in value:
             problems = _rule_problems(ftype, choice, **rules)
@@ -343,10 +378,11 @@ def resolve_config(schema: Mapping[str, ConfigField], values: Mapping[str, Any])
             problems = field.check(value)
             issues.extend(ConfigIssue(key, problem) for problem in problems)
             if not problems:
-                resolved[key] = value
+                resolved[key] = split_command(value) if field.type is ConfigType.COMMAND else value
         elif field.has_default:
             # Copied so that an agent mutating its config cannot change the schema's default.
-            resolved[key] = copy.deepcopy(field.default)
+            default = copy.deepcopy(field.default)
+            resolved[key] = split_command(default) if field.type is ConfigType.COMMAND else default
         elif field.required:
             remedy = f"set it in the scenario's config or with --config {key}=VALUE"
             issues.append(ConfigIssue(key, "is required", remedy))
@@ -374,7 +410,7 @@ def parse_cli_value(field: ConfigField, text: str) -> Any:
     Only the type is checked here; bounds, enum and pattern are left to :func:`resolve_config`.
     """
     ftype = field.type
-    if ftype is ConfigType.STRING:
+    if ftype in (ConfigType.STRING, ConfigType.COMMAND):
         return text
     if ftype is ConfigType.INTEGER:
         # A regex, not int() alone: int() also takes underscores, spaces and non-ASCII digits.
@@ -448,6 +484,9 @@ def schema_as_json_schema(schema: Mapping[str, ConfigField]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for key, field in schema.items():
         prop: dict[str, Any] = {"type": field.type.value}
+        if field.type is ConfigType.COMMAND:
+            words = {"type": "array", "items": {"type": "string"}, "minItems": 1}
+            prop = {"anyOf": [{"type": "string", "minLength": 1}, words]}
         low_name, high_name = {
             ConfigType.STRING: ("minLength", "maxLength"),
             ConfigType.ARRAY: ("minItems", "maxItems"),

@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ class CaseOutput:
     attempts: int = 1
     error: str | None = None
     """Why the output is unusable (e.g. not JSON), if it is."""
+    trajectory: list[dict[str, Any]] = field(default_factory=list)
+    """The tool calls made for the output, in order (:mod:`goalctl.trajectory`)."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,14 @@ from typing import Any, Protocol
 from goalctl.config.prices import CostBasis, PriceTable
 from goalctl.evaluation import ConstraintCheck, Evaluator, Metrics
 from goalctl.goal import Constraint
-from goalctl.providers.base import CompletionRequest, CompletionResponse, Message, Provider
+from goalctl.providers.base import (
+    Block,
+    CompletionRequest,
+    CompletionResponse,
+    Message,
+    Provider,
+    content_json,
+)
 from goalctl.redaction import Redactor
 
 
@@ -98,6 +105,7 @@ class Meter:
         purpose: str = "agent",
         case: str | None = None,
         metrics: Metrics | None = None,
+        tools: Sequence[Block] = (),
     ) -> CompletionResponse:
         if self.violation is not None:
             raise BudgetExceeded(self.violation)
@@ -113,6 +121,7 @@ class Meter:
             tuple(stop),
             purpose,
             case,
+            tuple(tools),
         )
         started = self.clock.monotonic()
         response = await route.provider.complete(request)
@@ -142,8 +151,11 @@ class Meter:
                 "model": request.model,
                 "key": self.redactor.key(request),
                 "system": request.system,
-                "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+                "messages": [
+                    {"role": m.role, "content": content_json(m.content)} for m in request.messages
+                ],
                 "response": response.text,
+                **({"content": [dict(b) for b in response.content]} if response.content else {}),
                 "stop_reason": response.stop_reason,
                 "usage": {
                     "input_tokens": response.usage.input_tokens,

@@ -31,6 +31,7 @@ LIMITS: Final[dict[str, int]] = {
     "report": 256 * MIB,
     "junit": 64 * MIB,
     "baseline": 64 * MIB,
+    "trajectory": 64 * MIB,
 }
 """The largest file of each kind goalctl reads, in bytes."""
 

@@ -16,7 +16,7 @@ import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from goalctl.agents.base import AgentContext, CaseRun, PhasedAgent
 from goalctl.caps import cap_strings
@@ -28,6 +28,9 @@ from goalctl.reports.data import CaseRecord, build_report
 from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import case_context, render_case
 from goalctl.state import RunState, RunStatus, RunStore, new_run_id
+
+if TYPE_CHECKING:
+    from goalctl.gateway import Gateway
 
 PROGRESS_INTERVAL_S = 0.5
 """How often ``cases_done`` in state.json is refreshed while cases finish."""
@@ -121,6 +124,8 @@ class ScenarioRun:
         self.stopped = False
         self.progress_saved = clock.monotonic()
         self.goal_context = self.scenario.goal.to_prompt_context()
+        self._gateway: Gateway | None = None
+        self._gateway_lock = asyncio.Lock()
 
     # -- state --------------------------------------------------------------------------
 
@@ -196,14 +201,31 @@ class ScenarioRun:
     def _agent(self) -> PhasedAgent:
         from goalctl.agents.registry import agent_class
 
-        context = AgentContext(self.scenario, self.plan.config, self.log, self.meter.complete)
+        context = AgentContext(
+            self.scenario, self.plan.config, self.log, self.meter.complete, self._open_gateway
+        )
         return agent_class(self.scenario.spec.agent)(context)
+
+    async def _open_gateway(self) -> Gateway:
+        """The run's model gateway, started on first use and closed at cleanup."""
+        async with self._gateway_lock:
+            if self._gateway is None:
+                from goalctl.gateway import Gateway
+
+                gateway = Gateway()
+                await gateway.start()
+                self._gateway = gateway
+                self.log(f"model gateway listening on {gateway.url}")
+            return self._gateway
 
     async def _cleanup(self, agent: PhasedAgent) -> None:
         try:
             await agent.cleanup()
         except Exception as exc:
             self.log(f"cleanup failed: {type(exc).__name__}: {exc}", "warning")
+        if self._gateway is not None:
+            await self._gateway.aclose()
+            self._gateway = None
         routes = {
             id(r.provider): r.provider for r in (self.plan.agent_route, self.plan.judge_route)
         }

@@ -377,6 +377,8 @@ def typed_values(ftype: ConfigType) -> st.SearchStrategy[Any]:
         ConfigType.BOOLEAN: st.booleans(),
         ConfigType.ARRAY: st.lists(scalars, max_size=4),
         ConfigType.OBJECT: st.dictionaries(st.text(max_size=4), scalars, max_size=3),
+        ConfigType.COMMAND: st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=3)
+        | st.sampled_from(["python agent.py", "node 'my agent.js'", "./run"]),
     }[ftype]
 
 
@@ -409,7 +411,7 @@ def config_fields(draw: st.DrawFn) -> ConfigField:
     rules = ConfigField(**kwargs)
     candidates = draw(st.lists(typed_values(ftype), max_size=5))
     allowed = [value for value in candidates if not rules.check(value)]
-    if allowed and draw(st.booleans()):
+    if allowed and ftype is not ConfigType.COMMAND and draw(st.booleans()):
         kwargs["enum"] = allowed
         rules = ConfigField(**kwargs)
         allowed = [value for value in allowed if not rules.check(value)]

@@ -58,7 +58,11 @@ class TestAgents:
     def test_list(self) -> None:
         result = run_cli("agents")
         assert result.exit_code == 0
-        assert [line.split()[0] for line in result.stdout.splitlines()] == ["data-collector", "llm"]
+        assert [line.split()[0] for line in result.stdout.splitlines()] == [
+            "command",
+            "data-collector",
+            "llm",
+        ]
 
     def test_show_config_schema(self, text_snapshot: SnapshotAssertion) -> None:
         result = run_cli("agents", "data-collector")

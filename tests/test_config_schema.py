@@ -148,8 +148,14 @@ def _manifest_with(config_field: str) -> str:
         pytest.param(
             "flag: {type: bool}",
             "m.yaml: config_schema.flag.type: unknown type 'bool'; expected one of string, "
-            "integer, number, boolean, array, object",
+            "integer, number, boolean, array, object, command",
             id="bad-type-name",
+        ),
+        pytest.param(
+            "run: {type: command, enum: [make]}",
+            "m.yaml: config_schema.run.enum: does not apply to command fields "
+            "(a command is any program)",
+            id="enum-on-command",
         ),
         pytest.param(
             "flag: {default: true}",
@@ -735,3 +741,35 @@ def test_json_schema_agrees_with_resolve_config() -> None:
     for config in cases:
         _, issues = resolve_config(schema, config)
         assert validator.is_valid(config) == (issues == []), config
+
+
+@pytest.mark.parametrize(
+    ("value", "resolved"),
+    [
+        ("python agent.py --name 'Ada Lovelace'", ["python", "agent.py", "--name", "Ada Lovelace"]),
+        (["node", "my agent.js"], ["node", "my agent.js"]),
+    ],
+)
+def test_a_command_is_a_list_or_a_string_split_like_a_shell(
+    value: object, resolved: list[str]
+) -> None:
+    schema = {"command": ConfigField(type=ConfigType.COMMAND, required=True)}
+
+    assert resolve_config(schema, {"command": value}).values == {"command": resolved}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "command: is an empty command; name the program to run"),
+        ("python 'unclosed", "command: is not a command: No closing quotation"),
+        (["python", 3], "command: is not a command: every item must be a string"),
+        (7, "command: expected a command (a list of strings, or one string), got 7 (integer)"),
+    ],
+)
+def test_a_bad_command_says_why(value: object, message: str) -> None:
+    schema = {"command": ConfigField(type=ConfigType.COMMAND, required=True)}
+
+    [issue] = resolve_config(schema, {"command": value}).issues
+
+    assert str(issue) == message

@@ -36,6 +36,7 @@ from goalctl.config_schema import (
     parse_cli_value,
     parse_config_overrides,
     resolve_config,
+    split_command,
 )
 from goalctl.errors import ConfigError, ExpressionError
 from goalctl.evaluation import (
@@ -382,6 +383,10 @@ def _has_type(ftype: ConfigType, value: Any) -> bool:
         return type(value) is int
     if ftype is ConfigType.NUMBER:
         return type(value) is int or (type(value) is float and math.isfinite(value))
+    if ftype is ConfigType.COMMAND:  # a string from the command line, a list once resolved
+        return isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        )
     return isinstance(value, {"string": str, "boolean": bool, "array": list, "object": dict}[ftype])
 
 
@@ -415,6 +420,8 @@ def test_resolve_config_collects_issues_and_keeps_types(
         if key in values:
             assert (key in resolved) == (field.check(values[key]) == [])
             assert (key in resolved) != (key in issue_keys)
+        elif field.has_default and field.type is ConfigType.COMMAND:
+            assert resolved[key] == split_command(field.default)
         elif field.has_default:
             assert resolved[key] == field.default
             if isinstance(field.default, list | dict):
@@ -445,7 +452,7 @@ def test_parse_cli_value_returns_the_declared_type_or_value_error(
     value, error = attempt(lambda: parse_cli_value(field, text), ValueError)
     if error is not None:
         assert str(error)
-        assert field.type is not ConfigType.STRING
+        assert field.type not in (ConfigType.STRING, ConfigType.COMMAND)
         return
     assert _has_type(field.type, value), (field.type, text, value)
     if field.type is ConfigType.STRING:

@@ -472,3 +472,18 @@ def test_the_server_refuses_what_the_api_refuses(server: MessagesServer) -> None
         "temperature: Extra inputs are not permitted"
     )
     assert post("/v1/messages", valid)[1]["content"] == [{"type": "text", "text": "echo: hi"}]
+
+
+def test_tool_use_blocks_and_tools_cross_the_provider(server: MessagesServer) -> None:
+    call_block = {"type": "tool_use", "id": "toolu_1", "name": "calc", "input": {"x": 1}}
+    server.enqueue(
+        Reply(content=[{"type": "text", "text": "Let me."}, call_block], stop_reason="tool_use")
+    )
+    tool = {"name": "calc", "description": "Add", "input_schema": {"type": "object"}}
+
+    response = call(ask(tools=(tool,)))
+
+    assert response.text == "Let me."
+    assert response.tool_calls == (call_block,)
+    assert response.blocks == ({"type": "text", "text": "Let me."}, call_block)
+    assert server.requests[0].body["tools"] == [tool]

@@ -548,6 +548,29 @@ def test_a_checkpoint_line_with_bad_fields_is_damage(
     )
 
 
+def test_every_field_a_finished_case_writes_reads_back(
+    store: RunStore, run: str, tmp_path: Path
+) -> None:
+    """Resume trusts the checkpoint: what ``CaseRecord`` writes must never read as damage."""
+    from goalctl.evaluation import CaseOutput, Check, Metrics
+    from goalctl.reports.data import CaseRecord
+    from goalctl.scenario.model import Case
+
+    step = {"step": 1, "tool": "lookup", "args": {"id": 1}, "result": 2, "error": None}
+    tried = CaseOutput("first", "first", 1)
+    output = CaseOutput("second", "second", 2, None, [step])
+    checks = [Check("c", True, "ok")]
+    record = CaseRecord.finished(
+        0, "a", Case(input={"q": 1}), output, Metrics(), checks, [], [(tried, checks)]
+    )
+    store.append_checkpoint(run, record.to_json())
+
+    [line] = store.read_checkpoint(run)
+    assert CaseRecord.from_json(line) == record
+    assert line["earlier_attempts"][0]["text"] == "first"
+    assert line["trajectory"] == [step]
+
+
 def test_a_missing_checkpoint_is_empty(store: RunStore, run: str) -> None:
     assert store.read_checkpoint(run) == []
 

@@ -11,15 +11,24 @@ from __future__ import annotations
 import abc
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from goalctl.agents.manifest import AgentManifest
 from goalctl.evaluation import CaseOutput, Check
 from goalctl.providers.base import CompletionResponse, Message
 from goalctl.scenario.model import Case, Scenario
 from goalctl.scenario.render import RenderedCase
+from goalctl.templates import render_builtin
+
+if TYPE_CHECKING:
+    from goalctl.gateway import Gateway
+    from goalctl.goal import Goal
+
+
+async def _no_gateway() -> Gateway:
+    raise RuntimeError("this run has no model gateway")
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,9 @@ class AgentContext:
     """Records a line in the run's events (status callback of the tutorial seed)."""
     complete: Callable[..., Awaitable[CompletionResponse]]
     """A metered model call outside any case (used by the report phase)."""
+    open_gateway: Callable[[], Awaitable[Gateway]] = field(default=_no_gateway)
+    """The run's model gateway, started on first use (agents whose model calls goalctl does
+    not make itself: ``command``, ``http``, ``python``)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,15 @@ class Turn:
 
     def message(self) -> Message:
         return Message("assistant" if self.role == "assistant" else "user", self.content)
+
+
+def unmet_feedback(goal: Goal, unmet: Sequence[Check]) -> str:
+    """What an agent is told on a retry: the criteria still unmet, and why each is."""
+    items = [
+        {"description": goal.criterion(c.criterion).description, "reason": c.error or c.evidence}
+        for c in unmet
+    ]
+    return render_builtin("feedback.md.j2", unmet=items)
 
 
 class PhasedAgent(abc.ABC):

@@ -17,6 +17,7 @@ AGENTS = PluginRegistry(
     {
         "llm": "goalctl.agents.llm:LLMAgent",
         "data-collector": "goalctl.agents.data_collector:DataCollectorAgent",
+        "command": "goalctl.agents.command:CommandAgent",
     },
 )
 

@@ -27,6 +27,7 @@ from goalctl.providers.base import (
     Message,
     ProviderContext,
     Usage,
+    content_json,
 )
 from goalctl.providers.options import declare, resolve_options
 
@@ -126,6 +127,8 @@ class AnthropicProvider:
             optional["system"] = request.system
         if request.stop:
             optional["stop_sequences"] = list(request.stop)
+        if request.tools:
+            optional["tools"] = [dict(tool) for tool in request.tools]
         started = time.perf_counter()
         try:
             message = await self._client.messages.create(
@@ -147,7 +150,7 @@ class AnthropicProvider:
 
     def _response(self, message: object, latency_s: float) -> CompletionResponse:
         """Read the reply defensively: the SDK does not validate what a server sends."""
-        from anthropic.types import Message, TextBlock
+        from anthropic.types import Message, TextBlock, ToolUseBlock
 
         if not isinstance(message, Message):
             # A 200 without a JSON content type comes back from the SDK as a bare string.
@@ -162,12 +165,23 @@ class AnthropicProvider:
         if not (isinstance(input_tokens, int) and isinstance(output_tokens, int)):
             raise ProviderError(self._malformed("'usage' has no input_tokens/output_tokens"))
         text = "".join(block.text or "" for block in content if isinstance(block, TextBlock))
+        calls = [block for block in content if isinstance(block, ToolUseBlock)]
+        blocks: tuple[dict[str, Any], ...] = ()
+        if calls:
+            blocks = tuple(
+                {"type": "text", "text": block.text or ""}
+                if isinstance(block, TextBlock)
+                else {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+                for block in content
+                if isinstance(block, TextBlock | ToolUseBlock)
+            )
         return CompletionResponse(
             text=text,
             model=str(getattr(message, "model", "") or ""),
             stop_reason=getattr(message, "stop_reason", None),
             usage=Usage(input_tokens, output_tokens),
             latency_s=latency_s,
+            content=blocks,
         )
 
     def _describe(self, err: Exception) -> str:
@@ -221,10 +235,11 @@ class AnthropicProvider:
 
 
 def _message_param(message: Message) -> MessageParam:
-    # MessageParam is a union of one TypedDict per role; a literal role picks one for mypy.
+    # Neutral content blocks are the Messages API's own; the SDK takes them as they are.
+    content: Any = content_json(message.content)
     if message.role == "user":
-        return {"role": "user", "content": message.content}
-    return {"role": "assistant", "content": message.content}
+        return {"role": "user", "content": content}
+    return {"role": "assistant", "content": content}
 
 
 def _attempt_deadline(timeout_s: float) -> anthropic.AsyncMiddlewareCallable:

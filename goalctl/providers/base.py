@@ -1,7 +1,12 @@
 """The provider protocol: one async ``complete(request) -> response`` over any LLM backend.
 
-Requests are plain, hashable values so that a cassette can key them (``CompletionRequest.key``)
-and a transcript can store them. Nothing in a request or response may hold a secret.
+Requests are plain values so that a cassette can key them (``CompletionRequest.key``) and a
+transcript can store them. Nothing in a request or response may hold a secret.
+
+Content is either plain text or a tuple of content blocks in the Anthropic Messages shape —
+the neutral form every provider and the gateway translate to and from:
+``{"type": "text", "text"}``, ``{"type": "tool_use", "id", "name", "input"}`` and
+``{"type": "tool_result", "tool_use_id", "content", "is_error"}``.
 """
 
 from __future__ import annotations
@@ -14,12 +19,30 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 Role = Literal["user", "assistant"]
+Block = Mapping[str, Any]
+"""One content block (JSON), in the neutral Anthropic shape."""
+Content = str | tuple[Block, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
     role: Role
-    content: str
+    content: Content
+
+    @property
+    def text(self) -> str:
+        """The message's text: the string itself, or its text blocks joined."""
+        return content_text(self.content)
+
+
+def content_text(content: Content) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(str(b.get("text", "")) for b in content if b.get("type") == "text")
+
+
+def content_json(content: Content) -> str | list[dict[str, Any]]:
+    return content if isinstance(content, str) else [dict(b) for b in content]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,17 +59,28 @@ class CompletionRequest:
     """Why the call is made: ``agent``, ``judge``, ``recovery``, ``report``."""
     case: str | None = None
     """The case the call belongs to (scripted per-case replies, transcripts)."""
+    tools: tuple[Block, ...] = ()
+    """Tools the model may call: ``{"name", "description", "input_schema"}`` each."""
 
     def canonical(self) -> dict[str, Any]:
-        """The request as sent, in a stable form (the cassette key is its hash)."""
-        return {
+        """The request as sent, in a stable form (the cassette key is its hash).
+
+        ``tools`` appear only when there are some, so requests without tools keep the keys
+        they had before tools existed and old cassettes still replay.
+        """
+        canonical: dict[str, Any] = {
             "model": self.model,
             "system": self.system,
-            "messages": [{"role": m.role, "content": m.content} for m in self.messages],
+            "messages": [
+                {"role": m.role, "content": content_json(m.content)} for m in self.messages
+            ],
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "stop": list(self.stop),
         }
+        if self.tools:
+            canonical["tools"] = [dict(tool) for tool in self.tools]
+        return canonical
 
     def key(self) -> str:
         text = json.dumps(
@@ -58,7 +92,7 @@ class CompletionRequest:
     def last_user_message(self) -> str:
         for message in reversed(self.messages):
             if message.role == "user":
-                return message.content
+                return message.text
         return ""
 
 
@@ -80,9 +114,23 @@ class CompletionResponse:
     stop_reason: str | None = "end_turn"
     usage: Usage = field(default_factory=Usage)
     latency_s: float = 0.0
+    content: tuple[Block, ...] = ()
+    """The reply's content blocks when it has more than text (tool calls); else empty."""
+
+    @property
+    def blocks(self) -> tuple[Block, ...]:
+        """The reply as content blocks: ``content``, or one text block made of ``text``."""
+        if self.content:
+            return self.content
+        return ({"type": "text", "text": self.text},) if self.text else ()
+
+    @property
+    def tool_calls(self) -> tuple[Block, ...]:
+        """The reply's ``tool_use`` blocks, in order."""
+        return tuple(b for b in self.content if b.get("type") == "tool_use")
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "model": self.model,
             "stop_reason": self.stop_reason,
@@ -92,6 +140,9 @@ class CompletionResponse:
             },
             "latency_s": round(self.latency_s, 6),
         }
+        if self.content:
+            data["content"] = [dict(b) for b in self.content]
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CompletionResponse:
@@ -102,6 +153,7 @@ class CompletionResponse:
             stop_reason=data.get("stop_reason"),
             usage=Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))),
             latency_s=float(data.get("latency_s", 0.0)),
+            content=tuple(data.get("content") or ()),
         )
 
 

@@ -17,6 +17,7 @@ PROVIDERS = PluginRegistry(
     "provider",
     {
         "anthropic": "goalctl.providers.anthropic:create",
+        "openai": "goalctl.providers.openai:create",
         "scripted": "goalctl.providers.scripted:create",
         "replay": "goalctl.providers.replay:create",
     },

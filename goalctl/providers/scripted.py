@@ -75,7 +75,7 @@ class ScriptedProvider:
         if self._latency_s:
             await asyncio.sleep(self._latency_s)
         text = self._reply(request)
-        prompt = request.system + "".join(m.content for m in request.messages)
+        prompt = request.system + "".join(m.text for m in request.messages)
         usage = Usage(estimate_tokens(prompt), estimate_tokens(text))
         return CompletionResponse(text, request.model, "end_turn", usage, self._latency_s)
 
@@ -88,7 +88,7 @@ class ScriptedProvider:
             return replies[min(attempt, len(replies) - 1)]
         # Every user message, so a retry (whose last message is feedback) still matches the
         # rule that answered the case's prompt.
-        prompt = "\n".join(m.content for m in request.messages if m.role == "user")
+        prompt = "\n".join(m.text for m in request.messages if m.role == "user")
         for pattern, reply in self._rules:
             try:
                 if search(pattern, prompt):

@@ -50,6 +50,8 @@ class CaseRecord:
     constraints: list[dict[str, Any]] = field(default_factory=list)
     earlier_attempts: list[dict[str, Any]] = field(default_factory=list)
     """Attempts before the last, oldest first: ``{"attempt", "text", "checks"}`` each."""
+    trajectory: list[dict[str, Any]] = field(default_factory=list)
+    """The case's tool calls in order: ``{step, tool, args, result, error}`` each."""
 
     @classmethod
     def finished(
@@ -81,6 +83,7 @@ class CaseRecord:
                 {"attempt": tried.attempts, "text": tried.text, "checks": [asdict(c) for c in cs]}
                 for tried, cs in earlier
             ],
+            list(output.trajectory),
         )
 
     @classmethod
@@ -100,6 +103,8 @@ class CaseRecord:
         if not self.earlier_attempts:
             # Most cases take one attempt; reports and checkpoints stay as they were for them.
             del data["earlier_attempts"]
+        if not self.trajectory:
+            del data["trajectory"]  # only agents that call tools have one
         return data
 
     @classmethod

@@ -171,6 +171,8 @@ _CHECKPOINT_FIELDS: Final[dict[str, tuple[type, ...]]] = {
     "metrics": (dict,),
     "checks": (list,),
     "constraints": (list,),
+    "earlier_attempts": (list,),
+    "trajectory": (list,),
 }
 
 
@@ -199,7 +201,7 @@ def _checkpoint_problem(record: Record) -> str | None:
             return f"{key!r} must be {' or '.join(kind.__name__ for kind in kinds)}"
     if any(type(value) not in (int, float) for value in record.get("metrics", {}).values()):
         return "'metrics' must hold only numbers"
-    for key in ("checks", "constraints"):
+    for key in ("checks", "constraints", "earlier_attempts", "trajectory"):
         if any(not isinstance(item, dict) for item in record.get(key, [])):
             return f"{key!r} must hold only objects"
     return None

@@ -352,12 +352,16 @@ class MessagesServer:
         with self._lock:
             return list(self._requests)
 
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        """The request handler: which API the server speaks (subclasses speak others)."""
+        return _Handler
+
     def enqueue(self, *plans: Plan) -> None:
         with self._lock:
             self._queue.extend(plans)
 
     def start(self) -> Self:
-        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        httpd = _HTTPServer(("127.0.0.1", 0), self.handler_class())
         httpd.owner = self
         self._httpd = httpd
         self._thread = threading.Thread(

@@ -1,0 +1,135 @@
+"""The ``command`` agent: a team's own agent as a program, in any language (DESIGN §11).
+
+Per case: a fresh working directory (a copy of ``workspace``), the case document as JSON on
+stdin, the gateway's URLs and a per-case key in the environment, ``$GOALCTL_TRAJECTORY`` for
+steps the agent reports itself; stdout is the output. The process runs in its own process
+group with a watchdog (:mod:`goalctl.processes`), so a timeout, a stop, Ctrl-C or even
+``kill -9`` of goalctl leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from goalctl.agents.base import CaseRun, PhasedAgent, unmet_feedback
+from goalctl.agents.external import (
+    CaseSession,
+    case_document,
+    child_environment,
+    expand_env,
+    failure,
+    make_workspace,
+    until_stopped,
+    workspace_source,
+)
+from goalctl.evaluation import CaseOutput
+from goalctl.processes import run_process
+from goalctl.reading import ReadError, loads_json
+from goalctl.trajectory import Trajectory, TrajectoryError
+
+PREVIEW = 120
+
+
+class CommandAgent(PhasedAgent):
+    """Runs ``command`` once per case (and per attempt), reading its output from stdout."""
+
+    manifest_resource = "command.yaml"
+
+    async def initialize(self) -> None:
+        # Checked once, before any case: a missing variable or folder fails the run at once.
+        self.env = expand_env(self.config.get("env") or {})
+        scenario_path = self.context.scenario.path
+        self.workspace = workspace_source(scenario_path, str(self.config.get("workspace", "")))
+        self.cwd_base = scenario_path.resolve().parent
+
+    async def execute(self, case: CaseRun) -> CaseOutput:
+        max_attempts = int(self.config.get("max_attempts", 1))
+        trajectory = Trajectory()
+        feedback: str | None = None
+        result = CaseOutput(None, "", 0, "no attempt made")
+        for attempt in range(1, max_attempts + 1):
+            result = await self._attempt(case, attempt, feedback, trajectory)
+            checks = await case.evaluate(result)
+            unmet = [c for c in checks if not c.passed]
+            if not unmet or attempt == max_attempts:
+                break
+            self.context.log(
+                f"{case.name}: attempt {attempt} left {len(unmet)} criteria unmet; retrying"
+            )
+            feedback = unmet_feedback(self.context.scenario.goal, unmet)
+        return result
+
+    async def _attempt(
+        self, case: CaseRun, attempt: int, feedback: str | None, trajectory: Trajectory
+    ) -> CaseOutput:
+        rendered = case.render(attempt=attempt, feedback=feedback)
+        document = case_document(self.context, case, rendered, attempt, feedback)
+        gateway = await self.context.open_gateway()
+        session = CaseSession(case, trajectory)
+        key = gateway.open(session)
+        argv: list[str] = list(self.config["command"])
+        try:
+            with tempfile.TemporaryDirectory(prefix="goalctl-case-") as scratch:
+                workdir = make_workspace(self.workspace, Path(scratch) / "workspace")
+                reported = Path(scratch) / "trajectory.jsonl"
+                environment = child_environment(
+                    gateway.environment(key),
+                    {
+                        "GOALCTL_TRAJECTORY": str(reported),
+                        "GOALCTL_CASE": case.name,
+                        "GOALCTL_ATTEMPT": str(attempt),
+                    },
+                    self.env,
+                )
+                try:
+                    process = await until_stopped(
+                        session,
+                        run_process(
+                            argv,
+                            stdin=json.dumps(document, ensure_ascii=False).encode(),
+                            cwd=workdir,
+                            env=environment,
+                            timeout_s=float(self.config.get("timeout_s", 300)),
+                            on_stderr=lambda line: self.context.log(f"{case.name} stderr: {line}"),
+                        ),
+                    )
+                except FileNotFoundError:
+                    raise failure(f"command not found: {argv[0]!r}", "") from None
+                except PermissionError:
+                    raise failure(f"command is not executable: {argv[0]!r}", "") from None
+                try:
+                    trajectory.read_reported(reported)
+                except TrajectoryError as exc:
+                    raise failure("the agent reported a malformed step", str(exc)) from None
+        finally:
+            gateway.close(key)
+        timeout = float(self.config.get("timeout_s", 300))
+        if process.timed_out:
+            raise failure(
+                f"command timed out after {timeout:g}s (its process group was killed)",
+                process.stderr_tail,
+            )
+        if process.returncode != 0:
+            raise failure(f"command exited with status {process.returncode}", process.stderr_tail)
+        if process.truncated:
+            raise failure("command wrote more output than goalctl keeps", "")
+        return self._output(process.stdout, attempt, trajectory)
+
+    def _output(self, stdout: bytes, attempt: int, trajectory: Trajectory) -> CaseOutput:
+        text = stdout.decode("utf-8", "replace")
+        mode = self.config.get("output") or (
+            "json" if self.context.scenario.goal.output_schema else "text"
+        )
+        if mode == "text":
+            return CaseOutput(text.rstrip("\n"), text, attempt, None, trajectory.to_json())
+        try:
+            value: Any = loads_json(text.strip(), "the command's output")
+        except ReadError as exc:
+            preview = " ".join(text.split())[:PREVIEW]
+            raise failure(
+                f"{exc}", f"stdout began: {preview!r}" if preview else "stdout was empty"
+            ) from None
+        return CaseOutput(value, text, attempt, None, trajectory.to_json())

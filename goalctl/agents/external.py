@@ -1,0 +1,202 @@
+"""What the agents goalctl does not drive itself share (DESIGN §11): the case document they
+read, the gateway session that serves their model calls, their environment and workspace.
+
+A team's own agent — a program, a service, a Python function — calls its model through the
+gateway with a key issued for its case. :class:`CaseSession` serves those calls through the
+case's metered route, so they count against the case and the run's budgets, land in the
+transcript and the cassette, and are scripted offline like the built-in agent's; it also
+builds the case's trajectory from them. A call the run cannot afford is answered with an API
+error naming the constraint, and the session remembers it so the agent stops the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+from collections.abc import Awaitable, Mapping
+from pathlib import Path
+from typing import Any
+
+from goalctl.agents.base import AgentContext, CaseRun
+from goalctl.errors import ConfigError, RunError
+from goalctl.gateway import WireError
+from goalctl.metering import BudgetExceeded
+from goalctl.providers.base import CompletionRequest, CompletionResponse
+from goalctl.scenario.render import RenderedCase
+from goalctl.trajectory import Trajectory
+
+DOCUMENT_VERSION = 1
+PROVIDER_VARIABLES = frozenset(
+    {
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+        "ANTHROPIC_BASE_URL",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "OPENAI_ORG_ID",
+        "OPENAI_PROJECT_ID",
+    }
+)
+"""Never passed on from goalctl's own environment: the agent reaches models through the
+gateway only, so every call is metered and no real key is in its hands."""
+WORKSPACE_IGNORED = (".git", ".goalctl", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache")
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class AgentFailed(RunError):
+    """The agent itself failed on a case (non-zero exit, timeout, unusable output)."""
+
+
+class CaseSession:
+    """Serves one case's model calls through its metered route (a gateway session)."""
+
+    def __init__(self, case: CaseRun, trajectory: Trajectory) -> None:
+        self.case: str | None = case.name
+        self._complete = case.complete
+        self.trajectory = trajectory
+        self.stop: BudgetExceeded | None = None
+        """Set when a call was refused because the run must stop."""
+        self.stopped = asyncio.Event()
+
+    async def complete(self, request: CompletionRequest) -> CompletionResponse:
+        if self.stop is not None:
+            raise _refusal(self.stop)
+        try:
+            response: CompletionResponse = await self._complete(
+                list(request.messages),
+                system=request.system,
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                stop=request.stop,
+                tools=request.tools,
+            )
+        except BudgetExceeded as exc:
+            self.stop = exc
+            self.stopped.set()
+            raise _refusal(exc) from None
+        self.trajectory.observe(request, response)
+        return response
+
+
+def _refusal(exc: BudgetExceeded) -> WireError:
+    check = exc.check
+    return WireError(
+        400,
+        f"goalctl: hard constraint `{check.constraint}` violated ({check.evidence}); the run stops",
+    )
+
+
+async def until_stopped(session: CaseSession, work: Awaitable[Any]) -> Any:
+    """Await ``work``; when the session is stopped first, cancel it and raise the stop."""
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(session.stopped.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            task.cancel()
+        await asyncio.gather(task, waiter, return_exceptions=True)
+    if session.stop is not None:
+        raise session.stop
+    return task.result()
+
+
+def case_document(
+    context: AgentContext,
+    case: CaseRun,
+    rendered: RenderedCase,
+    attempt: int,
+    feedback: str | None,
+) -> dict[str, Any]:
+    """The JSON document an external agent reads for one case (never ``expected``)."""
+    goal = context.scenario.goal
+    config = {k: v for k, v in context.config.items() if k != "env"}
+    return {
+        "version": DOCUMENT_VERSION,
+        "goal": {
+            "id": goal.id,
+            "name": goal.name,
+            "description": goal.description,
+            "context": goal.context,
+            "output_schema": goal.output_schema,
+        },
+        "case": {"name": case.name, "input": case.case.input},
+        "prompt": {"system": rendered.system, "user": rendered.prompt},
+        "attempt": attempt,
+        "feedback": feedback,
+        "config": config,
+    }
+
+
+def expand_env(
+    values: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``env`` config values with every ``${NAME}`` replaced from goalctl's environment.
+
+    A name that is not set is a :class:`ConfigError` naming it (before any case runs).
+    """
+    environ = os.environ if environ is None else environ
+    expanded: dict[str, str] = {}
+    for key, value in values.items():
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise ConfigError(f"env.{key}: must be text or a number, not {type(value).__name__}")
+
+        def lookup(match: re.Match[str], key: str = key) -> str:
+            name = match.group(1)
+            if name not in environ:
+                raise ConfigError(f"env.{key}: ${{{name}}} is not set in goalctl's environment")
+            return environ[name]
+
+        expanded[str(key)] = _VARIABLE.sub(lookup, str(value))
+    return expanded
+
+
+def child_environment(*layers: Mapping[str, str]) -> dict[str, str]:
+    """goalctl's environment without provider credentials, then each layer over it."""
+    environment = {k: v for k, v in os.environ.items() if k not in PROVIDER_VARIABLES}
+    for layer in layers:
+        environment.update(layer)
+    return environment
+
+
+def workspace_source(scenario_path: Path, value: str) -> Path | None:
+    """The folder ``workspace`` names, relative to the scenario; it must stay in the project."""
+    if not value:
+        return None
+    base = scenario_path.resolve().parent
+    source = (base / value).resolve()
+    root = project_root(scenario_path)
+    if not source.is_relative_to(root):
+        raise ConfigError(f"workspace: {value!r} is outside the scenario's project ({root})")
+    if not source.is_dir():
+        raise ConfigError(f"workspace: {value!r} is not a folder beside the scenario")
+    return source
+
+
+def project_root(scenario_path: Path) -> Path:
+    """The scenario's project: its folder up to the nearest ``pyproject.toml`` or ``.git``."""
+    start = scenario_path.resolve().parent
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
+            return folder
+    return start
+
+
+def make_workspace(source: Path | None, target: Path) -> Path:
+    """A fresh working directory for one case: a copy of ``source``, or an empty folder."""
+    if source is None:
+        target.mkdir()
+    else:
+        shutil.copytree(
+            source, target, symlinks=True, ignore=shutil.ignore_patterns(*WORKSPACE_IGNORED)
+        )
+    return target
+
+
+def failure(what: str, detail: str) -> AgentFailed:
+    """The error of a case whose agent failed, with the evidence (e.g. the tail of stderr)."""
+    detail = detail.strip()
+    return AgentFailed(f"{what}: {detail}" if detail else what)

@@ -1,0 +1,233 @@
+"""Child processes that never outlive their case: agents, tools and world-state checks.
+
+Every child runs in a process group of its own, so a timeout, a stop or Ctrl-C kills it and
+everything it started (a shell script's ``curl``, a test runner's workers) at once. A process
+group alone does not survive the death of its parent, though: ``kill -9`` of goalctl's worker
+would leave the group running. So each group also holds a *watchdog* — a ``sh`` that blocks
+reading a pipe whose only writer is goalctl. When goalctl dies in any way, the kernel closes
+that pipe, the watchdog's ``read`` returns, and it kills its whole group. No orphans, ever.
+
+Output is bounded (a child that prints gigabytes costs a bounded amount of memory), stderr is
+handed on line by line as it arrives, and every wait is bounded by the timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_STDOUT_BYTES = 8 * 1024 * 1024
+"""The most of a child's stdout kept; beyond it the output is cut and ``truncated`` set."""
+STDERR_TAIL_BYTES = 4096
+"""How much of the end of stderr is kept as evidence of a failure."""
+MAX_STDERR_LINE = 2000
+"""Longer stderr lines are cut before they are handed on (to the run's events)."""
+KILL_GRACE_S = 2.0
+"""How long a group has between SIGTERM and SIGKILL."""
+WATCHDOG = "read _ignored; kill -KILL 0"
+"""The watchdog's whole program: wait for goalctl's end of the pipe to close, kill the group."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessResult:
+    """How a child ended and what it wrote."""
+
+    returncode: int | None
+    """The exit status; negative for a signal; None when it was killed on timeout."""
+    stdout: bytes
+    stderr_tail: str
+    """The last :data:`STDERR_TAIL_BYTES` of stderr, decoded leniently."""
+    timed_out: bool = False
+    truncated: bool = False
+    """Whether stdout went past :data:`MAX_STDOUT_BYTES` and was cut."""
+
+
+async def run_process(
+    argv: Sequence[str],
+    *,
+    stdin: bytes = b"",
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float,
+    on_stderr: Callable[[str], None] | None = None,
+    max_stdout: int = MAX_STDOUT_BYTES,
+) -> ProcessResult:
+    """Run ``argv`` (never through a shell) in its own process group, guarded by a watchdog.
+
+    Cancellation (a stop, Ctrl-C) kills the group and reaps it before re-raising.
+    :class:`OSError` (no such program, not executable) propagates for the caller to word.
+    """
+    guard_read, guard_write = os.pipe()
+    os.set_inheritable(guard_write, False)
+    try:
+        # The watchdog leads the group, so the group exists for as long as goalctl does.
+        watchdog = await asyncio.create_subprocess_exec(
+            "sh",
+            "-c",
+            WATCHDOG,
+            stdin=guard_read,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            process_group=0,
+        )
+    except BaseException:
+        os.close(guard_write)
+        raise
+    finally:
+        os.close(guard_read)
+    group = watchdog.pid
+    loop = asyncio.get_running_loop()
+    try:
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _Protocol(loop),
+            *argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            process_group=group,
+        )
+        process = asyncio.subprocess.Process(transport, protocol, loop)
+    except BaseException:
+        await _end_group(group, None, asyncio.Event(), watchdog, guard_write)
+        raise
+
+    async def end() -> None:
+        await _end_group(group, process, protocol.exited, watchdog, guard_write)
+
+    return await _supervise(process, protocol.exited, stdin, timeout_s, on_stderr, max_stdout, end)
+
+
+class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """Tells when the child exits, even while something it started still holds its pipes
+    (``Process.wait()`` waits for the pipes too, so a background job would block it)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=2**16, loop=loop)
+        self.exited = asyncio.Event()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        self.exited.set()
+
+
+async def _supervise(
+    process: asyncio.subprocess.Process,
+    exited: asyncio.Event,
+    stdin: bytes,
+    timeout_s: float,
+    on_stderr: Callable[[str], None] | None,
+    max_stdout: int,
+    end: Callable[[], Awaitable[None]],
+) -> ProcessResult:
+    """Feed, read and wait for the child within the timeout; then ``end`` its group (which
+    may still hold the pipes open, a background job for example) and drain the pipes."""
+    pipe_in, pipe_out, pipe_err = process.stdin, process.stdout, process.stderr
+    if pipe_in is None or pipe_out is None or pipe_err is None:
+        raise RuntimeError("the child's pipes are missing")  # created above with PIPE
+    stdout = _Bounded(max_stdout)
+    stderr_tail = bytearray()
+
+    async def feed() -> None:
+        # A child that exits without reading its input closes the pipe: not our failure.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            pipe_in.write(stdin)
+            await pipe_in.drain()
+        pipe_in.close()
+
+    async def read_stdout() -> None:
+        while chunk := await pipe_out.read(65536):
+            stdout.add(chunk)
+
+    def emit(line: bytes) -> None:
+        if on_stderr is not None:
+            on_stderr(line.decode("utf-8", "replace").rstrip("\r")[:MAX_STDERR_LINE])
+
+    async def read_stderr() -> None:
+        # Read in chunks, not lines: one enormous line must not overrun a line buffer.
+        pending = b""
+        while chunk := await pipe_err.read(65536):
+            stderr_tail.extend(chunk)
+            del stderr_tail[:-STDERR_TAIL_BYTES]
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                emit(line)
+            if len(pending) > MAX_STDERR_LINE:
+                emit(pending)
+                pending = b""
+        if pending:
+            emit(pending)
+
+    tasks = [asyncio.create_task(job()) for job in (feed, read_stdout, read_stderr)]
+    ended = False
+    try:
+        try:
+            async with asyncio.timeout(timeout_s):
+                await exited.wait()
+            returncode, timed_out = process.returncode, False
+        except TimeoutError:
+            returncode, timed_out = None, True
+        await end()
+        ended = True
+        # The group is gone, so the pipes reach their end at once: what is left is output.
+        await asyncio.wait(tasks, timeout=KILL_GRACE_S)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if not ended:
+            await asyncio.shield(end())
+    return ProcessResult(
+        returncode=returncode,
+        stdout=bytes(stdout.data),
+        stderr_tail=stderr_tail.decode("utf-8", "replace"),
+        timed_out=timed_out,
+        truncated=stdout.truncated,
+    )
+
+
+class _Bounded:
+    def __init__(self, limit: int) -> None:
+        self.data = bytearray()
+        self.limit = limit
+        self.truncated = False
+
+    def add(self, chunk: bytes) -> None:
+        room = self.limit - len(self.data)
+        if len(chunk) > room:
+            self.truncated = True
+        self.data.extend(chunk[: max(room, 0)])
+
+
+async def _end_group(
+    group: int,
+    process: asyncio.subprocess.Process | None,
+    exited: asyncio.Event,
+    watchdog: asyncio.subprocess.Process,
+    guard_write: int,
+) -> None:
+    """End everything in the group: SIGTERM while the child runs, SIGKILL after a grace
+    period or once it has exited (its own children may linger), then reap what is ours."""
+    if process is not None and process.returncode is None:
+        _signal_group(group, signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(KILL_GRACE_S):
+                await exited.wait()
+    _signal_group(group, signal.SIGKILL)
+    os.close(guard_write)
+    for child in (process, watchdog):
+        if child is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(KILL_GRACE_S):
+                    await child.wait()
+
+
+def _signal_group(pgid: int, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)

@@ -1,0 +1,68 @@
+"""The ``command`` agent: a user's own program under a goal, its model calls through the gateway."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from textwrap import dedent
+from typing import Any
+
+from tests.conftest import run_cli
+
+AGENTS = Path(__file__).parent / "fixtures" / "agents"
+
+
+def scenario(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "agent.yaml"
+    header = (
+        "id: mine\nname: Mine\ndescription: My own agent.\nprovider: scripted\nagent: command\n"
+    )
+    path.write_text(header + dedent(body))
+    return path
+
+
+def copy_agent(tmp_path: Path, name: str) -> str:
+    shutil.copy(AGENTS / name, tmp_path / name)
+    return str(tmp_path / name)
+
+
+def run_dir(state: Path) -> Path:
+    [found] = (state / "runs").iterdir()
+    return found
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_python_agent_using_the_anthropic_sdk_is_served_by_the_scenario_provider(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    agent = copy_agent(tmp_path, "claude_agent.py")
+    path = scenario(
+        tmp_path,
+        f"""
+        config:
+          command: [{json.dumps(sys.executable)}, {json.dumps(agent)}]
+        success_criteria:
+          - {{id: greets, description: Greets Ada, metric: output_contains, target: hello Ada}}
+        cases:
+          - name: ada
+            input: {{name: Ada}}
+            responses: ["hello Ada"]
+        """,
+    )
+
+    result = run_cli("run", str(path))
+
+    assert result.exit_code == 0, result.output + result.stderr
+    directory = run_dir(isolated_environment)
+    (call,) = read_jsonl(directory / "transcript.jsonl")
+    assert (call["case"], call["provider"], call["response"]) == ("ada", "scripted", "hello Ada")
+    events = (directory / "events.jsonl").read_text()
+    assert "ada stderr: tried once" in events
+    report = json.loads((directory / "report.json").read_text())
+    assert report["cases"][0]["output"] == "hello Ada"
+    assert report["cases"][0]["metrics"]["llm_calls"] == 1
