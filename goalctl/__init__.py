@@ -25,6 +25,9 @@ _EXPORTS = {
     "RunStore": "goalctl.state",
     "PhasedAgent": "goalctl.agents.base",
     "check": "goalctl.evaluation",
+    "agent": "goalctl.agents.marking",
+    "AgentResult": "goalctl.agents.marking",
+    "GatewayAccess": "goalctl.agents.marking",
     "GoalctlError": "goalctl.errors",
 }
 
@@ -32,6 +35,9 @@ __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # the names, for type checkers and editors; imported lazily at run time
     from goalctl.agents.base import PhasedAgent as PhasedAgent
+    from goalctl.agents.marking import AgentResult as AgentResult
+    from goalctl.agents.marking import GatewayAccess as GatewayAccess
+    from goalctl.agents.marking import agent as agent
     from goalctl.errors import GoalctlError as GoalctlError
     from goalctl.evaluation import check as check
     from goalctl.goal import Constraint as Constraint

@@ -29,6 +29,11 @@ MARK: Final = "[REDACTED]"
 MIN_SECRET_LENGTH: Final = 8
 """Shorter values are not hidden: replacing them would mangle ordinary text."""
 
+_HELD: list[str] = []
+"""Secrets moved out of the environment for a while (while a ``python`` agent's callable runs,
+the gateway's variables stand in their place: :mod:`goalctl.agents.lent_environment`); they
+are hidden as if they were still there."""
+
 
 def read_key(name: str) -> str:
     """The key in environment variable ``name``, stripped; "" when unset or blank.
@@ -49,7 +54,7 @@ def read_key(name: str) -> str:
 
 def secret_forms() -> list[str]:
     """Every form of every secret value in the environment, longest first."""
-    values = [os.environ.get(name, "") for name in SECRET_ENV_VARS]
+    values = [os.environ.get(name, "") for name in SECRET_ENV_VARS] + _HELD
     if not any(values):
         return []
     forms: set[str] = set()
@@ -59,6 +64,16 @@ def secret_forms() -> list[str]:
             if len(piece) >= MIN_SECRET_LENGTH:
                 forms.update(_escaped(piece))
     return sorted(forms, key=lambda form: (-len(form), form))
+
+
+def hold_secrets(values: list[str]) -> None:
+    """Keep hiding ``values`` after they leave the environment, until :func:`release_secrets`."""
+    _HELD.extend(values)
+
+
+def release_secrets(values: list[str]) -> None:
+    for value in values:
+        _HELD.remove(value)
 
 
 def _escaped(value: str) -> set[str]:

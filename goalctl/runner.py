@@ -202,7 +202,12 @@ class ScenarioRun:
         from goalctl.agents.registry import agent_class
 
         context = AgentContext(
-            self.scenario, self.plan.config, self.log, self.meter.complete, self._open_gateway
+            self.scenario,
+            self.plan.config,
+            self.log,
+            self.meter.complete,
+            self._open_gateway,
+            self.options.concurrency,
         )
         return agent_class(self.scenario.spec.agent)(context)
 

@@ -13,9 +13,11 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from goalctl.agents.manifest import AgentManifest
+from goalctl.config_schema import ConfigIssue
 from goalctl.evaluation import CaseOutput, Check
 from goalctl.providers.base import CompletionResponse, Message
 from goalctl.scenario.model import Case, Scenario
@@ -42,6 +44,8 @@ class AgentContext:
     open_gateway: Callable[[], Awaitable[Gateway]] = field(default=_no_gateway)
     """The run's model gateway, started on first use (agents whose model calls goalctl does
     not make itself: ``command``, ``http``, ``python``)."""
+    concurrency: int = 1
+    """How many cases the run may run at once (across its scenarios)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,12 @@ class PhasedAgent(abc.ABC):
         package = cls.__module__.rpartition(".")[0] or cls.__module__
         text = resources.files(package).joinpath(cls.manifest_resource).read_text(encoding="utf-8")
         return AgentManifest.from_yaml(text, source=f"{package}/{cls.manifest_resource}")
+
+    @classmethod
+    def config_problems(cls, config: Mapping[str, Any], scenario: Path) -> list[ConfigIssue]:
+        """What in ``config`` (resolved, every rule met) a run of the scenario file
+        ``scenario`` would refuse, judged without running or importing anything (validate)."""
+        return []
 
     async def initialize(self) -> None:  # noqa: B027 - optional phase, empty by default
         """Set up resources before any case runs."""

@@ -41,6 +41,8 @@ PROVIDER_VARIABLES = frozenset(
 )
 """Never passed on from goalctl's own environment: the agent reaches models through the
 gateway only, so every call is metered and no real key is in its hands."""
+PRIVATE_CONFIG = frozenset({"env", "headers"})
+"""Config keys that may hold secrets (``${NAME}`` expanded): never in the case document."""
 WORKSPACE_IGNORED = (".git", ".goalctl", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -113,7 +115,7 @@ def case_document(
 ) -> dict[str, Any]:
     """The JSON document an external agent reads for one case (never ``expected``)."""
     goal = context.scenario.goal
-    config = {k: v for k, v in context.config.items() if k != "env"}
+    config = {k: v for k, v in context.config.items() if k not in PRIVATE_CONFIG}
     return {
         "version": DOCUMENT_VERSION,
         "goal": {
@@ -132,9 +134,10 @@ def case_document(
 
 
 def expand_env(
-    values: Mapping[str, Any], environ: Mapping[str, str] | None = None
+    values: Mapping[str, Any], environ: Mapping[str, str] | None = None, *, field: str = "env"
 ) -> dict[str, str]:
-    """``env`` config values with every ``${NAME}`` replaced from goalctl's environment.
+    """Config values (of the config key ``field``) with every ``${NAME}`` replaced from
+    goalctl's environment.
 
     A name that is not set is a :class:`ConfigError` naming it (before any case runs).
     """
@@ -142,12 +145,14 @@ def expand_env(
     expanded: dict[str, str] = {}
     for key, value in values.items():
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise ConfigError(f"env.{key}: must be text or a number, not {type(value).__name__}")
+            raise ConfigError(
+                f"{field}.{key}: must be text or a number, not {type(value).__name__}"
+            )
 
         def lookup(match: re.Match[str], key: str = key) -> str:
             name = match.group(1)
             if name not in environ:
-                raise ConfigError(f"env.{key}: ${{{name}}} is not set in goalctl's environment")
+                raise ConfigError(f"{field}.{key}: ${{{name}}} is not set in goalctl's environment")
             return environ[name]
 
         expanded[str(key)] = _VARIABLE.sub(lookup, str(value))

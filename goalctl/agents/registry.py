@@ -18,6 +18,8 @@ AGENTS = PluginRegistry(
         "llm": "goalctl.agents.llm:LLMAgent",
         "data-collector": "goalctl.agents.data_collector:DataCollectorAgent",
         "command": "goalctl.agents.command:CommandAgent",
+        "python": "goalctl.agents.python:PythonAgent",
+        "http": "goalctl.agents.http:HttpAgent",
     },
 )
 

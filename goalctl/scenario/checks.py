@@ -98,6 +98,10 @@ def check_config(
     if manifest is None:
         return None, dict(config)
     resolved, issues = resolve_config(manifest.config_schema, config)
+    if not issues:
+        from goalctl.agents.registry import agent_class
+
+        issues = agent_class(agent).config_problems(resolved, reader.path)
     for issue in issues:
         path: tuple[str | int, ...] = ("config", issue.key) if issue.key else ("config",)
         reader.at(path, issue.message, issue.remedy, key=issue.message.startswith("unknown key"))
