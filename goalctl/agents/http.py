@@ -322,8 +322,13 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
         elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
             value = value[int(key)]
         else:
-            found = type(value).__name__ if not isinstance(value, dict) else "an object"
-            keys = f" (keys: {', '.join(list(value)[:10])})" if isinstance(value, dict) else ""
+            keys = ""
+            if isinstance(value, dict):
+                found, keys = "an object", f" (keys: {', '.join(list(value)[:10])})"
+            elif isinstance(value, list):
+                found = f"a list of {len(value)} items"
+            else:
+                found = f"a {type(value).__name__}"
             raise failure(
                 f"the response has nothing at {pointer}: {walked or 'its top'} is {found}{keys} "
                 f"without {key!r}",
