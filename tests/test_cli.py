@@ -61,7 +61,9 @@ class TestAgents:
         assert [line.split()[0] for line in result.stdout.splitlines()] == [
             "command",
             "data-collector",
+            "http",
             "llm",
+            "python",
         ]
 
     def test_show_config_schema(self, text_snapshot: SnapshotAssertion) -> None:

@@ -84,8 +84,9 @@ class HttpAgent(PhasedAgent):
     async def initialize(self) -> None:
         import aiohttp
 
-        for issue in self.config_problems(self.config, self.context.scenario.path):
-            raise ConfigError(str(issue))
+        issues = self.config_problems(self.config, self.context.scenario.path)
+        if issues:  # validate reports them all; a run (maybe with --config) stops at the first
+            raise ConfigError(str(issues[0]))
         self.url = str(self.config["url"])
         self.method = str(self.config.get("method", "POST"))
         # Expanded once, before any case: a variable that is not set fails the run at once.
@@ -139,8 +140,9 @@ class HttpAgent(PhasedAgent):
             "openai_base_url": environment["OPENAI_BASE_URL"],
             "api_key": key,
         }
+        typed = any(name.lower() == "content-type" for name in self.headers)
         headers = {
-            "Content-Type": "application/json",
+            **({} if typed else {"Content-Type": "application/json"}),
             **self.headers,
             "X-Goalctl-Gateway-Url": access["anthropic_base_url"],
             "X-Goalctl-Openai-Base-Url": access["openai_base_url"],
