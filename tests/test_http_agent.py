@@ -304,3 +304,28 @@ def test_validate_refuses_a_url_a_pointer_and_a_body_that_cannot_work(tmp_path: 
     )
     assert "config.output: 'choices/0' is not a JSON Pointer" in result.stdout
     assert "config.body: template syntax error" in result.stdout
+
+
+def test_a_service_that_cannot_be_reached_is_retried_then_errors_the_case(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    closed = Service()
+    url = closed.url
+    closed.server_close()  # nothing listens on that port any more
+    path = scenario(
+        tmp_path,
+        GREETS,
+        f"""
+        config: {{url: "{url}/agent", max_retries: 1}}
+        cases:
+          - {{name: ada, input: {{name: Ada}}}}
+        """,
+    )
+
+    result = run_cli("run", str(path))
+
+    assert result.exit_code == 3, result.stdout + result.stderr
+    error = report(isolated_environment)["cases"][0]["error"]
+    assert error.startswith(f"POST {url}/agent failed: Cannot connect to host")
+    [run] = (isolated_environment / "runs").iterdir()
+    assert "connection failed (Cannot connect to host" in (run / "events.jsonl").read_text()

@@ -359,3 +359,56 @@ def test_a_run_refuses_an_unmarked_function_validate_could_not_judge_before_any_
         "ERROR — callable: 'reexport:answer' is not marked with @goalctl.agent; refusing to call it"
         in result.stdout
     )
+
+
+def test_the_function_gets_the_case_by_name_and_the_unmet_criteria_on_a_retry(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    project(
+        tmp_path,
+        "retry_agent",
+        """
+        import goalctl
+
+        @goalctl.agent
+        def answer(input, goal, case, config, attempt, feedback, gateway):
+            assert set(gateway.environment) == {
+                "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_KEY"
+            }
+            if attempt == 1:
+                assert feedback is None
+                return "hi"
+            return {
+                "goal": goal["id"],
+                "case": case,
+                "config": config,
+                "feedback": feedback,
+                "greeting": "hello " + input["name"],
+            }
+        """,
+    )
+    path = scenario(
+        tmp_path,
+        """
+        success_criteria:
+          - {id: greets, description: Greets by name, metric: output_contains, target: hello Ada}
+        config: {callable: "retry_agent:answer", max_attempts: 2}
+        cases:
+          - {name: ada, input: {name: Ada}}
+        """,
+    )
+
+    result = run_cli("run", str(path))
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    [case] = report(isolated_environment)["cases"]
+    output = case["output"]
+    assert output["goal"] == "mine"
+    assert output["case"] == {"name": "ada", "input": {"name": "Ada"}}
+    assert output["config"] == {
+        "callable": "retry_agent:answer",
+        "timeout_s": 300,
+        "max_attempts": 2,
+    }
+    assert "Greets by name" in output["feedback"]
+    assert case["metrics"]["attempts"] == 2
