@@ -412,3 +412,25 @@ def test_the_function_gets_the_case_by_name_and_the_unmet_criteria_on_a_retry(
     }
     assert "Greets by name" in output["feedback"]
     assert case["metrics"]["attempts"] == 2
+
+
+def test_a_lent_environment_keeps_the_real_key_hidden_and_is_restored_by_the_last_loan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from goalctl.agents.lent_environment import lent_environment
+    from goalctl.keys import hide_secrets
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-the-real-key-of-the-user")
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-mine")
+    first = lent_environment({"ANTHROPIC_API_KEY": "gk-case-key"})
+    second = lent_environment({})
+    first.__enter__()
+    assert os.environ["ANTHROPIC_API_KEY"] == "gk-case-key"
+    assert "OPENAI_ORG_ID" not in os.environ
+    second.__enter__()
+    assert "ANTHROPIC_API_KEY" not in os.environ
+    first.__exit__(None, None, None)  # loans of two scenarios may end in any order
+    assert hide_secrets("key sk-ant-the-real-key-of-the-user") == "key [REDACTED]"
+    second.__exit__(None, None, None)
+    assert os.environ["ANTHROPIC_API_KEY"] == "sk-ant-the-real-key-of-the-user"
+    assert os.environ["OPENAI_ORG_ID"] == "org-mine"
