@@ -434,3 +434,55 @@ def test_a_lent_environment_keeps_the_real_key_hidden_and_is_restored_by_the_las
     second.__exit__(None, None, None)
     assert os.environ["ANTHROPIC_API_KEY"] == "sk-ant-the-real-key-of-the-user"
     assert os.environ["OPENAI_ORG_ID"] == "org-mine"
+
+
+def test_a_call_past_a_hard_budget_is_refused_and_stops_the_run(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    project(
+        tmp_path,
+        "greedy_agent",
+        """
+        import pathlib
+        import anthropic
+        import goalctl
+
+        @goalctl.agent
+        def answer(prompt, gateway):
+            with anthropic.Anthropic(
+                base_url=gateway.base_url, api_key=gateway.api_key, max_retries=0
+            ) as client:
+                for _ in range(10):
+                    try:
+                        client.messages.create(
+                            model="claude-haiku-4-5",
+                            max_tokens=100,
+                            messages=[{"role": "user", "content": prompt}],
+                        )
+                    except anthropic.APIStatusError as exc:
+                        pathlib.Path(__file__).with_name("refusal.txt").write_text(exc.message)
+                        raise
+            return "never"
+        """,
+    )
+    path = scenario(
+        tmp_path,
+        GREETS,
+        """
+        constraints:
+          - {id: calls, description: At most 2 calls, constraint_type: hard, category: cost, check: llm_calls <= 2}
+        config: {callable: "greedy_agent:answer"}
+        responses: ["hello"]
+        cases:
+          - {name: ada, input: {name: Ada}}
+          - {name: bob, input: {name: Bob}}
+        """,
+    )
+
+    result = run_cli("run", str(path), "--concurrency", "1")
+
+    assert result.exit_code == 1, result.stdout + result.stderr
+    run = report(isolated_environment)
+    assert run["budget_stop"]["constraint"] == "calls"
+    assert run["totals"]["llm_calls"] == 3  # the call that crossed the budget is counted
+    assert "hard constraint `calls` violated" in (tmp_path / "refusal.txt").read_text()

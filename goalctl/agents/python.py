@@ -35,6 +35,7 @@ from goalctl.agents.marking import MARK, AgentResult, GatewayAccess
 from goalctl.config_schema import ConfigIssue
 from goalctl.errors import ConfigError
 from goalctl.evaluation import CaseOutput
+from goalctl.metering import BudgetExceeded
 from goalctl.projects import (
     ProjectError,
     call_by_name,
@@ -134,6 +135,8 @@ class PythonAgent(PhasedAgent):
                 returned = await until_stopped(
                     session, call_in_thread(self.function, arguments, self.timeout_s)
                 )
+        except BudgetExceeded:
+            raise  # the run stops: not this case's error
         except TimeoutError:
             raise failure(
                 f"{self.reference} did not return within {self.timeout_s:g}s", ""
