@@ -329,3 +329,38 @@ def test_a_service_that_cannot_be_reached_is_retried_then_errors_the_case(
     assert error.startswith(f"POST {url}/agent failed: Cannot connect to host")
     [run] = (isolated_environment / "runs").iterdir()
     assert "connection failed (Cannot connect to host" in (run / "events.jsonl").read_text()
+
+
+def test_a_call_past_a_hard_budget_stops_the_run(
+    tmp_path: Path, isolated_environment: Path, service: Service
+) -> None:
+    def twice(handler: Handler, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        import anthropic
+
+        try:
+            ask_claude(handler, body)
+            ask_claude(handler, body)
+        except anthropic.APIStatusError as exc:
+            return 500, {}, json.dumps({"error": exc.message}).encode()
+        return 200, {}, b'{"text": "hello"}'
+
+    service.routes["/agent"] = twice
+    path = scenario(
+        tmp_path,
+        GREETS,
+        f"""
+        constraints:
+          - {{id: calls, description: One call, constraint_type: hard, category: cost, check: llm_calls <= 1}}
+        config: {{url: "{service.url}/agent"}}
+        responses: ["hello"]
+        cases:
+          - {{name: ada, input: {{name: Ada}}}}
+        """,
+    )
+
+    result = run_cli("run", str(path))
+
+    assert result.exit_code == 1, result.stdout + result.stderr
+    run = report(isolated_environment)
+    assert run["budget_stop"]["constraint"] == "calls"
+    assert run["totals"]["llm_calls"] == 2
