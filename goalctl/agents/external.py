@@ -15,12 +15,13 @@ import asyncio
 import os
 import re
 import shutil
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from goalctl.agents.base import AgentContext, CaseRun
+from goalctl.agents.base import AgentContext, CaseRun, unmet_feedback
 from goalctl.errors import ConfigError, RunError
+from goalctl.evaluation import CaseOutput
 from goalctl.gateway import WireError
 from goalctl.metering import BudgetExceeded
 from goalctl.providers.base import CompletionRequest, CompletionResponse
@@ -104,6 +105,28 @@ async def until_stopped(session: CaseSession, work: Awaitable[Any]) -> Any:
     if session.stop is not None:
         raise session.stop
     return task.result()
+
+
+async def attempts(
+    context: AgentContext,
+    case: CaseRun,
+    attempt: Callable[[int, str | None, Trajectory], Awaitable[CaseOutput]],
+) -> CaseOutput:
+    """Up to ``max_attempts`` calls of ``attempt(number, feedback, trajectory)`` for one case,
+    each after the first told the criteria the last one left unmet; the last output counts."""
+    max_attempts = int(context.config.get("max_attempts", 1))
+    trajectory = Trajectory()
+    feedback: str | None = None
+    result = CaseOutput(None, "", 0, "no attempt made")
+    for number in range(1, max_attempts + 1):
+        result = await attempt(number, feedback, trajectory)
+        checks = await case.evaluate(result)
+        unmet = [c for c in checks if not c.passed]
+        if not unmet or number == max_attempts:
+            break
+        context.log(f"{case.name}: attempt {number} left {len(unmet)} criteria unmet; retrying")
+        feedback = unmet_feedback(context.scenario.goal, unmet)
+    return result
 
 
 def case_document(

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
-from goalctl.agents.base import CaseRun, PhasedAgent, unmet_feedback
+from goalctl.agents.base import CaseRun, PhasedAgent
 from goalctl.agents.external import (
     CaseSession,
+    attempts,
     case_document,
     expand_env,
     failure,
@@ -110,21 +111,7 @@ class HttpAgent(PhasedAgent):
             await client.close()
 
     async def execute(self, case: CaseRun) -> CaseOutput:
-        max_attempts = int(self.config.get("max_attempts", 1))
-        trajectory = Trajectory()
-        feedback: str | None = None
-        result = CaseOutput(None, "", 0, "no attempt made")
-        for attempt in range(1, max_attempts + 1):
-            result = await self._attempt(case, attempt, feedback, trajectory)
-            checks = await case.evaluate(result)
-            unmet = [c for c in checks if not c.passed]
-            if not unmet or attempt == max_attempts:
-                break
-            self.context.log(
-                f"{case.name}: attempt {attempt} left {len(unmet)} criteria unmet; retrying"
-            )
-            feedback = unmet_feedback(self.context.scenario.goal, unmet)
-        return result
+        return await attempts(self.context, case, lambda *args: self._attempt(case, *args))
 
     async def _attempt(
         self, case: CaseRun, attempt: int, feedback: str | None, trajectory: Trajectory

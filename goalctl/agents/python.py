@@ -28,8 +28,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from goalctl.agents.base import CaseRun, PhasedAgent, unmet_feedback
-from goalctl.agents.external import CaseSession, case_document, failure, until_stopped
+from goalctl.agents.base import CaseRun, PhasedAgent
+from goalctl.agents.external import (
+    CaseSession,
+    attempts,
+    case_document,
+    failure,
+    until_stopped,
+)
 from goalctl.agents.lent_environment import lent_environment
 from goalctl.agents.marking import MARK, AgentResult, GatewayAccess
 from goalctl.config_schema import ConfigIssue
@@ -89,21 +95,7 @@ class PythonAgent(PhasedAgent):
         self.shared_environment = self.context.concurrency == 1
 
     async def execute(self, case: CaseRun) -> CaseOutput:
-        max_attempts = int(self.config.get("max_attempts", 1))
-        trajectory = Trajectory()
-        feedback: str | None = None
-        result = CaseOutput(None, "", 0, "no attempt made")
-        for attempt in range(1, max_attempts + 1):
-            result = await self._attempt(case, attempt, feedback, trajectory)
-            checks = await case.evaluate(result)
-            unmet = [c for c in checks if not c.passed]
-            if not unmet or attempt == max_attempts:
-                break
-            self.context.log(
-                f"{case.name}: attempt {attempt} left {len(unmet)} criteria unmet; retrying"
-            )
-            feedback = unmet_feedback(self.context.scenario.goal, unmet)
-        return result
+        return await attempts(self.context, case, lambda *args: self._attempt(case, *args))
 
     async def _attempt(
         self, case: CaseRun, attempt: int, feedback: str | None, trajectory: Trajectory
