@@ -23,7 +23,12 @@ class Redactor:
 
     def __init__(self, patterns: Sequence[str] = ()) -> None:
         self.patterns = list(patterns)
-        self.secrets = secret_forms()
+
+    @property
+    def secrets(self) -> list[str]:
+        """Read at each use: a value remembered during the run (an agent's ``env`` secret,
+        :func:`goalctl.keys.remember_secret`) is hidden from then on."""
+        return secret_forms()
 
     def __bool__(self) -> bool:
         return bool(self.patterns or self.secrets)

@@ -6,7 +6,8 @@ gateway with a key issued for its case. :class:`CaseSession` serves those calls 
 case's metered route, so they count against the case and the run's budgets, land in the
 transcript and the cassette, and are scripted offline like the built-in agent's; it also
 builds the case's trajectory from them. A call the run cannot afford is answered with an API
-error naming the constraint, and the session remembers it so the agent stops the run.
+error naming the constraint, and the session remembers it so the agent stops the run; so is a
+provider error every call would meet (a rejected key: :attr:`ProviderError.every_call`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from goalctl.agents.base import AgentContext, CaseRun
-from goalctl.errors import ConfigError, RunError
+from goalctl.errors import ConfigError, ProviderError, RunError
 from goalctl.gateway import WireError
+from goalctl.keys import remember_secret
 from goalctl.metering import BudgetExceeded
 from goalctl.providers.base import CompletionRequest, CompletionResponse
 from goalctl.scenario.render import RenderedCase
@@ -56,8 +58,9 @@ class CaseSession:
         self.case: str | None = case.name
         self._complete = case.complete
         self.trajectory = trajectory
-        self.stop: BudgetExceeded | None = None
-        """Set when a call was refused because the run must stop."""
+        self.stop: BudgetExceeded | ProviderError | None = None
+        """Set when a call was refused because the run must stop: a budget, or a provider
+        error every later call would meet."""
         self.stopped = asyncio.Event()
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
@@ -76,11 +79,19 @@ class CaseSession:
             self.stop = exc
             self.stopped.set()
             raise _refusal(exc) from None
+        except ProviderError as exc:
+            if not exc.every_call:
+                raise
+            self.stop = exc
+            self.stopped.set()
+            raise _refusal(exc) from None
         self.trajectory.observe(request, response)
         return response
 
 
-def _refusal(exc: BudgetExceeded) -> WireError:
+def _refusal(exc: BudgetExceeded | ProviderError) -> WireError:
+    if isinstance(exc, ProviderError):
+        return WireError(502, f"goalctl: {exc}; the run stops", "api_error")
     check = exc.check
     return WireError(
         400,
@@ -136,7 +147,8 @@ def expand_env(
 ) -> dict[str, str]:
     """``env`` config values with every ``${NAME}`` replaced from goalctl's environment.
 
-    A name that is not set is a :class:`ConfigError` naming it (before any case runs).
+    A name that is not set is a :class:`ConfigError` naming it (before any case runs). The
+    value of every name used is remembered as a secret: it never reaches a file the run writes.
     """
     environ = os.environ if environ is None else environ
     expanded: dict[str, str] = {}
@@ -148,6 +160,7 @@ def expand_env(
             name = match.group(1)
             if name not in environ:
                 raise ConfigError(f"env.{key}: ${{{name}}} is not set in goalctl's environment")
+            remember_secret(environ[name])
             return environ[name]
 
         expanded[str(key)] = _VARIABLE.sub(lookup, str(value))
