@@ -14,12 +14,11 @@ from tests.conftest import run_cli
 AGENTS = Path(__file__).parent / "fixtures" / "agents"
 
 
-def scenario(tmp_path: Path, body: str) -> Path:
+def scenario(tmp_path: Path, body: str, provider: str = "provider: scripted\n") -> Path:
+    """``agent.yaml``: a command-agent scenario with ``body`` (``provider`` lines first)."""
     path = tmp_path / "agent.yaml"
-    header = (
-        "id: mine\nname: Mine\ndescription: My own agent.\nprovider: scripted\nagent: command\n"
-    )
-    path.write_text(header + dedent(body))
+    header = "id: mine\nname: Mine\ndescription: My own agent.\nagent: command\n"
+    path.write_text(header + provider + dedent(body))
     return path
 
 
@@ -57,7 +56,7 @@ def test_a_python_agent_using_the_anthropic_sdk_is_served_by_the_scenario_provid
 
     result = run_cli("run", str(path))
 
-    assert result.exit_code == 0, result.output + result.stderr
+    assert result.exit_code == 0, result.stdout + result.stderr
     directory = run_dir(isolated_environment)
     (call,) = read_jsonl(directory / "transcript.jsonl")
     assert (call["case"], call["provider"], call["response"]) == ("ada", "scripted", "hello Ada")
@@ -88,7 +87,7 @@ def test_a_python_agent_using_the_openai_sdk_streams_through_the_gateway(
 
     result = run_cli("run", str(path))
 
-    assert result.exit_code == 0, result.output + result.stderr
+    assert result.exit_code == 0, result.stdout + result.stderr
     directory = run_dir(isolated_environment)
     (call,) = read_jsonl(directory / "transcript.jsonl")
     assert (call["case"], call["response"]) == ("ada", "hello Ada")
@@ -116,7 +115,7 @@ def test_a_shell_script_agent_calls_the_gateway_with_curl(
 
     result = run_cli("run", str(path))
 
-    assert result.exit_code == 0, result.output + result.stderr
+    assert result.exit_code == 0, result.stdout + result.stderr
     directory = run_dir(isolated_environment)
     calls = sorted(
         (c["case"], c["messages"][0]["content"]) for c in read_jsonl(directory / "transcript.jsonl")

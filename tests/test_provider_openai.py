@@ -340,7 +340,8 @@ def test_the_options_are_declared_for_validate() -> None:
 
     schema = declared_options("openai")
 
-    assert schema is not None and sorted(schema) == ["max_retries", "timeout_s"]
+    assert schema is not None
+    assert sorted(schema) == ["max_retries", "timeout_s"]
 
 
 def test_a_key_with_a_line_break_inside_is_refused_without_echoing_it(

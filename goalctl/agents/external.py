@@ -43,6 +43,8 @@ PROVIDER_VARIABLES = frozenset(
 )
 """Never passed on from goalctl's own environment: the agent reaches models through the
 gateway only, so every call is metered and no real key is in its hands."""
+STOP_GRACE_S = 1.0
+"""How long an agent refused because the run stops may take to end on its own."""
 WORKSPACE_IGNORED = (".git", ".goalctl", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -100,11 +102,17 @@ def _refusal(exc: BudgetExceeded | ProviderError) -> WireError:
 
 
 async def until_stopped(session: CaseSession, work: Awaitable[Any]) -> Any:
-    """Await ``work``; when the session is stopped first, cancel it and raise the stop."""
+    """Await ``work``; when the session is stopped first, cancel it and raise the stop.
+
+    The agent gets :data:`STOP_GRACE_S` to end on its own after its refusal, so what it says
+    about it (its stderr: the SDK's error naming the constraint) reaches the run's events.
+    """
     task = asyncio.ensure_future(work)
     waiter = asyncio.ensure_future(session.stopped.wait())
     try:
         await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            await asyncio.wait({task}, timeout=STOP_GRACE_S)
     finally:
         waiter.cancel()
         if not task.done():
