@@ -97,6 +97,13 @@ class PhasedAgent(abc.ABC):
         text = resources.files(package).joinpath(cls.manifest_resource).read_text(encoding="utf-8")
         return AgentManifest.from_yaml(text, source=f"{package}/{cls.manifest_resource}")
 
+    @classmethod
+    def preflight(cls, scenario: Scenario, config: Mapping[str, Any]) -> None:
+        """Check what the agent needs from this machine (an environment variable, a folder)
+        before any work; raise :class:`~goalctl.errors.UsageError` (exit 2). Planning calls it,
+        so a detached run is refused in the shell that started it. Optional."""
+        return
+
     async def initialize(self) -> None:  # noqa: B027 - optional phase, empty by default
         """Set up resources before any case runs."""
 

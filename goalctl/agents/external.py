@@ -25,6 +25,7 @@ from goalctl.errors import ConfigError, ProviderError, RunError
 from goalctl.gateway import WireError
 from goalctl.keys import remember_secret
 from goalctl.metering import BudgetExceeded
+from goalctl.projects import project_root
 from goalctl.providers.base import CompletionRequest, CompletionResponse
 from goalctl.scenario.render import RenderedCase
 from goalctl.trajectory import Trajectory
@@ -43,6 +44,8 @@ PROVIDER_VARIABLES = frozenset(
 )
 """Never passed on from goalctl's own environment: the agent reaches models through the
 gateway only, so every call is metered and no real key is in its hands."""
+EVIDENCE_CHARS = 500
+"""The most of an agent's stderr quoted in a case error."""
 STOP_GRACE_S = 1.0
 """How long an agent refused because the run stops may take to end on its own."""
 WORKSPACE_IGNORED = (".git", ".goalctl", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache")
@@ -167,7 +170,10 @@ def expand_env(
         def lookup(match: re.Match[str], key: str = key) -> str:
             name = match.group(1)
             if name not in environ:
-                raise ConfigError(f"env.{key}: ${{{name}}} is not set in goalctl's environment")
+                raise ConfigError(
+                    f"env.{key}: ${{{name}}} is not set in goalctl's environment; "
+                    "set it before running goalctl"
+                )
             remember_secret(environ[name])
             return environ[name]
 
@@ -197,15 +203,6 @@ def workspace_source(scenario_path: Path, value: str) -> Path | None:
     return source
 
 
-def project_root(scenario_path: Path) -> Path:
-    """The scenario's project: its folder up to the nearest ``pyproject.toml`` or ``.git``."""
-    start = scenario_path.resolve().parent
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
-            return folder
-    return start
-
-
 def make_workspace(source: Path | None, target: Path) -> Path:
     """A fresh working directory for one case: a copy of ``source``, or an empty folder."""
     if source is None:
@@ -218,6 +215,14 @@ def make_workspace(source: Path | None, target: Path) -> Path:
 
 
 def failure(what: str, detail: str) -> AgentFailed:
-    """The error of a case whose agent failed, with the evidence (e.g. the tail of stderr)."""
-    detail = detail.strip()
-    return AgentFailed(f"{what}: {detail}" if detail else what)
+    """The error of a case whose agent failed, with the evidence (e.g. the tail of stderr).
+
+    The evidence becomes one line (its lines joined by `` | ``), cut to its last
+    :data:`EVIDENCE_CHARS` characters: a case error is shown on one console line, and the end
+    of stderr is where a program says why it failed.
+    """
+    lines = [" ".join(line.split()) for line in detail.splitlines()]
+    evidence = " | ".join(line for line in lines if line)
+    if len(evidence) > EVIDENCE_CHARS:
+        evidence = "…" + evidence[-(EVIDENCE_CHARS - 1) :]
+    return AgentFailed(f"{what}: {evidence}" if evidence else what)
