@@ -17,7 +17,7 @@ from tests.test_command_agent import copy_agent, scenario
 from tests.test_command_agent_gateway import process_gone
 from tests.test_lifecycle import calls_per_case, detach, wait_for
 
-CASES = 4
+CASES = 3
 
 
 def sleepy_scenario(tmp_path: Path, sleep_s: float, cases: int = CASES) -> Path:
@@ -68,7 +68,7 @@ def test_stop_kills_the_agent_and_start_reruns_only_the_stopped_case(
     tmp_path: Path, isolated_environment: Path
 ) -> None:
     store = RunStore(isolated_environment)
-    run_id = detach(sleepy_scenario(tmp_path, sleep_s=0.8), "--concurrency", "1")
+    run_id = detach(sleepy_scenario(tmp_path, sleep_s=2.0), "--concurrency", "1")
     found: list[tuple[str, int]] = []
 
     def one_done_and_an_agent_running(state: object) -> bool:
