@@ -61,6 +61,11 @@ def remember_secret(value: str) -> None:
     _remembered.add(value)
 
 
+def remembered_count() -> int:
+    """How many values :func:`remember_secret` holds: a cheap way to see that one was added."""
+    return len(_remembered)
+
+
 def secret_forms() -> list[str]:
     """Every form of every secret value (the environment's keys, remembered values), longest
     first."""
