@@ -14,13 +14,14 @@ defence both use it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from typing import Final
 
 from goalctl.errors import UsageError
 
-SECRET_ENV_VARS: Final = ("ANTHROPIC_API_KEY",)
+SECRET_ENV_VARS: Final = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")
 """Environment variables whose values must never reach a file goalctl writes."""
 
 MARK: Final = "[REDACTED]"
@@ -52,9 +53,34 @@ def read_key(name: str) -> str:
     return value
 
 
+_remembered: set[str] = set()
+
+
+def remember_secret(value: str) -> None:
+    """Hide ``value`` like an API key in everything this process writes from now on.
+
+    For values goalctl hands on but must never keep: an agent's ``env`` entries that name a
+    variable of goalctl's environment (``${TOKEN}``). Kept for the life of the process, so a
+    file written after the run (a report) hides it too.
+    """
+    _remembered.add(value)
+
+
+def remembered_count() -> int:
+    """How many values :func:`remember_secret` holds: a cheap way to see that one was added."""
+    return len(_remembered)
+
+
 def secret_forms() -> list[str]:
-    """Every form of every secret value in the environment, longest first."""
+    """Every form of every secret value (the environment's keys, values held while out of the
+    environment, remembered values), longest first."""
     values = [os.environ.get(name, "") for name in SECRET_ENV_VARS] + _HELD
+    return _forms((*values, *sorted(_remembered)))
+
+
+@functools.lru_cache(maxsize=8)
+def _forms(values: tuple[str, ...]) -> list[str]:
+    # Cached: every line goalctl writes asks, and the values rarely change in a process.
     if not any(values):
         return []
     forms: set[str] = set()

@@ -101,6 +101,7 @@ def plan_scenario(
 
     ``config`` is an already resolved config (a resumed run keeps the one it started with).
     """
+    from goalctl.agents.registry import agent_class
     from goalctl.providers.options import options_for
     from goalctl.providers.registry import check_provider_name, create_provider
     from goalctl.providers.replay import (
@@ -114,6 +115,7 @@ def plan_scenario(
     if config is None:
         config = resolve_config_with(scenario, options.config_values, options.config_overrides)
     spec = scenario.spec
+    agent_class(spec.agent).preflight(scenario, config)
     # A scenario that names its provider means it; the project's stands in for one that does not.
     named = spec.provider if "provider" in spec.model_fields_set else None
     provider_name = options.provider or named or options.default_provider or spec.provider

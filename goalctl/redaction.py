@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from goalctl.keys import MARK, secret_forms
+from goalctl.keys import MARK, remembered_count, secret_forms
 from goalctl.providers.base import CompletionRequest
 from goalctl.regexes import PatternError, substitute
 
@@ -23,7 +23,17 @@ class Redactor:
 
     def __init__(self, patterns: Sequence[str] = ()) -> None:
         self.patterns = list(patterns)
-        self.secrets = secret_forms()
+        self._secrets = secret_forms()
+        self._remembered = remembered_count()
+
+    @property
+    def secrets(self) -> list[str]:
+        """The forms of every secret; a value remembered during the run (an agent's ``env``
+        secret, :func:`goalctl.keys.remember_secret`) is hidden from then on."""
+        if remembered_count() != self._remembered:
+            self._secrets = secret_forms()
+            self._remembered = remembered_count()
+        return self._secrets
 
     def __bool__(self) -> bool:
         return bool(self.patterns or self.secrets)

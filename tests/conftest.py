@@ -21,6 +21,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """State, home and caches live under tmp_path; CI variables of the host are removed."""
     state = tmp_path / "state"
+    # Secrets remembered by one test's run (an agent's env values) stay with that test.
+    monkeypatch.setattr("goalctl.keys._remembered", set())
     monkeypatch.setenv("GOALCTL_STATE_DIR", str(state))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     for name in (

@@ -14,12 +14,11 @@ from tests.conftest import run_cli
 AGENTS = Path(__file__).parent / "fixtures" / "agents"
 
 
-def scenario(tmp_path: Path, body: str) -> Path:
+def scenario(tmp_path: Path, body: str, provider: str = "provider: scripted\n") -> Path:
+    """``agent.yaml``: a command-agent scenario with ``body`` (``provider`` lines first)."""
     path = tmp_path / "agent.yaml"
-    header = (
-        "id: mine\nname: Mine\ndescription: My own agent.\nprovider: scripted\nagent: command\n"
-    )
-    path.write_text(header + dedent(body))
+    header = "id: mine\nname: Mine\ndescription: My own agent.\nagent: command\n"
+    path.write_text(header + provider + dedent(body))
     return path
 
 
@@ -57,7 +56,7 @@ def test_a_python_agent_using_the_anthropic_sdk_is_served_by_the_scenario_provid
 
     result = run_cli("run", str(path))
 
-    assert result.exit_code == 0, result.output + result.stderr
+    assert result.exit_code == 0, result.stdout + result.stderr
     directory = run_dir(isolated_environment)
     (call,) = read_jsonl(directory / "transcript.jsonl")
     assert (call["case"], call["provider"], call["response"]) == ("ada", "scripted", "hello Ada")
@@ -66,3 +65,66 @@ def test_a_python_agent_using_the_anthropic_sdk_is_served_by_the_scenario_provid
     report = json.loads((directory / "report.json").read_text())
     assert report["cases"][0]["output"] == "hello Ada"
     assert report["cases"][0]["metrics"]["llm_calls"] == 1
+
+
+def test_a_python_agent_using_the_openai_sdk_streams_through_the_gateway(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    agent = copy_agent(tmp_path, "openai_agent.py")
+    path = scenario(
+        tmp_path,
+        f"""
+        config:
+          command: [{json.dumps(sys.executable)}, {json.dumps(agent)}]
+        success_criteria:
+          - {{id: greets, description: Greets Ada, metric: output_contains, target: hello Ada}}
+        cases:
+          - name: ada
+            input: {{name: Ada}}
+            responses: ["hello Ada"]
+        """,
+    )
+
+    result = run_cli("run", str(path))
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    directory = run_dir(isolated_environment)
+    (call,) = read_jsonl(directory / "transcript.jsonl")
+    assert (call["case"], call["response"]) == ("ada", "hello Ada")
+    report = json.loads((directory / "report.json").read_text())
+    assert report["cases"][0]["output"] == "hello Ada"
+
+
+def test_a_shell_script_agent_calls_the_gateway_with_curl(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    assert shutil.which("curl"), "curl is needed (.ci/run installs it)"
+    agent = copy_agent(tmp_path, "curl_agent.sh")
+    path = scenario(
+        tmp_path,
+        f"""
+        config:
+          command: {json.dumps(agent)}
+        success_criteria:
+          - {{id: greets, description: Greets, metric: output_contains, target: hello}}
+        cases:
+          - {{name: ada, responses: ["hello Ada"]}}
+          - {{name: bob, responses: ["hello Bob"]}}
+        """,
+    )
+
+    result = run_cli("run", str(path))
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    directory = run_dir(isolated_environment)
+    calls = sorted(
+        (c["case"], c["messages"][0]["content"]) for c in read_jsonl(directory / "transcript.jsonl")
+    )
+    assert calls == [("ada", "case ada"), ("bob", "case bob")]
+    report = json.loads((directory / "report.json").read_text())
+    assert {c["name"]: c["output"] for c in report["cases"]} == {
+        "ada": "hello Ada",
+        "bob": "hello Bob",
+    }
+    events = (directory / "events.jsonl").read_text()
+    assert "bob stderr: called the gateway for bob" in events

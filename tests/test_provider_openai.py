@@ -309,8 +309,21 @@ def test_no_error_message_carries_the_key(server: ChatServer, plan: Plan) -> Non
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"max_retries": -1}, "provider_options.max_retries must be an integer >= 0, not -1"),
-        ({"timeout_s": 0}, "provider_options.timeout_s must be a number of seconds > 0, not 0"),
+        ({"max_retries": -1}, "provider_options.max_retries: must be at least 0, got -1"),
+        (
+            {"max_retries": True},
+            "provider_options.max_retries: expected an integer, got true (boolean)",
+        ),
+        (
+            {"max_retries": 1000000},
+            "provider_options.max_retries: must be at most 10, got 1000000",
+        ),
+        ({"timeout_s": 0}, "provider_options.timeout_s: must be at least 0.1, got 0"),
+        ({"timeout_s": 999999}, "provider_options.timeout_s: must be at most 600, got 999999"),
+        (
+            {"timeuot_s": 5},
+            "provider_options.timeuot_s: unknown key 'timeuot_s' (did you mean 'timeout_s'?)",
+        ),
     ],
 )
 def test_bad_settings_are_usage_errors(
@@ -319,7 +332,72 @@ def test_bad_settings_are_usage_errors(
     with pytest.raises(UsageError) as info:
         provider(**options)
 
-    assert str(info.value) == message
+    assert str(info.value) == f"openai: {message}"
+
+
+def test_the_options_are_declared_for_validate() -> None:
+    from goalctl.providers.options import declared_options
+
+    schema = declared_options("openai")
+
+    assert schema is not None
+    assert sorted(schema) == ["max_retries", "timeout_s"]
+
+
+def test_a_key_with_a_line_break_inside_is_refused_without_echoing_it(
+    server: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-first-half\nsecond-half")
+
+    with pytest.raises(UsageError) as info:
+        provider()
+
+    assert "OPENAI_API_KEY has whitespace" in str(info.value)
+    assert "half" not in str(info.value)
+
+
+@pytest.mark.parametrize("code", [400, 401, 403, 404])
+def test_errors_every_call_would_meet_stop_the_run(server: ChatServer, code: int) -> None:
+    server.enqueue(Status(code, message="no"))
+
+    with pytest.raises(ProviderError) as info:
+        call(max_retries=0)
+
+    assert info.value.every_call is True
+
+
+@pytest.mark.parametrize("code", [429, 500])
+def test_errors_of_one_call_do_not_stop_the_run(server: ChatServer, code: int) -> None:
+    server.enqueue(Status(code, message="busy"))
+
+    with pytest.raises(ProviderError) as info:
+        call(max_retries=0)
+
+    assert info.value.every_call is False
+
+
+def test_a_long_retry_after_is_capped_by_the_call_timeout(server: ChatServer) -> None:
+    # The SDK honours a retry-after of up to two minutes; goalctl caps every wait between
+    # attempts at the call's timeout, so a hostile or confused server cannot park a run.
+    server.enqueue(Status(429, headers={"retry-after": "100"}), Reply(text="later"))
+
+    started = time.perf_counter()
+    response = call(timeout_s=0.5, max_retries=1)
+
+    assert response.text == "later"
+    assert time.perf_counter() - started < 5
+    assert len(server.requests) == 2
+
+
+def test_openai_models_have_list_prices() -> None:
+    from goalctl.config.prices import PriceTable
+
+    prices = PriceTable.for_run()
+
+    assert prices.price_of("gpt-4o-2024-08-06") == prices.price_of("gpt-4o")
+    assert prices.price_of("gpt-4o-mini") != prices.price_of("gpt-4o")
+    for model in ("gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o3", "o3-mini", "o4-mini"):
+        assert prices.price_of(model) is not None, model
 
 
 def test_importing_the_module_does_not_import_the_sdk() -> None:

@@ -124,3 +124,18 @@ def test_every_form_of_a_secret_is_redacted(monkeypatch: pytest.MonkeyPatch) -> 
         MARK,
         MARK,
     ]
+
+
+def test_a_secret_remembered_during_a_run_is_hidden_from_then_on() -> None:
+    from goalctl.keys import hide_secrets, remember_secret
+
+    redactor = Redactor()  # made before the run's agent expanded its env
+    secret = "token-from-the-environment-31415"
+
+    remember_secret(secret)
+
+    assert redactor.text(f"Bearer {secret}") == "Bearer [REDACTED]"
+    assert redactor.data({"env": [f'"{secret}"']}) == {"env": ['"[REDACTED]"']}
+    assert hide_secrets(f"x {secret!r}") == "x '[REDACTED]'"
+    remember_secret("short")
+    assert redactor.text("short") == "short"  # under 8 characters: would mangle ordinary text

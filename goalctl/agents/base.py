@@ -107,6 +107,13 @@ class PhasedAgent(abc.ABC):
         ``scenario`` would refuse, judged without running or importing anything (validate)."""
         return []
 
+    @classmethod
+    def preflight(cls, scenario: Scenario, config: Mapping[str, Any]) -> None:
+        """Check what the agent needs from this machine (an environment variable, a folder)
+        before any work; raise :class:`~goalctl.errors.UsageError` (exit 2). Planning calls it,
+        so a detached run is refused in the shell that started it. Optional."""
+        return
+
     async def initialize(self) -> None:  # noqa: B027 - optional phase, empty by default
         """Set up resources before any case runs."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,11 @@ from goalctl.agents.external import (
     until_stopped,
     workspace_source,
 )
+from goalctl.errors import ConfigError, UsageError
 from goalctl.evaluation import CaseOutput
-from goalctl.processes import run_process
+from goalctl.processes import MAX_STDOUT_BYTES, run_process
 from goalctl.reading import ReadError, loads_json
+from goalctl.scenario.model import Scenario
 from goalctl.trajectory import Trajectory, TrajectoryError
 
 PREVIEW = 120
@@ -37,6 +40,14 @@ class CommandAgent(PhasedAgent):
     """Runs ``command`` once per case (and per attempt), reading its output from stdout."""
 
     manifest_resource = "command.yaml"
+
+    @classmethod
+    def preflight(cls, scenario: Scenario, config: Mapping[str, Any]) -> None:
+        try:
+            expand_env(config.get("env") or {})
+            workspace_source(scenario.path, str(config.get("workspace", "")))
+        except ConfigError as exc:
+            raise UsageError(f"{scenario.path}: config.{exc}") from None
 
     async def initialize(self) -> None:
         # Checked once, before any case: a missing variable or folder fails the run at once.
@@ -115,7 +126,11 @@ class CommandAgent(PhasedAgent):
         if process.returncode != 0:
             raise failure(f"command exited with status {process.returncode}", process.stderr_tail)
         if process.truncated:
-            raise failure("command wrote more output than goalctl keeps", "")
+            raise failure(
+                f"command wrote more than {MAX_STDOUT_BYTES // 2**20} MiB on stdout, more than "
+                "goalctl keeps; write large results to a file in the workspace",
+                "",
+            )
         return self._output(process.stdout, attempt, trajectory)
 
     def _output(self, stdout: bytes, attempt: int, trajectory: Trajectory) -> CaseOutput:

@@ -6,7 +6,8 @@ gateway with a key issued for its case. :class:`CaseSession` serves those calls 
 case's metered route, so they count against the case and the run's budgets, land in the
 transcript and the cassette, and are scripted offline like the built-in agent's; it also
 builds the case's trajectory from them. A call the run cannot afford is answered with an API
-error naming the constraint, and the session remembers it so the agent stops the run.
+error naming the constraint, and the session remembers it so the agent stops the run; so is a
+provider error every call would meet (a rejected key: :attr:`ProviderError.every_call`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from goalctl.agents.base import AgentContext, CaseRun, unmet_feedback
-from goalctl.errors import ConfigError, RunError
+from goalctl.errors import ConfigError, ProviderError, RunError
 from goalctl.evaluation import CaseOutput
 from goalctl.gateway import WireError
+from goalctl.keys import remember_secret
 from goalctl.metering import BudgetExceeded
+from goalctl.projects import project_root
 from goalctl.providers.base import CompletionRequest, CompletionResponse
 from goalctl.scenario.render import RenderedCase
 from goalctl.trajectory import Trajectory
@@ -44,6 +47,10 @@ PROVIDER_VARIABLES = frozenset(
 gateway only, so every call is metered and no real key is in its hands."""
 PRIVATE_CONFIG = frozenset({"env", "headers"})
 """Config keys that may hold secrets (``${NAME}`` expanded): never in the case document."""
+EVIDENCE_CHARS = 500
+"""The most of an agent's stderr quoted in a case error."""
+STOP_GRACE_S = 1.0
+"""How long an agent refused because the run stops may take to end on its own."""
 WORKSPACE_IGNORED = (".git", ".goalctl", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -59,8 +66,9 @@ class CaseSession:
         self.case: str | None = case.name
         self._complete = case.complete
         self.trajectory = trajectory
-        self.stop: BudgetExceeded | None = None
-        """Set when a call was refused because the run must stop."""
+        self.stop: BudgetExceeded | ProviderError | None = None
+        """Set when a call was refused because the run must stop: a budget, or a provider
+        error every later call would meet."""
         self.stopped = asyncio.Event()
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
@@ -79,11 +87,19 @@ class CaseSession:
             self.stop = exc
             self.stopped.set()
             raise _refusal(exc) from None
+        except ProviderError as exc:
+            if not exc.every_call:
+                raise
+            self.stop = exc
+            self.stopped.set()
+            raise _refusal(exc) from None
         self.trajectory.observe(request, response)
         return response
 
 
-def _refusal(exc: BudgetExceeded) -> WireError:
+def _refusal(exc: BudgetExceeded | ProviderError) -> WireError:
+    if isinstance(exc, ProviderError):
+        return WireError(502, f"goalctl: {exc}; the run stops", "api_error")
     check = exc.check
     return WireError(
         400,
@@ -92,11 +108,17 @@ def _refusal(exc: BudgetExceeded) -> WireError:
 
 
 async def until_stopped(session: CaseSession, work: Awaitable[Any]) -> Any:
-    """Await ``work``; when the session is stopped first, cancel it and raise the stop."""
+    """Await ``work``; when the session is stopped first, cancel it and raise the stop.
+
+    The agent gets :data:`STOP_GRACE_S` to end on its own after its refusal, so what it says
+    about it (its stderr: the SDK's error naming the constraint) reaches the run's events.
+    """
     task = asyncio.ensure_future(work)
     waiter = asyncio.ensure_future(session.stopped.wait())
     try:
         await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            await asyncio.wait({task}, timeout=STOP_GRACE_S)
     finally:
         waiter.cancel()
         if not task.done():
@@ -162,7 +184,8 @@ def expand_env(
     """Config values (of the config key ``field``) with every ``${NAME}`` replaced from
     goalctl's environment.
 
-    A name that is not set is a :class:`ConfigError` naming it (before any case runs).
+    A name that is not set is a :class:`ConfigError` naming it (before any case runs). The
+    value of every name used is remembered as a secret: it never reaches a file the run writes.
     """
     environ = os.environ if environ is None else environ
     expanded: dict[str, str] = {}
@@ -175,7 +198,11 @@ def expand_env(
         def lookup(match: re.Match[str], key: str = key) -> str:
             name = match.group(1)
             if name not in environ:
-                raise ConfigError(f"{field}.{key}: ${{{name}}} is not set in goalctl's environment")
+                raise ConfigError(
+                    f"{field}.{key}: ${{{name}}} is not set in goalctl's environment; "
+                    "set it before running goalctl"
+                )
+            remember_secret(environ[name])
             return environ[name]
 
         expanded[str(key)] = _VARIABLE.sub(lookup, str(value))
@@ -204,15 +231,6 @@ def workspace_source(scenario_path: Path, value: str) -> Path | None:
     return source
 
 
-def project_root(scenario_path: Path) -> Path:
-    """The scenario's project: its folder up to the nearest ``pyproject.toml`` or ``.git``."""
-    start = scenario_path.resolve().parent
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
-            return folder
-    return start
-
-
 def make_workspace(source: Path | None, target: Path) -> Path:
     """A fresh working directory for one case: a copy of ``source``, or an empty folder."""
     if source is None:
@@ -225,6 +243,14 @@ def make_workspace(source: Path | None, target: Path) -> Path:
 
 
 def failure(what: str, detail: str) -> AgentFailed:
-    """The error of a case whose agent failed, with the evidence (e.g. the tail of stderr)."""
-    detail = detail.strip()
-    return AgentFailed(f"{what}: {detail}" if detail else what)
+    """The error of a case whose agent failed, with the evidence (e.g. the tail of stderr).
+
+    The evidence becomes one line (its lines joined by `` | ``), cut to its last
+    :data:`EVIDENCE_CHARS` characters: a case error is shown on one console line, and the end
+    of stderr is where a program says why it failed.
+    """
+    lines = [" ".join(line.split()) for line in detail.splitlines()]
+    evidence = " | ".join(line for line in lines if line)
+    if len(evidence) > EVIDENCE_CHARS:
+        evidence = "…" + evidence[-(EVIDENCE_CHARS - 1) :]
+    return AgentFailed(f"{what}: {evidence}" if evidence else what)

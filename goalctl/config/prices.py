@@ -35,6 +35,15 @@ BUILTIN_PRICES: dict[str, tuple[float, float]] = {
     "claude-3-5-haiku": (0.8, 4.0),
     "claude-3-haiku": (0.25, 1.25),
     "claude-3-opus": (15.0, 75.0),
+    # OpenAI's list prices; a dated id (gpt-4o-2024-08-06) finds its family.
+    "gpt-4o": (2.5, 10.0),
+    "gpt-4o-mini": (0.15, 0.6),
+    "gpt-4.1": (2.0, 8.0),
+    "gpt-4.1-mini": (0.4, 1.6),
+    "gpt-4.1-nano": (0.1, 0.4),
+    "o3": (2.0, 8.0),
+    "o3-mini": (1.1, 4.4),
+    "o4-mini": (1.1, 4.4),
 }
 
 CostBasis = Literal["priced", "simulated", "unknown"]

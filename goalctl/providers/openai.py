@@ -13,12 +13,14 @@ attempt that runs out of time like any other timeout.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from goalctl.errors import ProviderError, UsageError
+from goalctl.keys import read_key
 from goalctl.providers.base import CompletionRequest, CompletionResponse, ProviderContext, Usage
 from goalctl.providers.chat import (
     FINISH_REASONS,
@@ -27,19 +29,41 @@ from goalctl.providers.chat import (
     chat_tools,
     reply_blocks,
 )
-from goalctl.providers.sdk import (
-    after_retries,
-    max_retries_option,
-    quote,
-    timeout_option,
-    without_credentials,
-)
+from goalctl.providers.options import declare, resolve_options
+from goalctl.providers.sdk import after_retries, quote, without_credentials
 
 if TYPE_CHECKING:
     import httpx2
+    import openai
+
+    class _CappedClient(openai.AsyncOpenAI):
+        longest_wait_s: float
+
 
 DEFAULT_MAX_RETRIES = 4
 DEFAULT_TIMEOUT_S = 60.0
+MAX_RETRIES = 10
+MAX_TIMEOUT_S = 600
+OPTIONS = declare(
+    max_retries={
+        "type": "integer",
+        "default": DEFAULT_MAX_RETRIES,
+        "min": 0,
+        "max": MAX_RETRIES,
+        "description": "Retries after a 408/409/429/5xx, a timeout or a lost connection.",
+    },
+    timeout_s={
+        "type": "number",
+        "default": DEFAULT_TIMEOUT_S,
+        "min": 0.1,
+        "max": MAX_TIMEOUT_S,
+        "description": "Seconds one attempt may take in total, and the longest wait between "
+        "attempts whatever the server's retry-after says.",
+    },
+)
+EVERY_CALL_STATUSES = frozenset({400, 401, 403, 404})
+"""Statuses that say the key, the model or the request's shape is wrong: every case would get
+the same answer, so the run stops at the first (see ProviderError.every_call)."""
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MISSING_KEY = (
     "OPENAI_API_KEY is not set; export it, or run offline with --provider scripted or replay"
@@ -48,14 +72,15 @@ MISSING_KEY = (
 
 def create(context: ProviderContext) -> OpenAIProvider:
     """Build the provider for a scenario; raises :class:`UsageError` when there is no key."""
-    api_key = os.environ.get("OPENAI_API_KEY", "").strip()
+    api_key = read_key("OPENAI_API_KEY")
     if not api_key:
         raise UsageError(MISSING_KEY)
+    options = resolve_options("openai", OPTIONS, context.options)
     return OpenAIProvider(
         api_key=api_key,
         base_url=os.environ.get("OPENAI_BASE_URL") or None,
-        max_retries=max_retries_option(context.options.get("max_retries", DEFAULT_MAX_RETRIES)),
-        timeout_s=timeout_option(context.options.get("timeout_s", DEFAULT_TIMEOUT_S)),
+        max_retries=options["max_retries"],
+        timeout_s=float(options["timeout_s"]),
     )
 
 
@@ -78,13 +103,14 @@ class OpenAIProvider:
         self.timeout_s = timeout_s
         self.base_url = without_credentials(base_url or DEFAULT_BASE_URL)
         self._api_key = api_key
-        self._client = openai.AsyncOpenAI(
+        self._client = _client_class()(
             api_key=api_key,
             base_url=base_url or DEFAULT_BASE_URL,
             max_retries=max_retries,
             timeout=timeout_s,
             http_client=openai.DefaultAsyncHttpxClient(transport=_deadline_transport(timeout_s)),
         )
+        self._client.longest_wait_s = timeout_s
 
     def __repr__(self) -> str:
         return (
@@ -111,7 +137,10 @@ class OpenAIProvider:
                 **optional,
             )
         except (openai.OpenAIError, json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ProviderError(self._redact(self._describe(err))) from None
+            every_call = (
+                isinstance(err, openai.APIStatusError) and err.status_code in EVERY_CALL_STATUSES
+            )
+            raise ProviderError(self._redact(self._describe(err)), every_call=every_call) from None
         return self._response(completion, time.perf_counter() - started)
 
     async def aclose(self) -> None:
@@ -197,6 +226,26 @@ class OpenAIProvider:
     def _redact(self, text: str) -> str:
         """Defence in depth: no server or library text may carry the key into our messages."""
         return text.replace(self._api_key, "***") if self._api_key else text
+
+
+@functools.cache
+def _client_class() -> type[_CappedClient]:
+    import openai
+
+    class CappedClient(openai.AsyncOpenAI):
+        """The SDK's client, waiting between attempts no longer than one attempt may take.
+
+        The SDK obeys a server's ``retry-after`` of up to two minutes, longer than an attempt
+        may take; capped, one call takes at most (2 x max_retries + 1) x timeout_s.
+        """
+
+        longest_wait_s: float = DEFAULT_TIMEOUT_S
+
+        def _calculate_retry_timeout(self, *args: Any, **kwargs: Any) -> float:
+            wait: float = super()._calculate_retry_timeout(*args, **kwargs)
+            return min(wait, self.longest_wait_s)
+
+    return cast("type[_CappedClient]", CappedClient)
 
 
 def _api_message(err: Any) -> str:

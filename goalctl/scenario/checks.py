@@ -11,7 +11,7 @@ import functools
 import json
 from typing import TYPE_CHECKING, Any, Final
 
-from goalctl.errors import GoalctlError, TemplateError
+from goalctl.errors import ConfigError, GoalctlError, TemplateError
 from goalctl.goal import Metric, readiness_issues, structural_issues
 from goalctl.scenario.criteria import check_case_names, check_checks
 from goalctl.scenario.model import Case, ScenarioSpec, TemplateText
@@ -34,6 +34,7 @@ def check_scenario(
     manifest, config = check_config(reader, spec.agent, spec.config)
     if manifest is not None:
         _capabilities(reader, spec, manifest)
+        _workspace(reader, manifest, config)
     _provider_options(reader, spec)
     _schemas(reader, spec)
     check_checks(reader, spec)
@@ -139,6 +140,25 @@ def _capabilities(reader: _Reader, spec: ScenarioSpec, manifest: AgentManifest) 
                 f"(it provides: {offered})",
                 "choose an agent that provides it, or remove the requirement",
             )
+
+
+def _workspace(reader: _Reader, manifest: AgentManifest, config: dict[str, Any]) -> None:
+    """The ``workspace`` an external agent (``command``) runs in must be a folder beside the
+    scenario, inside its project: the run would refuse it before any case."""
+    value = config.get("workspace")
+    if "external" not in manifest.capabilities or not isinstance(value, str) or not value:
+        return
+    from goalctl.agents.external import workspace_source
+
+    try:
+        workspace_source(reader.path, value)
+    except ConfigError as exc:
+        message = str(exc).removeprefix("workspace: ")
+        reader.at(
+            ("config", "workspace"),
+            message,
+            "name a folder beside the scenario, inside its project",
+        )
 
 
 def _schemas(reader: _Reader, spec: ScenarioSpec) -> None:
