@@ -163,9 +163,11 @@ def run(
     if in_github_actions():
         from goalctl.reports.github import append_step_summary, run_annotations, step_summary
 
+        # With --json, stdout holds the JSON alone; the runner reads commands on stderr too.
+        annotate = echo_err if as_json else echo
         for report in reports:
             for line in run_annotations(report):
-                echo(line)
+                annotate(line)
         if reports:
             append_step_summary(step_summary(reports))
     if as_json:
