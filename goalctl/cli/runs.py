@@ -300,11 +300,15 @@ def stop(run_id: str, yes: bool, timeout: float) -> None:
     Stopping a run that is already over (stopped, completed, failed) does nothing, says so
     and exits 0.
     """
-    from goalctl.lifecycle import stop_run
+    from goalctl.lifecycle import nothing_to_stop, stop_run
     from goalctl.state import RunStore
 
     store = RunStore(_settings().state_dir)
     resolved = store.resolve(run_id)
+    over = nothing_to_stop(store.load(resolved))
+    if over is not None:
+        echo(over.message)
+        return
     _confirm(f"Stop run {resolved}?", yes)
     echo(stop_run(store, resolved, timeout_s=timeout).message)
 
