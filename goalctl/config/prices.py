@@ -55,9 +55,24 @@ def price_problem(value: object) -> str | None:
     """Why ``value`` is not a price in USD per million tokens, or None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "must be a number of US dollars per million tokens"
-    if not math.isfinite(value) or not 0 <= value <= MAX_PRICE:
-        return f"must be between 0 and {MAX_PRICE:,.0f} (USD per million tokens), got {value!r}"
+    # Integers are compared as integers: one too large for a float must not overflow here.
+    if (isinstance(value, float) and not math.isfinite(value)) or not 0 <= value <= MAX_PRICE:
+        return (
+            f"must be between 0 and {MAX_PRICE:,.0f} (USD per million tokens), "
+            f"got {shown_number(value)}"
+        )
     return None
+
+
+def shown_number(value: int | float) -> str:
+    """``value`` for a message: an integer too long to print whole is shown by its length."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        # The digit count without converting (str() of a huge integer is refused or slow).
+        digits = len(str(abs(value))) if value.bit_length() < 10_000 else None
+        if digits is None:
+            digits = int(value.bit_length() * math.log10(2)) + 1
+        return f"an integer of {digits:,} digits"
+    return repr(value)
 
 
 class PriceTable:
