@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from goalctl.providers.base import Usage
+from goalctl.sizes import shown_number
 
 MAX_PRICE = 100_000.0
 """USD per million tokens; far above any real price, and low enough to stay finite in sums."""
@@ -62,17 +63,6 @@ def price_problem(value: object) -> str | None:
             f"got {shown_number(value)}"
         )
     return None
-
-
-def shown_number(value: int | float) -> str:
-    """``value`` for a message: an integer too long to print whole is shown by its length."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        # The digit count without converting (str() of a huge integer is refused or slow).
-        digits = len(str(abs(value))) if value.bit_length() < 10_000 else None
-        if digits is None:
-            digits = int(value.bit_length() * math.log10(2)) + 1
-        return f"an integer of {digits:,} digits"
-    return repr(value)
 
 
 class PriceTable:

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from goalctl.config.locate import locate
-from goalctl.config.prices import Price, price_problem, shown_number
+from goalctl.config.prices import Price, price_problem
 from goalctl.errors import UsageError
 from goalctl.reading import ReadError, read_text
+from goalctl.sizes import shown_number
 
 PROJECT_FILE = "goalctl.toml"
 PYPROJECT = "pyproject.toml"

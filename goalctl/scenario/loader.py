@@ -21,6 +21,7 @@ from goalctl.scenario.markdown import parse_markdown
 from goalctl.scenario.model import SPEC_FIELDS, Scenario, ScenarioSpec, TemplateText
 from goalctl.scenario.positions import KeyPath, Position, SourceMap, format_key
 from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
+from goalctl.sizes import shown_number
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -416,7 +417,10 @@ def _describe(error: Any) -> tuple[str, str]:
     kind = error["type"]
     value = error.get("input")
     ctx = error.get("ctx") or {}
-    shown = repr(value) if not isinstance(value, dict | list) else _kind(value)
+    shown = shown_number(value) if isinstance(value, int) else repr(value)
+    shown = shown if not isinstance(value, dict | list) else _kind(value)
+    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):
+        return f"must be a number of at most 308 digits, got {shown}", ""  # a float's range
     if kind in _TYPE_NAMES:
         return f"expected {_TYPE_NAMES[kind]}, got {shown} ({_kind(value)})", ""
     if kind == "enum":
