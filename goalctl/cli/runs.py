@@ -39,12 +39,22 @@ def _config_file(path: Path | None) -> dict[str, Any]:
     return data
 
 
+def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A provider or model name as given, refused when blank (it would be passed over) or
+    padded (it would be sent with its spaces)."""
+    if value is not None and (not value.strip() or value != value.strip()):
+        raise click.BadParameter(f"{value!r}: give a name, without spaces around it")
+    return value
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=str)
 @click.option(
-    "--provider", help="Use this provider for every scenario (anthropic, scripted, replay)."
+    "--provider",
+    callback=_name,
+    help="Use this provider for every scenario (anthropic, scripted, replay).",
 )
-@click.option("--model", help="Use this model for every scenario.")
+@click.option("--model", callback=_name, help="Use this model for every scenario.")
 @click.option(
     "--config",
     "config_pairs",
