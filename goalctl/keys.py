@@ -20,7 +20,7 @@ from typing import Final
 
 from goalctl.errors import UsageError
 
-SECRET_ENV_VARS: Final = ("ANTHROPIC_API_KEY",)
+SECRET_ENV_VARS: Final = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")
 """Environment variables whose values must never reach a file goalctl writes."""
 
 MARK: Final = "[REDACTED]"

@@ -19,6 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from goalctl.errors import ProviderError, UsageError
+from goalctl.keys import read_key
 from goalctl.providers.base import CompletionRequest, CompletionResponse, ProviderContext, Usage
 from goalctl.providers.chat import (
     FINISH_REASONS,
@@ -27,19 +28,19 @@ from goalctl.providers.chat import (
     chat_tools,
     reply_blocks,
 )
+from goalctl.providers.options import resolve_options
 from goalctl.providers.sdk import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    OPTIONS,
     after_retries,
-    max_retries_option,
     quote,
-    timeout_option,
     without_credentials,
 )
 
 if TYPE_CHECKING:
     import httpx2
 
-DEFAULT_MAX_RETRIES = 4
-DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MISSING_KEY = (
     "OPENAI_API_KEY is not set; export it, or run offline with --provider scripted or replay"
@@ -48,14 +49,15 @@ MISSING_KEY = (
 
 def create(context: ProviderContext) -> OpenAIProvider:
     """Build the provider for a scenario; raises :class:`UsageError` when there is no key."""
-    api_key = os.environ.get("OPENAI_API_KEY", "").strip()
+    api_key = read_key("OPENAI_API_KEY")
     if not api_key:
         raise UsageError(MISSING_KEY)
+    options = resolve_options("openai", OPTIONS, context.options)
     return OpenAIProvider(
         api_key=api_key,
         base_url=os.environ.get("OPENAI_BASE_URL") or None,
-        max_retries=max_retries_option(context.options.get("max_retries", DEFAULT_MAX_RETRIES)),
-        timeout_s=timeout_option(context.options.get("timeout_s", DEFAULT_TIMEOUT_S)),
+        max_retries=options["max_retries"],
+        timeout_s=float(options["timeout_s"]),
     )
 
 
