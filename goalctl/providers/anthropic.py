@@ -30,7 +30,12 @@ from goalctl.providers.base import (
     content_json,
 )
 from goalctl.providers.options import resolve_options
-from goalctl.providers.sdk import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, OPTIONS
+from goalctl.providers.sdk import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    EVERY_CALL_STATUSES,
+    OPTIONS,
+)
 
 if TYPE_CHECKING:
     import anthropic
@@ -46,9 +51,6 @@ MISSING_KEY = (
 )
 # An API error message is quoted in ours; a page of HTML from a proxy is not worth quoting whole.
 MAX_QUOTE = 300
-EVERY_CALL_STATUSES = frozenset({400, 401, 403, 404})
-"""Statuses that say the key, the model or the request's shape is wrong: every case would get
-the same answer, so the run stops at the first (see ProviderError.every_call)."""
 
 
 def create(context: ProviderContext) -> AnthropicProvider:

@@ -32,6 +32,7 @@ from goalctl.providers.options import resolve_options
 from goalctl.providers.sdk import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
+    EVERY_CALL_STATUSES,
     OPTIONS,
     after_retries,
     quote,
@@ -113,7 +114,10 @@ class OpenAIProvider:
                 **optional,
             )
         except (openai.OpenAIError, json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ProviderError(self._redact(self._describe(err))) from None
+            every_call = (
+                isinstance(err, openai.APIStatusError) and err.status_code in EVERY_CALL_STATUSES
+            )
+            raise ProviderError(self._redact(self._describe(err)), every_call=every_call) from None
         return self._response(completion, time.perf_counter() - started)
 
     async def aclose(self) -> None:

@@ -38,6 +38,10 @@ OPTIONS = declare(
 """The options of every SDK-backed provider, declared so that validate checks them and bounded
 so that no file can make a call wait for hours."""
 
+EVERY_CALL_STATUSES = frozenset({400, 401, 403, 404})
+"""Statuses that say the key, the model or the request's shape is wrong: every case would get
+the same answer, so the run stops at the first (see ProviderError.every_call)."""
+
 
 def after_retries(count: int) -> str:
     """`` after N retries`` for a message, or nothing when the call was not retried."""
