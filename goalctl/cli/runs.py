@@ -52,7 +52,7 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
 @click.option(
     "--provider",
     callback=_name,
-    help="Use this provider for every scenario (anthropic, scripted, replay).",
+    help="Use this provider for every scenario (anthropic, openai, scripted, replay).",
 )
 @click.option("--model", callback=_name, help="Use this model for every scenario.")
 @click.option(
