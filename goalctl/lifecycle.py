@@ -273,9 +273,9 @@ class StopResult:
 def stop_run(store: RunStore, run_id: str, *, timeout_s: float = STOP_TIMEOUT_S) -> StopResult:
     """Stop a run from any shell: its worker stops cleanly and keeps every finished case."""
     state = store.load(run_id)
-    if state.status in TERMINAL or state.status is RunStatus.STOPPED:
-        message = f"run {run_id} has already {_past(state.status)}; nothing to stop"
-        return StopResult(run_id, state.status, message)
+    over = nothing_to_stop(state)
+    if over is not None:
+        return over
     store.update(run_id, _request_stop)
     if state.status is RunStatus.RUNNING and _signal(state, signal.SIGTERM):
         deadline = time.monotonic() + timeout_s
@@ -291,6 +291,15 @@ def stop_run(store: RunStore, run_id: str, *, timeout_s: float = STOP_TIMEOUT_S)
     return StopResult(
         run_id, final.status, f"stopped {run_id} ({done}); `goalctl start {run_id}` resumes it"
     )
+
+
+def nothing_to_stop(state: RunState) -> StopResult | None:
+    """The no-op answer for a run that is already over (stopped, completed, failed), else
+    None: callers ask for confirmation only when something will be stopped."""
+    if state.status in TERMINAL or state.status is RunStatus.STOPPED:
+        message = f"run {state.run_id} has already {_past(state.status)}; nothing to stop"
+        return StopResult(state.run_id, state.status, message)
+    return None
 
 
 def _past(status: RunStatus) -> str:

@@ -73,9 +73,11 @@ class RunOutcome:
 class _EveryCaseFails(Exception):
     """A case met an error that every other case would meet too (see ProviderError.every_call)."""
 
-    def __init__(self, case: str, error: ProviderError) -> None:
+    def __init__(self, record: CaseRecord, error: ProviderError) -> None:
         super().__init__(str(error))
-        self.case = case
+        self.case = record.name
+        self.record = record
+        """The case that met the error: it ran and errored, unlike the cases left unrun."""
 
 
 def _set_done(state: RunState, done: int) -> None:
@@ -264,6 +266,9 @@ class ScenarioRun:
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         if halted is not None:
+            if halted.record.index not in self.records:
+                # Kept quietly: the run's error below is the one message about it.
+                self.journal(halted.record, announce=False)
             total = len(self.scenario.cases)
             self.error = (
                 f"case {halted.case!r}: {halted}; stopped the run: this error would fail every "
@@ -271,7 +276,7 @@ class ScenarioRun:
             )
             self.log(self.error, "error")
 
-    def journal(self, record: CaseRecord) -> None:
+    def journal(self, record: CaseRecord, *, announce: bool = True) -> None:
         """A finished case counts once it is in the checkpoint journal.
 
         The record is redacted before it is kept, so the checkpoint, the report built from
@@ -288,7 +293,8 @@ class ScenarioRun:
             self.progress_saved = now
             self.store.update(self.run_id, functools.partial(_set_done, done=len(self.records)))
         self.log(f"case {record.name}: {record.status}", case=record.name)
-        self.observer.case_finished(self.run_id, record)
+        if announce:
+            self.observer.case_finished(self.run_id, record)
 
     async def run_case(self, agent: PhasedAgent, index: int) -> CaseRecord:
         async with self.semaphore:
@@ -344,12 +350,13 @@ class ScenarioRun:
             except (BudgetExceeded, asyncio.CancelledError):
                 raise
             except GoalctlError as exc:
+                metrics.elapsed_s = self.clock.monotonic() - started
+                record = CaseRecord.errored(index, name, case, metrics, str(exc))
                 if isinstance(exc, ProviderError) and exc.every_call:
                     # Set before the semaphore is released, so no waiting case starts.
                     self.halted = True
-                    raise _EveryCaseFails(name, exc) from None
-                metrics.elapsed_s = self.clock.monotonic() - started
-                return CaseRecord.errored(index, name, case, metrics, str(exc))
+                    raise _EveryCaseFails(record, exc) from None
+                return record
             except Exception as exc:
                 metrics.elapsed_s = self.clock.monotonic() - started
                 message = f"agent {scenario.spec.agent!r} failed: {type(exc).__name__}: {exc}"

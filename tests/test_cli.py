@@ -54,6 +54,16 @@ def test_unknown_option_is_a_usage_error() -> None:
     assert "No such option '--fromat'. Did you mean '--format'?" in result.stderr
 
 
+@pytest.mark.parametrize("option", ["--provider", "--model"])
+@pytest.mark.parametrize("value", ["", " ", " claude-haiku-4-5"])
+def test_a_blank_provider_or_model_is_a_usage_error(option: str, value: str) -> None:
+    # An empty value used to be ignored (the scenario's own ran) and a padded one sent as is.
+    result = run_cli("run", option, value, str(REPO / "scenarios" / "calculator.md"))
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}': " in result.stderr
+    assert "give a name, without spaces around it" in result.stderr
+
+
 class TestAgents:
     def test_list(self) -> None:
         result = run_cli("agents")

@@ -16,6 +16,7 @@ import pytest
 
 from goalctl.errors import ExitCode
 from tests.conftest import run_cli
+from tests.support.chat_server import ChatServer
 from tests.support.messages_server import MessagesServer, RecordedRequest, Status
 
 CASES = 6
@@ -96,7 +97,9 @@ def test_an_error_that_hits_every_case_stops_the_run_at_the_first(
     totals = report["totals"]
     assert isinstance(totals, dict)
     assert f"{CASES - totals['cases_run']} of {CASES} cases not run" in error
-    assert totals["cases_run"] < CASES
+    # The case that met the error ran, and errored: it is in the report, not among those
+    # not run (README: "so 9 of 10 cases not run").
+    assert 1 <= totals["cases_errored"] == totals["cases_run"] < CASES
     # One message, not one per case.
     assert (result.stdout + result.stderr).count(words) == 1, result.stdout + result.stderr
     [directory] = (isolated_environment / "runs").iterdir()
@@ -116,3 +119,38 @@ def test_a_server_error_is_still_one_error_per_case(
     assert isinstance(totals, dict)
     assert totals["cases_run"] == CASES
     assert totals["cases_errored"] == CASES
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (401, "authentication failed (401)"),
+        (403, "permission denied (403)"),
+        (404, "not found (404)"),
+        (400, "bad request (400)"),
+    ],
+)
+def test_the_openai_provider_stops_the_run_at_the_first_too(
+    tmp_path: Path,
+    isolated_environment: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    code: int,
+    words: str,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-NOT-A-REAL-KEY")
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    scenario = live_scenario(tmp_path)
+    scenario.write_text(scenario.read_text().replace("provider: anthropic", "provider: openai"))
+    with ChatServer() as api:
+        monkeypatch.setenv("OPENAI_BASE_URL", api.base_url)
+        api.responder = answer_with(code)  # type: ignore[assignment]
+        result = run_cli("run", "--concurrency", "1", str(scenario))
+        assert result.exit_code == ExitCode.RUN_ERROR, result.stderr
+        assert len(api.requests) == 1
+    error = str(report_of(isolated_environment)["error"])
+    assert f"openai: {words}" in error
+    assert error.endswith(f"{CASES - 1} of {CASES} cases not run")
+    totals = report_of(isolated_environment)["totals"]
+    assert isinstance(totals, dict)
+    assert (totals["cases_run"], totals["cases_errored"]) == (1, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -73,6 +74,17 @@ def test_annotations_and_summary_of_a_failed_run(
 def test_no_annotations_outside_github_actions(failing: Path) -> None:
     result = run_cli("run", str(failing))
     assert not any(line.startswith("::") for line in result.stdout.splitlines())
+
+
+def test_run_json_stays_json_under_github_actions(failing: Path) -> None:
+    # `goalctl run --json > out.json` in a workflow: the annotations go to stderr, where the
+    # runner reads them too, and stdout holds one JSON document.
+    result = run_cli("run", "--json", str(failing), env={"GITHUB_ACTIONS": "true"})
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["runs"][0]["verdict"] == "not_achieved"
+    annotations = [line for line in result.stderr.splitlines() if line.startswith("::")]
+    assert len(annotations) == 4
+    assert annotations[0].startswith("::error file=triage.yaml,line=6,")
 
 
 def test_an_invalid_file_is_annotated_by_run(failing: Path) -> None:

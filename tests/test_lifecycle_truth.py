@@ -76,6 +76,17 @@ def test_stopping_a_finished_run_is_a_no_op_that_says_so(tmp_path: Path) -> None
         )
 
 
+def test_stopping_a_finished_run_needs_no_confirmation(tmp_path: Path) -> None:
+    # Nothing will be stopped, so there is nothing to confirm: no --yes, no terminal, exit 0.
+    run_id = finished_run(tmp_path)
+    stopped = run_cli("stop", run_id)
+    assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (
+        0,
+        f"run {run_id} has already completed; nothing to stop\n",
+        "",
+    )
+
+
 def test_starting_a_finished_run_is_refused_with_exit_2(tmp_path: Path) -> None:
     run_id = finished_run(tmp_path)
     started = run_cli("start", run_id)

@@ -182,3 +182,16 @@ def test_a_resumed_or_detached_worker_keeps_the_project_settings(tmp_path: Path)
         "acme-judge",
         ("secret-\\d+",),
     )
+
+
+def test_a_price_too_large_for_a_float_is_a_clear_problem(tmp_path: Path) -> None:
+    # YAML reads integers of up to 1,000 digits; one past a float's range is still a number.
+    path = scenario(
+        tmp_path, "model: acme\npricing: {acme: {input: 1" + "0" * 900 + ", output: 1}}\n"
+    )
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == (
+        f"{path}:6:25: pricing.acme.input: must be a number of at most 308 digits, "
+        "got an integer of 901 digits"
+    )

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from textwrap import dedent
 
@@ -308,3 +309,38 @@ def test_hostile_files_are_clear_errors(project: Path) -> None:
     path.write_bytes(b"model = '\xff'\n")
     assert problems(project).startswith(f"{path}: ")
     assert "UTF-8" in problems(project)
+
+
+def test_huge_integers_are_clear_errors(project: Path) -> None:
+    # Python refuses to read (or print) integers past 4,300 decimal digits; hexadecimal
+    # ones it reads. Neither may become an internal error.
+    path = project / "goalctl.toml"
+    path.write_text("concurrency = 1" + "0" * 5000 + "\n")
+    assert problems(project) == (
+        f"{path}: invalid TOML: an integer has more than 4,300 digits (write a smaller number)"
+    )
+    huge = "0x" + "f" * 5000
+    path.write_text(f"concurrency = {huge}\n[prices.acme]\ninput = {huge}\noutput = 1\n")
+    assert problems(project).splitlines() == [
+        f"{path}:1:1: concurrency: must be an integer from 1 to 1024, got an integer of 6,021 digits",
+        f"{path}:3:1: prices.acme.input: must be between 0 and 100,000 (USD per million tokens), "
+        "got an integer of 6,021 digits",
+    ]
+    path.write_text(f"state_dir = {huge}\n")
+    assert problems(project) == (
+        f"{path}:1:1: state_dir: must be a non-empty string, got an integer of 6,021 digits"
+    )
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_project_file_that_is_not_a_regular_file_is_refused(project: Path, kind: str) -> None:
+    # Passing it over would run with settings the user did not get; reading it could hang.
+    path = project / "goalctl.toml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    result = run_cli("validate", "scenarios")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"goalctl: error: {path}: ")
+    assert "regular file" in result.stderr

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
+from tests.support.chat_server import ChatServer
 from tests.support.messages_server import MessagesServer, Reply, Status
 
 KEY = "sk-ant-test-SENTINEL-9f8e7d6c5b4a"
@@ -157,3 +158,28 @@ def test_a_key_with_whitespace_inside_is_refused_without_echoing_it(
     )
     assert server.requests == []
     assert not (isolated_environment / "runs").exists()
+
+
+def test_an_openai_key_quoted_in_a_reply_is_never_written(
+    tmp_path: Path, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    openai_key = "sk-openai-test-SENTINEL-1a2b3c4d5e"
+    scenario = tmp_path / "greet.yaml"
+    scenario.write_text(
+        "id: greet\nname: Greet\ndescription: Greet the user.\nprovider: openai\n"
+        "model: gpt-test\npricing: {gpt-test: {input: 1, output: 1}}\n"
+        "success_criteria:\n"
+        "  - {id: echoes, description: Echoes, metric: output_contains, target: key}\n"
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", openai_key)
+    with ChatServer() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        server.enqueue(Reply(f"your key is {openai_key}"))
+        result = run_cli("run", "--record", "--json", str(scenario))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    run_dir = next((isolated_environment / "runs").iterdir())
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["cases"][0]["output"] == "your key is [REDACTED]"
+    written = every_file(isolated_environment, tmp_path)
+    assert "greet.cassette.jsonl" in {p.name for p in written}
+    assert [str(p) for p in written if openai_key.encode() in p.read_bytes()] == []

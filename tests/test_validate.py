@@ -224,6 +224,34 @@ def test_invalid_file_reports_exact_problems(name: str) -> None:
     assert not report.ok
 
 
+def test_a_field_error_does_not_hide_repeated_cases_or_template_errors(tmp_path: Path) -> None:
+    # A wrong field keeps the file from becoming a scenario; what can be checked without one
+    # (config, case names, template syntax) is still reported, in line order.
+    path = tmp_path / "m.md"
+    path.write_text(
+        "---\n"
+        "id: md\n"
+        "provider: scripted\n"
+        "success_criteria:\n"
+        "  - {id: a, description: a, metric: output_contains, target: x, weight: 5}\n"
+        "cases:\n"
+        "  - {name: same, input: {}}\n"
+        "  - {name: same, input: {}}\n"
+        "---\n"
+        "# Title\n\nDescription.\n\n"
+        "## Prompt\n\n"
+        "```jinja\n{{ input.x | nosuchfilter }}\n```\n"
+    )
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:3] == [
+        f"{path}:5:73: success_criteria[0].weight: must be at most 1.0, got 5",
+        f"{path}:8:12: cases[1].name: case name 'same' is also the name of cases[0] "
+        "(give every case its own name)",
+        f"{path}:17:1: prompt: template syntax error: No filter named 'nosuchfilter'.",
+    ]
+
+
 def test_a_broken_file_never_stops_the_others() -> None:
     report = validate_paths([INVALID])
     assert len(report.results) == len(EXPECTED)

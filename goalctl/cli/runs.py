@@ -39,12 +39,22 @@ def _config_file(path: Path | None) -> dict[str, Any]:
     return data
 
 
+def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A provider or model name as given, refused when blank (it would be passed over) or
+    padded (it would be sent with its spaces)."""
+    if value is not None and (not value.strip() or value != value.strip()):
+        raise click.BadParameter(f"{value!r}: give a name, without spaces around it")
+    return value
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=str)
 @click.option(
-    "--provider", help="Use this provider for every scenario (anthropic, scripted, replay)."
+    "--provider",
+    callback=_name,
+    help="Use this provider for every scenario (anthropic, openai, scripted, replay).",
 )
-@click.option("--model", help="Use this model for every scenario.")
+@click.option("--model", callback=_name, help="Use this model for every scenario.")
 @click.option(
     "--config",
     "config_pairs",
@@ -163,9 +173,11 @@ def run(
     if in_github_actions():
         from goalctl.reports.github import append_step_summary, run_annotations, step_summary
 
+        # With --json, stdout holds the JSON alone; the runner reads commands on stderr too.
+        annotate = echo_err if as_json else echo
         for report in reports:
             for line in run_annotations(report):
-                echo(line)
+                annotate(line)
         if reports:
             append_step_summary(step_summary(reports))
     if as_json:
@@ -298,11 +310,15 @@ def stop(run_id: str, yes: bool, timeout: float) -> None:
     Stopping a run that is already over (stopped, completed, failed) does nothing, says so
     and exits 0.
     """
-    from goalctl.lifecycle import stop_run
+    from goalctl.lifecycle import nothing_to_stop, stop_run
     from goalctl.state import RunStore
 
     store = RunStore(_settings().state_dir)
     resolved = store.resolve(run_id)
+    over = nothing_to_stop(store.load(resolved))
+    if over is not None:
+        echo(over.message)
+        return
     _confirm(f"Stop run {resolved}?", yes)
     echo(stop_run(store, resolved, timeout_s=timeout).message)
 

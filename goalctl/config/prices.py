@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from goalctl.providers.base import Usage
+from goalctl.sizes import shown_number
 
 MAX_PRICE = 100_000.0
 """USD per million tokens; far above any real price, and low enough to stay finite in sums."""
@@ -64,8 +65,12 @@ def price_problem(value: object) -> str | None:
     """Why ``value`` is not a price in USD per million tokens, or None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "must be a number of US dollars per million tokens"
-    if not math.isfinite(value) or not 0 <= value <= MAX_PRICE:
-        return f"must be between 0 and {MAX_PRICE:,.0f} (USD per million tokens), got {value!r}"
+    # Integers are compared as integers: one too large for a float must not overflow here.
+    if (isinstance(value, float) and not math.isfinite(value)) or not 0 <= value <= MAX_PRICE:
+        return (
+            f"must be between 0 and {MAX_PRICE:,.0f} (USD per million tokens), "
+            f"got {shown_number(value)}"
+        )
     return None
 
 

@@ -14,6 +14,7 @@ import difflib
 import fnmatch
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from goalctl.config.locate import locate
 from goalctl.config.prices import Price, price_problem
 from goalctl.errors import UsageError
 from goalctl.reading import ReadError, read_text
+from goalctl.sizes import shown_number
 
 PROJECT_FILE = "goalctl.toml"
 PYPROJECT = "pyproject.toml"
@@ -98,11 +100,13 @@ def find_project_file(start: Path) -> tuple[Path, dict[str, Any], tuple[str, ...
     table's key path in the file."""
     directory = Path(os.path.abspath(start))
     for folder in (directory, *directory.parents):
+        # A project file that exists but is no regular file (a FIFO, a link to a device) is
+        # refused by the reader rather than passed over: the user meant it to apply.
         candidate = folder / PROJECT_FILE
-        if candidate.is_file():
+        if candidate.exists():
             return candidate, _parse(candidate), ()
         pyproject = folder / PYPROJECT
-        if pyproject.is_file():
+        if pyproject.exists():
             tool = _parse(pyproject).get("tool")
             if isinstance(tool, dict) and "goalctl" in tool:
                 table = tool["goalctl"]
@@ -150,12 +154,14 @@ def _validate(table: Mapping[str, Any], problem: Report) -> dict[str, Any]:
         if key not in KEYS:
             problem((key,), f"unknown key {key!r} ({_did_you_mean(key, KEYS)})")
         elif key == "concurrency":
-            if isinstance(value, bool) or not isinstance(value, int):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not 1 <= value <= MAX_CONCURRENCY
+            ):
                 problem(
                     (key,), f"must be an integer from 1 to {MAX_CONCURRENCY}, got {_toml(value)}"
                 )
-            elif not 1 <= value <= MAX_CONCURRENCY:
-                problem((key,), f"must be an integer from 1 to {MAX_CONCURRENCY}, got {value}")
             else:
                 values[key] = value
         elif key in ("state_dir", "provider", "model", "judge_model"):
@@ -231,6 +237,8 @@ def _did_you_mean(key: str, known: tuple[str, ...]) -> str:
 def _toml(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        return shown_number(value)
     return repr(value)
 
 
@@ -248,6 +256,11 @@ def _parse(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}:{line}:{col}: invalid TOML: {message}") from None
     except RecursionError:
         raise UsageError(f"{path}: invalid TOML: nested too deeply") from None
+    except ValueError:  # Python's limit on reading decimal integers (hexadecimal has none)
+        raise UsageError(
+            f"{path}: invalid TOML: an integer has more than {sys.get_int_max_str_digits():,} "
+            "digits (write a smaller number)"
+        ) from None
 
 
 _TOML_AT = re.compile(r"^(?P<message>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$")

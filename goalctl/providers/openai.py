@@ -29,8 +29,16 @@ from goalctl.providers.chat import (
     chat_tools,
     reply_blocks,
 )
-from goalctl.providers.options import declare, resolve_options
-from goalctl.providers.sdk import after_retries, quote, without_credentials
+from goalctl.providers.options import resolve_options
+from goalctl.providers.sdk import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    EVERY_CALL_STATUSES,
+    OPTIONS,
+    after_retries,
+    quote,
+    without_credentials,
+)
 
 if TYPE_CHECKING:
     import httpx2
@@ -40,30 +48,6 @@ if TYPE_CHECKING:
         longest_wait_s: float
 
 
-DEFAULT_MAX_RETRIES = 4
-DEFAULT_TIMEOUT_S = 60.0
-MAX_RETRIES = 10
-MAX_TIMEOUT_S = 600
-OPTIONS = declare(
-    max_retries={
-        "type": "integer",
-        "default": DEFAULT_MAX_RETRIES,
-        "min": 0,
-        "max": MAX_RETRIES,
-        "description": "Retries after a 408/409/429/5xx, a timeout or a lost connection.",
-    },
-    timeout_s={
-        "type": "number",
-        "default": DEFAULT_TIMEOUT_S,
-        "min": 0.1,
-        "max": MAX_TIMEOUT_S,
-        "description": "Seconds one attempt may take in total, and the longest wait between "
-        "attempts whatever the server's retry-after says.",
-    },
-)
-EVERY_CALL_STATUSES = frozenset({400, 401, 403, 404})
-"""Statuses that say the key, the model or the request's shape is wrong: every case would get
-the same answer, so the run stops at the first (see ProviderError.every_call)."""
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MISSING_KEY = (
     "OPENAI_API_KEY is not set; export it, or run offline with --provider scripted or replay"

@@ -8,24 +8,39 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from goalctl.errors import UsageError
+from goalctl.providers.options import declare
 
 MAX_QUOTE = 300
 """The most characters of a server's message quoted in ours."""
 
 
-def max_retries_option(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise UsageError(f"provider_options.max_retries must be an integer >= 0, not {value!r}")
-    return value
+DEFAULT_MAX_RETRIES = 4
+DEFAULT_TIMEOUT_S = 60.0
+MAX_RETRIES = 10
+MAX_TIMEOUT_S = 600
+OPTIONS = declare(
+    max_retries={
+        "type": "integer",
+        "default": DEFAULT_MAX_RETRIES,
+        "min": 0,
+        "max": MAX_RETRIES,
+        "description": "Retries after a 408/409/429/5xx, a timeout or a lost connection.",
+    },
+    timeout_s={
+        "type": "number",
+        "default": DEFAULT_TIMEOUT_S,
+        "min": 0.1,
+        "max": MAX_TIMEOUT_S,
+        "description": "Seconds one attempt may take in total, and the longest wait between "
+        "attempts whatever the server's retry-after says.",
+    },
+)
+"""The options of every SDK-backed provider, declared so that validate checks them and bounded
+so that no file can make a call wait for hours."""
 
-
-def timeout_option(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e6:
-        raise UsageError(
-            f"provider_options.timeout_s must be a number of seconds > 0, not {value!r}"
-        )
-    return float(value)
+EVERY_CALL_STATUSES = frozenset({400, 401, 403, 404})
+"""Statuses that say the key, the model or the request's shape is wrong: every case would get
+the same answer, so the run stops at the first (see ProviderError.every_call)."""
 
 
 def after_retries(count: int) -> str:

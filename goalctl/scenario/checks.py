@@ -15,7 +15,13 @@ from goalctl.errors import ConfigError, GoalctlError, TemplateError
 from goalctl.goal import Metric, readiness_issues, structural_issues
 from goalctl.scenario.criteria import check_case_names, check_checks
 from goalctl.scenario.model import Case, ScenarioSpec, TemplateText
-from goalctl.scenario.render import LocatedTemplateError, case_context, render, render_target
+from goalctl.scenario.render import (
+    LocatedTemplateError,
+    case_context,
+    compiled,
+    render,
+    render_target,
+)
 from goalctl.templates import SharedLimitError, render_limits
 
 if TYPE_CHECKING:
@@ -38,10 +44,35 @@ def check_scenario(
     _provider_options(reader, spec)
     _schemas(reader, spec)
     check_checks(reader, spec)
-    check_case_names(reader, spec)
+    check_case_names(reader, [case.name for case in spec.cases])
     _judge_criteria(reader, spec)
     _templates(reader, spec, templates, config)
     return config
+
+
+def check_unbuilt(
+    reader: _Reader, data: dict[str, Any], templates: dict[str, TemplateText]
+) -> None:
+    """What can be checked of a file whose fields make no scenario — its config, case names
+    and template syntax — so that one wrong field hides no other problem of these kinds."""
+    agent, config = data.get("agent", "llm"), data.get("config", {})
+    if isinstance(agent, str) and isinstance(config, dict):
+        check_config(reader, agent, config)
+    cases = data.get("cases")
+    if isinstance(cases, list):
+        check_case_names(reader, [_own_name(case) for case in cases])
+    for template in templates.values():
+        if template.builtin:
+            continue
+        try:
+            compiled(template)
+        except LocatedTemplateError as exc:
+            _template_problem(reader, template, exc, None)
+
+
+def _own_name(case: object) -> str | None:
+    name = case.get("name") if isinstance(case, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _judge_criteria(reader: _Reader, spec: ScenarioSpec) -> None:

@@ -8,6 +8,7 @@ would, and never imports a project's code to find out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from goalctl.check_names import CHECK_ARGUMENTS, known_names, output_names, suggestion
@@ -102,14 +103,16 @@ _REFERENCE_REMEDY = (
 )
 
 
-def check_case_names(reader: _Reader, spec: ScenarioSpec) -> None:
-    """Case names key results, checkpoints and reports: a repeated one would merge two cases."""
+def check_case_names(reader: _Reader, names: Sequence[str | None]) -> None:
+    """Case names key results, checkpoints and reports: a repeated one would merge two cases.
+
+    ``names`` are the cases' own names (None for a case without one)."""
     first: dict[str, int] = {}
-    for index, case in enumerate(spec.cases):
-        name = case.name or f"case-{index + 1}"
+    for index, own in enumerate(names):
+        name = own or f"case-{index + 1}"
         if name in first:
             where: tuple[str | int, ...] = ("cases", index)
-            if case.name:
+            if own:
                 where += ("name",)
             reader.at(
                 where,

@@ -21,6 +21,7 @@ from goalctl.scenario.markdown import parse_markdown
 from goalctl.scenario.model import SPEC_FIELDS, Scenario, ScenarioSpec, TemplateText
 from goalctl.scenario.positions import KeyPath, Position, SourceMap, format_key
 from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
+from goalctl.sizes import shown_number
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -157,7 +158,7 @@ class _Reader:
         spec = self.model(data)
         from goalctl.scenario.checks import check_scenario
 
-        templates = self.templates(spec)
+        templates = self.templates({name: getattr(spec, name) for name in TEMPLATE_NAMES})
         config = check_scenario(self, spec, templates)
         self.scenario = Scenario(
             path=self.path,
@@ -278,19 +279,19 @@ class _Reader:
         except ValidationError as exc:
             for error in _without_union_noise(exc.errors(include_url=False)):
                 self.validation_error(error, data)
-            self.raw_config(data)
+            self.unbuilt(data)
             raise _Abort from None
         if refused:
             raise _Abort
         return spec
 
-    def raw_config(self, data: dict[str, Any]) -> None:
-        """Check the config even when other fields are broken: report everything at once."""
-        from goalctl.scenario.checks import check_config
+    def unbuilt(self, data: dict[str, Any]) -> None:
+        """Check what can be checked when other fields are broken: report everything at once."""
+        from goalctl.scenario.checks import check_unbuilt
 
-        agent, config = data.get("agent", "llm"), data.get("config", {})
-        if isinstance(agent, str) and isinstance(config, dict):
-            check_config(self, agent, config)
+        sources = {name: data.get(name) for name in TEMPLATE_NAMES}
+        texts = {name: text if isinstance(text, str) else None for name, text in sources.items()}
+        check_unbuilt(self, data, self.templates(texts))
 
     def validation_error(self, error: Any, data: dict[str, Any]) -> None:
         loc = _clean_loc(error["loc"])
@@ -312,18 +313,22 @@ class _Reader:
         message, remedy = _describe(error)
         self.at(loc, message, remedy)
 
-    def templates(self, spec: ScenarioSpec) -> dict[str, TemplateText]:
+    def templates(self, sources: dict[str, str | None]) -> dict[str, TemplateText]:
+        """The system, prompt and judge templates from their ``sources`` (None: built in)."""
         from goalctl.templates import builtin_source
 
         result: dict[str, TemplateText] = {}
-        for name in ("system", "prompt", "judge"):
-            source = getattr(spec, name)
+        for name in TEMPLATE_NAMES:
+            source = sources.get(name)
             if source is None:
                 result[name] = TemplateText(name, builtin_source(f"{name}.md.j2"), 0, builtin=True)
                 continue
             found = self.template_lines.get(name) or self.source_map.get((name,))
             result[name] = TemplateText(name, source, found.body_line if found else 1)
         return result
+
+
+TEMPLATE_NAMES = ("system", "prompt", "judge")
 
 
 def _without_union_noise(errors: list[Any]) -> list[Any]:
@@ -416,7 +421,10 @@ def _describe(error: Any) -> tuple[str, str]:
     kind = error["type"]
     value = error.get("input")
     ctx = error.get("ctx") or {}
-    shown = repr(value) if not isinstance(value, dict | list) else _kind(value)
+    shown = shown_number(value) if isinstance(value, int) else repr(value)
+    shown = shown if not isinstance(value, dict | list) else _kind(value)
+    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):
+        return f"must be a number of at most 308 digits, got {shown}", ""  # a float's range
     if kind in _TYPE_NAMES:
         return f"expected {_TYPE_NAMES[kind]}, got {shown} ({_kind(value)})", ""
     if kind == "enum":
