@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from goalctl.keys import MARK, remembered_count, secret_forms
 from goalctl.providers.base import CompletionRequest
 from goalctl.regexes import PatternError, substitute
+
+
+GATEWAY_KEY = re.compile(r"gk-[A-Za-z0-9_-]{32}")
+"""A per-case key of the model gateway (``gateway.server.KEY_PREFIX`` and 24 random bytes):
+short-lived and loopback-only, but a key all the same, so never kept in a file either."""
 
 
 class Redactor:
@@ -36,11 +42,13 @@ class Redactor:
         return self._secrets
 
     def __bool__(self) -> bool:
-        return bool(self.patterns or self.secrets)
+        return True  # gateway keys are hidden even where nothing else is to be
 
     def text(self, value: str) -> str:
         for secret in self.secrets:
             value = value.replace(secret, MARK)
+        if "gk-" in value:
+            value = GATEWAY_KEY.sub(MARK, value)
         for pattern in self.patterns:
             try:
                 value = substitute(pattern, MARK, value)

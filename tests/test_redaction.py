@@ -139,3 +139,15 @@ def test_a_secret_remembered_during_a_run_is_hidden_from_then_on() -> None:
     assert hide_secrets(f"x {secret!r}") == "x '[REDACTED]'"
     remember_secret("short")
     assert redactor.text("short") == "short"  # under 8 characters: would mangle ordinary text
+
+
+def test_a_gateway_key_is_hidden_even_with_nothing_else_to_redact() -> None:
+    """An agent that prints its environment must not leave its per-case key in the events."""
+    from goalctl.redaction import Redactor
+
+    key = "gk-" + "A1b2_C3d4-" * 3 + "xy"
+
+    assert Redactor().data({"message": f"ANTHROPIC_API_KEY={key} done"}) == {
+        "message": "ANTHROPIC_API_KEY=[REDACTED] done"
+    }
+    assert Redactor().text("gk-short stays") == "gk-short stays"
