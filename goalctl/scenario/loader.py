@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from goalctl.errors import Problem, ScenarioError
 from goalctl.reading import ReadError, decode, read_bytes
@@ -276,7 +276,7 @@ class _Reader:
         try:
             spec = ScenarioSpec.model_validate(data)
         except ValidationError as exc:
-            for error in _without_union_noise(exc.errors(include_url=False)):
+            for error in _without_union_noise(exc.errors(include_url=False), data):
                 self.validation_error(error, data)
             self.raw_config(data)
             raise _Abort from None
@@ -293,11 +293,11 @@ class _Reader:
             check_config(self, agent, config)
 
     def validation_error(self, error: Any, data: dict[str, Any]) -> None:
-        loc = _clean_loc(error["loc"])
+        loc = _clean_loc(error["loc"], data)
         kind = error["type"]
         if kind == "extra_forbidden":
             name = str(loc[-1])
-            known = _known_fields(loc[:-1])
+            known = _known_fields(loc[:-1], _value_at(data, loc[:-1]))
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             remedy = (
                 f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(sorted(known))
@@ -326,10 +326,10 @@ class _Reader:
         return result
 
 
-def _without_union_noise(errors: list[Any]) -> list[Any]:
+def _without_union_noise(errors: list[Any], data: Any) -> list[Any]:
     """For a value of a union type (``str | ScriptedRule``), pydantic reports why every branch
     failed; keep only the most specific errors, not "expected a string" for a mapping."""
-    locations = [_clean_loc(error["loc"]) for error in errors]
+    locations = [_clean_loc(error["loc"], data) for error in errors]
     kept = []
     for error, loc in zip(errors, locations, strict=True):
         is_type_error = error["type"].endswith("_type")
@@ -340,43 +340,84 @@ def _without_union_noise(errors: list[Any]) -> list[Any]:
     return kept
 
 
-def _clean_loc(loc: Iterable[Any]) -> KeyPath:
+def _clean_loc(loc: Iterable[Any], data: Any) -> KeyPath:
     """Drop pydantic's union-branch markers from an error location.
 
-    For ``responses: list[str | ScriptedRule]`` pydantic says ``responses.0.ScriptedRule.match``;
-    the markers follow a list index, and user keys (``Name:``) are never mistaken for them.
+    For ``responses: list[str | ScriptedRule]`` pydantic says ``responses.0.ScriptedRule.match``.
+    The location is walked through the data it points into, so a part that is a key there
+    (a user's ``ScriptedRule:`` or ``Name:``) is kept, and only a marker that is not is dropped.
     """
     cleaned: list[str | int] = []
-    previous: object = None
+    node: Any = data
     for part in loc:
-        is_marker = isinstance(previous, int) and isinstance(part, str) and _is_union_marker(part)
-        if not is_marker:
-            cleaned.append(part if isinstance(part, int) else str(part))
-        previous = part
+        child = _child(node, part)
+        if child is _ABSENT and isinstance(part, str) and _is_union_marker(part):
+            continue
+        node = child
+        cleaned.append(part if isinstance(part, int) else str(part))
     return tuple(cleaned)
 
 
+_ABSENT: Any = object()
+
+
+def _child(node: Any, part: Any) -> Any:
+    """``node[part]`` in YAML data, or ``_ABSENT`` when there is no such key or item."""
+    if isinstance(node, dict):
+        return node.get(part, _ABSENT)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _ABSENT
+
+
 def _is_union_marker(part: str) -> bool:
-    return part in {"str", "ScriptedRule"} or part.startswith("function-after[")
+    from goalctl.scenario.model import UNION_TAGS
+
+    return part in UNION_TAGS or part.startswith("function-after[")
 
 
-def _known_fields(parent: KeyPath) -> list[str]:
+def _known_fields(parent: KeyPath, value: Any = None) -> list[str]:
     from goalctl.goal import Constraint, SuccessCriterion
-    from goalctl.scenario.model import Case, ModelPrice, ScriptedRule
+    from goalctl.scenario.model import (
+        Case,
+        ModelPrice,
+        ScriptedRule,
+        TextBlock,
+        ToolCall,
+        ToolUseBlock,
+        ToolUseReply,
+    )
 
-    models: dict[str, Any] = {
+    models: dict[str, type[BaseModel]] = {
         "success_criteria": SuccessCriterion,
         "constraints": Constraint,
         "cases": Case,
         "responses": ScriptedRule,
+        "tool_use": ToolCall,
     }
     named = [part for part in parent if isinstance(part, str)]
     if not named:
         return sorted(SPEC_FIELDS)
     if named[0] == "pricing" and len(named) == 2:  # pricing.<model>.<key>
         return sorted(ModelPrice.model_fields)
-    model = models.get(named[-1])
-    return sorted(model.model_fields) if model is not None else []
+    if named[-1] in ("responses", "reply") and isinstance(value, dict):
+        # A scripted reply: its form shows which model the unknown key was checked against.
+        kind = value.get("type")
+        blocks: dict[str, type[BaseModel]] = {"text": TextBlock, "tool_use": ToolUseBlock}
+        block = blocks.get(str(kind))
+        in_list = len(parent) > 1 and isinstance(parent[-1], int)
+        if in_list and (isinstance(parent[-2], int) or parent[-2] == "reply") and block:
+            return sorted(block.model_fields)
+        if "tool_use" in value:
+            return sorted(ToolUseReply.model_fields)
+    found: type[BaseModel] | None = models.get(named[-1])
+    return sorted(found.model_fields) if found is not None else []
+
+
+def _value_at(data: Any, path: KeyPath) -> Any:
+    for part in path:
+        data = _child(data, part)
+    return None if data is _ABSENT else data
 
 
 def _missing_remedy(loc: KeyPath, path: Path) -> str:
@@ -443,7 +484,7 @@ def _describe(error: Any) -> tuple[str, str]:
                 "use lowercase letters, digits, '-', '_' and '.'; start with a letter or digit",
             )
         return f"{shown} is not a semantic version", "write MAJOR.MINOR.PATCH, e.g. 1.0.0"
-    if kind == "string_too_short":
+    if kind == "string_too_short" or (kind == "too_short" and ctx.get("min_length") == 1):
         return "must not be empty", ""
     if kind == "string_too_long":
         return f"is too long (at most {ctx.get('max_length')} characters)", ""
