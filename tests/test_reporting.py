@@ -23,6 +23,7 @@ from goalctl.reports.junit import render_junit
 from goalctl.state import RunState, RunStatus, RunStore
 from tests.conftest import REPO
 from tests.support.clock import FrozenClock
+from tests.support.weather import weather_report
 
 BEFORE = "calculator-00000000"
 AFTER = "calculator-11111111"
@@ -414,3 +415,22 @@ class TestCompareReports:
         score_line = next(line for line in markdown.splitlines() if line.startswith("- Score:"))
         assert score_line.endswith(shown)
         assert "- Verdict: ⚠️ error (no verdict) (unchanged)" in markdown
+
+
+class TestTrajectories:
+    def test_report_md_has_a_step_table_per_case_that_called_tools(
+        self,
+        tmp_path: Path,
+        isolated_environment: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        text_snapshot: SnapshotAssertion,
+    ) -> None:
+        (tmp_path / "work").mkdir()
+        monkeypatch.chdir(tmp_path / "work")
+        report = weather_report(tmp_path / "work", isolated_environment)
+        assert [len(c.get("trajectory", [])) for c in report["cases"]] == [1, 1, 1, 0]
+        markdown = (isolated_environment / "runs" / "weather-00000000" / "report.md").read_text()
+        assert markdown == report_runs(RunStore(isolated_environment), ["weather-00000000"], "md")
+        assert "### no-tools" not in markdown
+        assert "\\| de \\<Janeiro> & \\`xxx" in markdown
+        assert markdown == text_snapshot

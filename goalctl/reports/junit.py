@@ -22,9 +22,12 @@ from typing import Any, TypeVar
 
 from goalctl.errors import UsageError
 from goalctl.reports.markdown import percent  # thresholds read as in report.md
+from goalctl.reports.steps import cases_with_steps, step_lines
 from goalctl.verdict import FAILURE, Reason, verdict_of
 
 XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
+STEP_WIDTH = 200
+"""Widest argument or result of a step listed under a failure; report.json has them whole."""
 UNCHECKED = "no check: guides the agent but is not verified"
 
 # Characters XML 1.0 cannot hold, even as character references: C0 controls except tab,
@@ -176,6 +179,7 @@ def _add_criterion(
             f"needs {percent(criterion['threshold'])}"
         )
         _element(case, "failure", evidence, message=message, type="criterion")
+        _steps_out(case, report, "checks", "criterion", criterion["id"])
     elif reason is not None:
         _element(
             case,
@@ -202,6 +206,7 @@ def _add_constraint(
         first = constraint["violations"][0] if constraint["violations"] else "violated"
         message = f"{constraint['id']}: hard constraint violated: {first}"
         _element(case, "failure", violations, message=message, type="constraint")
+        _steps_out(case, report, "constraints", "constraint", constraint["id"])
     elif reason is not None:
         _element(
             case,
@@ -209,6 +214,22 @@ def _add_constraint(
             f"warning: soft constraint {constraint['id']} violated "
             f"(does not fail the goal)\n{violations}",
         )
+
+
+def _steps_out(
+    testcase: ET.Element, report: dict[str, Any], checks: str, key: str, check_id: str
+) -> None:
+    """``<system-out>``: the steps of each case that failed this check, to show how it failed."""
+    lines: list[str] = []
+    for case in cases_with_steps(report["cases"]):
+        failed = any(
+            c[key] == check_id and not c["passed" if key == "criterion" else "satisfied"]
+            for c in case[checks]
+        )
+        if failed:
+            lines += step_lines(case["name"], case["trajectory"], STEP_WIDTH)
+    if lines:
+        _element(testcase, "system-out", "\n".join(lines))
 
 
 # -- merging ------------------------------------------------------------------------------
