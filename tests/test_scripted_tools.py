@@ -282,6 +282,32 @@ class TestToolLoopsEndToEnd:
         assert case["trajectory"][0]["result"] == {"city": "[REDACTED]", "sky": "sunny"}
         assert "ACCT-991" not in (directory / "transcript.jsonl").read_text()
 
+    def test_an_openai_sdk_agent_gets_the_scripted_call_as_tool_calls(
+        self, tmp_path: Path, isolated_environment: Path
+    ) -> None:
+        path = scenario(
+            tmp_path,
+            """
+            cases:
+              - name: lima
+                input: {city: Lima}
+                responses:
+                  - [{type: text, text: "Checking."}, {type: tool_use, name: get_weather, input: {city: Lima}}]
+                  - "It is sunny in Lima."
+            """,
+        )
+        shutil.copy(AGENTS / "openai_tool_loop_agent.py", tmp_path / "tool_loop_agent.py")
+        result = run_cli("run", str(path))
+        assert result.exit_code == 0, result.stdout + result.stderr
+        directory = only_run(isolated_environment)
+        [case] = json.loads((directory / "report.json").read_text())["cases"]
+        assert case["output"] == "It is sunny in Lima."
+        assert [(s["id"], s["args"], s["result"]) for s in case["trajectory"]] == [
+            ("toolu_lima_1", {"city": "Lima"}, {"city": "Lima", "sky": "sunny"})
+        ]
+        first, second = read_jsonl(directory / "transcript.jsonl")
+        assert first["content"][1]["id"] == second["messages"][1]["content"][1]["id"]
+
 
 class TestRecordAndReplay:
     def test_a_recorded_tool_loop_replays_the_same_blocks_and_trajectory(
