@@ -131,7 +131,7 @@ class Meter:
             response = dataclasses.replace(
                 response,
                 text=self.redactor.text(response.text),
-                content=tuple(self.redactor.data([dict(b) for b in response.content])),
+                content=self.redactor.blocks(response.content),
             )
         latency = self.clock.monotonic() - started
         # A dated id the server reports may be missing from a table that has the requested name.

@@ -310,9 +310,20 @@ class TestToolLoopsEndToEnd:
 
 
 class TestRecordAndReplay:
+    @pytest.mark.parametrize(
+        ("redact", "city"),
+        [("", "Oslo"), ("redact: [Oslo, tool_use, 'toolu_\\w+']\n", "[REDACTED]")],
+        ids=["plain", "redacted"],
+    )
     def test_a_recorded_tool_loop_replays_the_same_blocks_and_trajectory(
-        self, tmp_path: Path, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+        self,
+        tmp_path: Path,
+        isolated_environment: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        redact: str,
+        city: str,
     ) -> None:
+        # Patterns that match a block's type or id redact what blocks say, never their shape.
         call = {
             "type": "tool_use",
             "id": "toolu_live_7",
@@ -330,14 +341,16 @@ class TestRecordAndReplay:
             )
             monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-tools-0123456789")
             monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-            path = scenario(tmp_path, "cases: [{name: oslo, input: {city: Oslo}}]\n", "anthropic")
+            cases = "cases: [{name: oslo, input: {city: Oslo}}]\n"
+            path = scenario(tmp_path, redact + cases, "anthropic")
             recorded = run_cli("run", "--record", "--json", str(path))
             assert recorded.exit_code == 0, recorded.stdout + recorded.stderr
             second_request = server.requests[1].body
         assert second_request["messages"][2]["content"][0]["tool_use_id"] == "toolu_live_7"
         cassette = read_jsonl(tmp_path / "weather.cassette.jsonl")
         first = next(r for r in cassette if r["response"]["stop_reason"] == "tool_use")
-        assert first["response"]["content"] == [{"type": "text", "text": "One moment."}, call]
+        stored = {**call, "input": {"city": city}}
+        assert first["response"]["content"] == [{"type": "text", "text": "One moment."}, stored]
         assert first["request"]["tools"][0]["name"] == "get_weather"
 
         monkeypatch.delenv("ANTHROPIC_API_KEY")
@@ -350,9 +363,10 @@ class TestRecordAndReplay:
         ]
         assert len(reports) == 2
         assert reports[0]["trajectory"] == reports[1]["trajectory"]
-        assert reports[1]["trajectory"][0]["id"] == "toolu_live_7"
-        assert reports[1]["trajectory"][0]["result"] == {"city": "Oslo", "sky": "sunny"}
-        assert reports[1]["output"] == "It is sunny in Oslo."
+        # Every file is redacted, report.json too; the agent and the cassette kept the id.
+        assert reports[1]["trajectory"][0]["id"] == ("toolu_live_7" if city == "Oslo" else city)
+        assert reports[1]["trajectory"][0]["result"] == {"city": city, "sky": "sunny"}
+        assert reports[1]["output"] == f"It is sunny in {city}."
 
     @pytest.mark.parametrize(
         ("content", "problem"),

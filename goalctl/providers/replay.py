@@ -205,7 +205,7 @@ class RecordingProvider:
             "purpose": request.purpose,
             "case": request.case,
             "request": self.redactor.data(request.canonical()),
-            "response": self.redactor.data(response.to_json()),
+            "response": self.redactor.response(response),
         }
         return response
 
