@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from goalctl.errors import Problem, ScenarioError
 from goalctl.reading import ReadError, decode, read_bytes
 from goalctl.scenario.markdown import parse_markdown
-from goalctl.scenario.model import SPEC_FIELDS, Scenario, ScenarioSpec, TemplateText
+from goalctl.scenario.model import Scenario, ScenarioSpec, TemplateText
+from goalctl.scenario.model_errors import (
+    clean_loc,
+    describe,
+    known_fields,
+    missing_remedy,
+    value_at,
+    without_union_noise,
+)
 from goalctl.scenario.positions import KeyPath, Position, SourceMap, format_key
 from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
 
@@ -276,7 +283,7 @@ class _Reader:
         try:
             spec = ScenarioSpec.model_validate(data)
         except ValidationError as exc:
-            for error in _without_union_noise(exc.errors(include_url=False), data):
+            for error in without_union_noise(exc.errors(include_url=False), data):
                 self.validation_error(error, data)
             self.raw_config(data)
             raise _Abort from None
@@ -293,11 +300,11 @@ class _Reader:
             check_config(self, agent, config)
 
     def validation_error(self, error: Any, data: dict[str, Any]) -> None:
-        loc = _clean_loc(error["loc"], data)
+        loc = clean_loc(error["loc"], data)
         kind = error["type"]
         if kind == "extra_forbidden":
             name = str(loc[-1])
-            known = _known_fields(loc[:-1], _value_at(data, loc[:-1]))
+            known = known_fields(loc[:-1], value_at(data, loc[:-1]))
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             remedy = (
                 f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(sorted(known))
@@ -305,11 +312,12 @@ class _Reader:
             self.at(loc, f"unknown key {name!r}", remedy, key=True)
             return
         if kind == "missing":
-            message, remedy = "is required", _missing_remedy(loc, self.path)
+            markdown = self.path.suffix.lower() in MARKDOWN_SUFFIXES
+            message, remedy = "is required", missing_remedy(loc, markdown)
             line, col = self.source_map.find(loc[:-1])
             self.problem(line, col, message, format_key(loc), remedy)
             return
-        message, remedy = _describe(error)
+        message, remedy = describe(error)
         self.at(loc, message, remedy)
 
     def templates(self, spec: ScenarioSpec) -> dict[str, TemplateText]:
@@ -324,174 +332,3 @@ class _Reader:
             found = self.template_lines.get(name) or self.source_map.get((name,))
             result[name] = TemplateText(name, source, found.body_line if found else 1)
         return result
-
-
-def _without_union_noise(errors: list[Any], data: Any) -> list[Any]:
-    """For a value of a union type (``str | ScriptedRule``), pydantic reports why every branch
-    failed; keep only the most specific errors, not "expected a string" for a mapping."""
-    locations = [_clean_loc(error["loc"], data) for error in errors]
-    kept = []
-    for error, loc in zip(errors, locations, strict=True):
-        is_type_error = error["type"].endswith("_type")
-        deeper = any(other != loc and other[: len(loc)] == loc for other in locations)
-        if is_type_error and deeper:
-            continue
-        kept.append(error)
-    return kept
-
-
-def _clean_loc(loc: Iterable[Any], data: Any) -> KeyPath:
-    """Drop pydantic's union-branch markers from an error location.
-
-    For ``responses: list[str | ScriptedRule]`` pydantic says ``responses.0.ScriptedRule.match``.
-    The location is walked through the data it points into, so a part that is a key there
-    (a user's ``ScriptedRule:`` or ``Name:``) is kept, and only a marker that is not is dropped.
-    """
-    cleaned: list[str | int] = []
-    node: Any = data
-    for part in loc:
-        child = _child(node, part)
-        if child is _ABSENT and isinstance(part, str) and _is_union_marker(part):
-            continue
-        node = child
-        cleaned.append(part if isinstance(part, int) else str(part))
-    return tuple(cleaned)
-
-
-_ABSENT: Any = object()
-
-
-def _child(node: Any, part: Any) -> Any:
-    """``node[part]`` in YAML data, or ``_ABSENT`` when there is no such key or item."""
-    if isinstance(node, dict):
-        return node.get(part, _ABSENT)
-    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-        return node[part]
-    return _ABSENT
-
-
-def _is_union_marker(part: str) -> bool:
-    from goalctl.scenario.model import UNION_TAGS
-
-    return part in UNION_TAGS or part.startswith("function-after[")
-
-
-def _known_fields(parent: KeyPath, value: Any = None) -> list[str]:
-    from goalctl.goal import Constraint, SuccessCriterion
-    from goalctl.scenario.model import (
-        Case,
-        ModelPrice,
-        ScriptedRule,
-        TextBlock,
-        ToolCall,
-        ToolUseBlock,
-        ToolUseReply,
-    )
-
-    models: dict[str, type[BaseModel]] = {
-        "success_criteria": SuccessCriterion,
-        "constraints": Constraint,
-        "cases": Case,
-        "responses": ScriptedRule,
-        "tool_use": ToolCall,
-    }
-    named = [part for part in parent if isinstance(part, str)]
-    if not named:
-        return sorted(SPEC_FIELDS)
-    if named[0] == "pricing" and len(named) == 2:  # pricing.<model>.<key>
-        return sorted(ModelPrice.model_fields)
-    if named[-1] in ("responses", "reply") and isinstance(value, dict):
-        # A scripted reply: its form shows which model the unknown key was checked against.
-        kind = value.get("type")
-        blocks: dict[str, type[BaseModel]] = {"text": TextBlock, "tool_use": ToolUseBlock}
-        block = blocks.get(str(kind))
-        in_list = len(parent) > 1 and isinstance(parent[-1], int)
-        if in_list and (isinstance(parent[-2], int) or parent[-2] == "reply") and block:
-            return sorted(block.model_fields)
-        if "tool_use" in value:
-            return sorted(ToolUseReply.model_fields)
-    found: type[BaseModel] | None = models.get(named[-1])
-    return sorted(found.model_fields) if found is not None else []
-
-
-def _value_at(data: Any, path: KeyPath) -> Any:
-    for part in path:
-        data = _child(data, part)
-    return None if data is _ABSENT else data
-
-
-def _missing_remedy(loc: KeyPath, path: Path) -> str:
-    field_name = str(loc[-1])
-    markdown = path.suffix.lower() in MARKDOWN_SUFFIXES
-    if loc == ("name",) and markdown:
-        return "add `name:` to the front matter or a `# Title` line to the body"
-    if loc == ("description",) and markdown:
-        return "add a paragraph under the title, or `description:` to the front matter"
-    return f"add `{field_name}:`"
-
-
-_TYPE_NAMES = {
-    "string_type": "a string",
-    "float_type": "a number",
-    "int_type": "an integer",
-    "bool_type": "true or false",
-    "list_type": "a list",
-    "dict_type": "a mapping",
-    "model_type": "a mapping",
-    "model_attributes_type": "a mapping",
-}
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    return {str: "string", int: "integer", float: "number", list: "list", dict: "mapping"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def _describe(error: Any) -> tuple[str, str]:
-    """A pydantic error as (message, remedy) in goalctl's words."""
-    kind = error["type"]
-    value = error.get("input")
-    ctx = error.get("ctx") or {}
-    shown = repr(value) if not isinstance(value, dict | list) else _kind(value)
-    if kind in _TYPE_NAMES:
-        return f"expected {_TYPE_NAMES[kind]}, got {shown} ({_kind(value)})", ""
-    if kind == "enum":
-        expected = ctx.get("expected", "")
-        close = difflib.get_close_matches(
-            str(value), [e.strip("'") for e in expected.replace(" or ", ", ").split(", ")], n=1
-        )
-        return f"must be one of {expected}, got {shown}", (
-            f"did you mean {close[0]!r}?" if close else ""
-        )
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        words = {
-            "greater_than_equal": ("at least", "ge"),
-            "less_than_equal": ("at most", "le"),
-            "greater_than": ("above", "gt"),
-            "less_than": ("below", "lt"),
-        }[kind]
-        return f"must be {words[0]} {ctx.get(words[1])}, got {shown}", ""
-    if kind == "string_pattern_mismatch":
-        pattern = ctx.get("pattern", "")
-        if "a-z0-9" in pattern:
-            return (
-                f"{shown} is not a valid id",
-                "use lowercase letters, digits, '-', '_' and '.'; start with a letter or digit",
-            )
-        return f"{shown} is not a semantic version", "write MAJOR.MINOR.PATCH, e.g. 1.0.0"
-    if kind == "string_too_short" or (kind == "too_short" and ctx.get("min_length") == 1):
-        return "must not be empty", ""
-    if kind == "string_too_long":
-        return f"is too long (at most {ctx.get('max_length')} characters)", ""
-    if kind == "union_tag_invalid" or kind.startswith("union"):
-        return f"has an unexpected form: {shown}", ""
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"])), ""
-    if kind == "one_line":
-        return error["msg"], str(ctx["remedy"])
-    return error["msg"][:1].lower() + error["msg"][1:], ""
