@@ -20,6 +20,7 @@ from goalctl.planning import RunOptions
 from goalctl.reporting import report_runs
 from goalctl.reports.compare import compare_reports, render_comparison_markdown
 from goalctl.reports.junit import render_junit
+from goalctl.reports.steps import step_lines
 from goalctl.state import RunState, RunStatus, RunStore
 from tests.conftest import REPO
 from tests.support.clock import FrozenClock
@@ -434,3 +435,10 @@ class TestTrajectories:
         assert "### no-tools" not in markdown
         assert "\\| de \\<Janeiro> & \\`xxx" in markdown
         assert markdown == text_snapshot
+
+    def test_steps_edited_into_junk_do_not_stop_the_report(self) -> None:
+        trajectory = ["junk", {"step": 2, "tool": "t", "args": {"a": "x\ny"}, "error": "bad"}]
+        assert step_lines("c", trajectory, 20) == [
+            "steps of case c:",
+            '  2. t {"a": "x\\ny"} -> error: bad',
+        ]

@@ -29,10 +29,12 @@ class StepText:
     failed: bool
 
 
-def step_texts(trajectory: Sequence[Mapping[str, Any]], width: int) -> list[StepText]:
+def step_texts(trajectory: Sequence[Any], width: int) -> list[StepText]:
     """The first :data:`MAX_SHOWN_STEPS` steps, each field on one line of at most ``width``."""
     shown = []
     for step in trajectory[:MAX_SHOWN_STEPS]:
+        if not isinstance(step, Mapping):
+            continue  # a report.json edited by hand; the rest of it still renders
         error = step.get("error")
         failed = error is not None
         outcome = f"error: {one_line(error)}" if failed else one_line(step.get("result"))
@@ -53,7 +55,7 @@ def hidden_steps(trajectory: Sequence[Any]) -> int:
     return max(0, len(trajectory) - MAX_SHOWN_STEPS)
 
 
-def step_lines(name: str, trajectory: Sequence[Mapping[str, Any]], width: int) -> list[str]:
+def step_lines(name: str, trajectory: Sequence[Any], width: int) -> list[str]:
     """Plain-text lines for one case's steps (JUnit ``system-out``, logs)."""
     lines = [f"steps of case {one_line(name)}:"]
     lines += [
@@ -81,4 +83,9 @@ def _json(value: Any) -> str:
 
 
 def cases_with_steps(cases: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    return [case for case in cases if case.get("trajectory")]
+    """The cases that called tools (report.json leaves ``trajectory`` out of the others)."""
+    return [
+        case
+        for case in cases
+        if isinstance(case.get("trajectory"), list | tuple) and case["trajectory"]
+    ]
