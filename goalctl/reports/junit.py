@@ -16,7 +16,7 @@ import copy
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -179,7 +179,7 @@ def _add_criterion(
             f"needs {percent(criterion['threshold'])}"
         )
         _element(case, "failure", evidence, message=message, type="criterion")
-        _steps_out(case, report, "checks", "criterion", criterion["id"])
+        _steps_out(case, [c for c in cases_with_steps(report["cases"]) if _unmet(c, criterion)])
     elif reason is not None:
         _element(
             case,
@@ -206,7 +206,8 @@ def _add_constraint(
         first = constraint["violations"][0] if constraint["violations"] else "violated"
         message = f"{constraint['id']}: hard constraint violated: {first}"
         _element(case, "failure", violations, message=message, type="constraint")
-        _steps_out(case, report, "constraints", "constraint", constraint["id"])
+        failed = [c for c in cases_with_steps(report["cases"]) if _violated(c, constraint)]
+        _steps_out(case, failed)
     elif reason is not None:
         _element(
             case,
@@ -216,20 +217,24 @@ def _add_constraint(
         )
 
 
-def _steps_out(
-    testcase: ET.Element, report: dict[str, Any], checks: str, key: str, check_id: str
-) -> None:
-    """``<system-out>``: the steps of each case that failed this check, to show how it failed."""
-    lines: list[str] = []
-    for case in cases_with_steps(report["cases"]):
-        failed = any(
-            c[key] == check_id and not c["passed" if key == "criterion" else "satisfied"]
-            for c in case[checks]
-        )
-        if failed:
-            lines += step_lines(case["name"], case["trajectory"], STEP_WIDTH)
+def _steps_out(testcase: ET.Element, failed_cases: Sequence[Mapping[str, Any]]) -> None:
+    """``<system-out>``: the steps of each case that failed the testcase, to show how."""
+    lines = [
+        line
+        for case in failed_cases
+        for line in step_lines(case["name"], case["trajectory"], STEP_WIDTH)
+    ]
     if lines:
         _element(testcase, "system-out", "\n".join(lines))
+
+
+def _unmet(case: Mapping[str, Any], criterion: Mapping[str, Any]) -> bool:
+    return any(c["criterion"] == criterion["id"] and not c["passed"] for c in case["checks"])
+
+
+def _violated(case: Mapping[str, Any], constraint: Mapping[str, Any]) -> bool:
+    checks = case["constraints"]
+    return any(c["constraint"] == constraint["id"] and not c["satisfied"] for c in checks)
 
 
 # -- merging ------------------------------------------------------------------------------
