@@ -128,7 +128,11 @@ class Meter:
         if self.redactor:
             # Redacted as it arrives: the agent, the criteria and every file see the reply a
             # cassette keeps, so a replayed run reaches the verdict of the run that recorded it.
-            response = dataclasses.replace(response, text=self.redactor.text(response.text))
+            response = dataclasses.replace(
+                response,
+                text=self.redactor.text(response.text),
+                content=self.redactor.blocks(response.content),
+            )
         latency = self.clock.monotonic() - started
         # A dated id the server reports may be missing from a table that has the requested name.
         cost = self.prices.cost_usd(response.usage, response.model, request.model)

@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from goalctl.keys import MARK, remembered_count, secret_forms
-from goalctl.providers.base import CompletionRequest
+from goalctl.providers.base import Block, CompletionRequest, CompletionResponse
 from goalctl.regexes import PatternError, substitute
-
 
 GATEWAY_KEY = re.compile(r"gk-[A-Za-z0-9_-]{32}")
 """A per-case key of the model gateway (``gateway.server.KEY_PREFIX`` and 24 random bytes):
@@ -67,6 +66,29 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.data(item) for item in value]
         return value
+
+    def blocks(self, blocks: Sequence[Block]) -> tuple[Block, ...]:
+        """Reply content blocks with what they say redacted — text, a call's input — and their
+        structure kept: a pattern that matches ``tool_use`` or an id must not break a block."""
+        if not self:
+            return tuple(blocks)
+        redacted: list[Block] = []
+        for block in blocks:
+            if block.get("type") == "text":
+                block = {**block, "text": self.text(str(block.get("text", "")))}
+            elif block.get("type") == "tool_use":
+                block = {**block, "input": self.data(block.get("input"))}
+            redacted.append(block)
+        return tuple(redacted)
+
+    def response(self, response: CompletionResponse) -> dict[str, Any]:
+        """``response`` as cassette JSON, redacted as the meter redacts it on arrival: what
+        it says, never its stop reason, which a replayed tool loop acts on."""
+        data = response.to_json()
+        data["text"] = self.text(response.text)
+        if response.content:
+            data["content"] = [dict(b) for b in self.blocks(response.content)]
+        return data
 
     def key(self, request: CompletionRequest) -> str:
         """The key ``request`` is kept under in cassettes and transcripts.

@@ -92,6 +92,22 @@ yaml_soup = st.lists(st.sampled_from(_YAML_TOKENS), max_size=40).map("".join)
 
 # -- Scenario-shaped documents -----------------------------------------------------------------
 
+tool_replies: st.SearchStrategy[Any] = st.sampled_from(
+    [
+        {"tool_use": {"name": "get_weather", "input": {"city": "x"}}},
+        {"tool_use": {"name": "bad name"}},
+        {"tool_use": {"nam": "x"}, "more": 1},
+        [{"type": "text", "text": "a"}, {"type": "tool_use", "name": "f", "input": {}}],
+        [{"type": "image"}],
+        [],
+        [5, None],
+        {"match": "a", "reply": {"tool_use": {"name": "f", "input": 3}}},
+        {"match": "a", "reply": [{"type": "text", "txt": "x"}]},
+        {"ScriptedRule": 1},
+    ]
+)
+"""Scripted tool-call replies (DESIGN §12), valid and not."""
+
 _FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "id": slugs | st.text(max_size=8) | scalars,
     "name": free_text | scalars,
@@ -104,7 +120,9 @@ _FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "model": st.sampled_from(["claude-x", None, 5]),
     "required_capabilities": st.lists(st.sampled_from(["llm", "web_search", 1]), max_size=3),
     "responses": st.lists(
-        st.text(max_size=8) | st.fixed_dictionaries({"match": st.sampled_from(["a", "(", "x+"])}),
+        st.text(max_size=8)
+        | st.fixed_dictionaries({"match": st.sampled_from(["a", "(", "x+"])})
+        | tool_replies,
         max_size=3,
     ),
     "system": st.sampled_from(["{{ goal.name }}", "{{ nope }}", "{% if %}", "{{ 1/0 }}", "x"]),
@@ -145,7 +163,7 @@ _CASE_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "name": st.text(max_size=5),
     "input": json_values(4),
     "expected": json_values(4),
-    "responses": st.lists(st.text(max_size=4), max_size=2),
+    "responses": st.lists(st.text(max_size=4) | tool_replies, max_size=2),
 }
 
 

@@ -21,6 +21,7 @@ from goalctl.planning import RunOptions
 from goalctl.reports.junit import merge_junit, render_junit
 from tests.conftest import REPO
 from tests.support.clock import FrozenClock, fixed_id
+from tests.support.weather import weather_report
 
 FAILING = """\
 id: triage
@@ -419,3 +420,26 @@ class TestMerge:
     def test_garbage_is_a_usage_error(self, garbage: str) -> None:
         with pytest.raises(UsageError, match=r"^JUnit document 1 is not well-formed XML"):
             merge_junit([garbage])
+
+
+class TestTrajectories:
+    def test_a_failure_lists_the_steps_of_the_cases_that_failed_it(
+        self,
+        tmp_path: Path,
+        isolated_environment: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        text_snapshot: SnapshotAssertion,
+    ) -> None:
+        (tmp_path / "work").mkdir()
+        monkeypatch.chdir(tmp_path / "work")
+        xml = render_junit([weather_report(tmp_path / "work", isolated_environment)])
+        root = assert_junit_shape(xml)
+        expected = (
+            "steps of case atlantis:\n"
+            '  1. get_weather {"city": "Atlantis"} -> error: no such city: Atlantis'
+        )
+        for name in ("criterion: sunny", "constraint: finds-the-city"):
+            case = find_case(root, "weather@1.0.0", name)
+            assert case.find("failure") is not None
+            assert case.findtext("system-out") == expected
+        assert xml == text_snapshot

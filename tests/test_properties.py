@@ -220,7 +220,7 @@ def test_load_yaml_typed_tags_with_bad_values(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["Id: demo\n", "A:", "id: a\nName: N\ndescription: d\n"])
 def test_capitalised_unknown_keys_are_problems(text: str) -> None:
-    # _clean_loc drops every loc part that starts with a capital (meant for pydantic's union
+    # clean_loc drops every loc part that starts with a capital (meant for pydantic's union
     # tags such as ScriptedRule), so the location of `Id` becomes () and loc[-1] fails.
     result = read(".yaml", text)
     assert any("unknown key" in p.message for p in result.problems)

@@ -69,9 +69,11 @@ def test_secret_values_are_always_redacted(monkeypatch: pytest.MonkeyPatch) -> N
     }
 
 
-def test_nothing_to_redact_returns_data_unchanged() -> None:
-    data = {"a": "text"}
-    assert Redactor().data(data) is data
+def test_nothing_to_redact_returns_equal_data_and_never_changes_the_original() -> None:
+    # Always walked: gateway keys are hidden even where no pattern or secret is configured.
+    data = {"a": "text", "b": ["gk-" + "x" * 32]}
+    assert Redactor().data(data) == {"a": "text", "b": ["[REDACTED]"]}
+    assert data == {"a": "text", "b": ["gk-" + "x" * 32]}
 
 
 def test_redact_applies_to_every_file_a_run_writes(

@@ -20,9 +20,11 @@ from goalctl.planning import RunOptions
 from goalctl.reporting import report_runs
 from goalctl.reports.compare import compare_reports, render_comparison_markdown
 from goalctl.reports.junit import render_junit
+from goalctl.reports.steps import step_lines
 from goalctl.state import RunState, RunStatus, RunStore
 from tests.conftest import REPO
 from tests.support.clock import FrozenClock
+from tests.support.weather import weather_report
 
 BEFORE = "calculator-00000000"
 AFTER = "calculator-11111111"
@@ -414,3 +416,29 @@ class TestCompareReports:
         score_line = next(line for line in markdown.splitlines() if line.startswith("- Score:"))
         assert score_line.endswith(shown)
         assert "- Verdict: ⚠️ error (no verdict) (unchanged)" in markdown
+
+
+class TestTrajectories:
+    def test_report_md_has_a_step_table_per_case_that_called_tools(
+        self,
+        tmp_path: Path,
+        isolated_environment: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        text_snapshot: SnapshotAssertion,
+    ) -> None:
+        (tmp_path / "work").mkdir()
+        monkeypatch.chdir(tmp_path / "work")
+        report = weather_report(tmp_path / "work", isolated_environment)
+        assert [len(c.get("trajectory", [])) for c in report["cases"]] == [1, 1, 1, 0]
+        markdown = (isolated_environment / "runs" / "weather-00000000" / "report.md").read_text()
+        assert markdown == report_runs(RunStore(isolated_environment), ["weather-00000000"], "md")
+        assert "### no-tools" not in markdown
+        assert "\\| de \\<Janeiro> & \\`xxx" in markdown
+        assert markdown == text_snapshot
+
+    def test_steps_edited_into_junk_do_not_stop_the_report(self) -> None:
+        trajectory = ["junk", {"step": 2, "tool": "t", "args": {"a": "x\ny"}, "error": "bad"}]
+        assert step_lines("c", trajectory, 20) == [
+            "steps of case c:",
+            '  2. t {"a": "x\\ny"} -> error: bad',
+        ]

@@ -166,8 +166,9 @@ class ProviderContext:
     options: Mapping[str, Any] = field(default_factory=dict)
     """``provider_options`` of the scenario, e.g. ``latency_ms``, ``timeout_s``."""
     responses: tuple[Any, ...] = ()
-    """Scripted replies of the scenario: strings or ``{match, reply}`` rules."""
-    case_responses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Scripted replies of the scenario: replies (text, ``{tool_use}``, block lists) or
+    ``{match, reply}`` rules."""
+    case_responses: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     """Scripted replies per case name."""
     case_order: tuple[str, ...] = ()
     """The scenario's case names in order (scripted plain replies answer case *i*)."""

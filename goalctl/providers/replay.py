@@ -1,7 +1,9 @@
 """Cassettes: record a live provider's calls beside the scenario, replay them with no network.
 
 ``<scenario stem>.cassette.jsonl`` holds one call per line, keyed by the hash of the canonical
-request (model, system, messages, max_tokens, temperature, stop). Each line starts with the
+request (model, system, messages with their content blocks, max_tokens, temperature, stop,
+tools). A reply that calls tools keeps its ``content`` blocks, and a replay serves them
+again, ids included, so an agent's tool loop replays step by step. Each line starts with the
 format ``version`` and the ``provider`` that answered it. Lines without them (version 1, before
 providers were named) still replay; a newer version is refused.
 
@@ -96,10 +98,35 @@ def _record_problem(record: Any) -> str | None:
         return "'response' is not an object"
     if not isinstance(response.get("text"), str):
         return "'response.text' is not a string"
+    if response.get("content") is not None:
+        problem = _content_problem(response["content"])
+        if problem is not None:
+            return f"'response.content' {problem}"
     try:
         CompletionResponse.from_json(response)
     except (TypeError, ValueError, AttributeError, OverflowError):
         return "'response' is not a recorded response"
+    return None
+
+
+def _content_problem(content: Any) -> str | None:
+    """Why recorded content blocks could not be served to an agent again, if they could not."""
+    if not isinstance(content, list):
+        return "is not a list of content blocks"
+    for index, block in enumerate(content):
+        if not isinstance(block, dict):
+            return f"item {index} is not an object"
+        kind = block.get("type")
+        if kind == "text":
+            if not isinstance(block.get("text"), str):
+                return f"item {index} is a text block without text"
+        elif kind == "tool_use":
+            if not (isinstance(block.get("id"), str) and isinstance(block.get("name"), str)):
+                return f"item {index} is a tool_use block without an id and a name"
+            if not isinstance(block.get("input"), dict):
+                return f"item {index} is a tool_use block whose input is not an object"
+        else:
+            return f"item {index} is not a text or tool_use block"
     return None
 
 
@@ -178,7 +205,7 @@ class RecordingProvider:
             "purpose": request.purpose,
             "case": request.case,
             "request": self.redactor.data(request.canonical()),
-            "response": self.redactor.data(response.to_json()),
+            "response": self.redactor.response(response),
         }
         return response
 

@@ -16,15 +16,18 @@ import copy
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from goalctl.errors import UsageError
 from goalctl.reports.markdown import percent  # thresholds read as in report.md
+from goalctl.reports.steps import cases_with_steps, step_lines
 from goalctl.verdict import FAILURE, Reason, verdict_of
 
 XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
+STEP_WIDTH = 200
+"""Widest argument or result of a step listed under a failure; report.json has them whole."""
 UNCHECKED = "no check: guides the agent but is not verified"
 
 # Characters XML 1.0 cannot hold, even as character references: C0 controls except tab,
@@ -176,6 +179,7 @@ def _add_criterion(
             f"needs {percent(criterion['threshold'])}"
         )
         _element(case, "failure", evidence, message=message, type="criterion")
+        _steps_out(case, [c for c in cases_with_steps(report["cases"]) if _unmet(c, criterion)])
     elif reason is not None:
         _element(
             case,
@@ -202,6 +206,8 @@ def _add_constraint(
         first = constraint["violations"][0] if constraint["violations"] else "violated"
         message = f"{constraint['id']}: hard constraint violated: {first}"
         _element(case, "failure", violations, message=message, type="constraint")
+        failed = [c for c in cases_with_steps(report["cases"]) if _violated(c, constraint)]
+        _steps_out(case, failed)
     elif reason is not None:
         _element(
             case,
@@ -209,6 +215,26 @@ def _add_constraint(
             f"warning: soft constraint {constraint['id']} violated "
             f"(does not fail the goal)\n{violations}",
         )
+
+
+def _steps_out(testcase: ET.Element, failed_cases: Sequence[Mapping[str, Any]]) -> None:
+    """``<system-out>``: the steps of each case that failed the testcase, to show how."""
+    lines = [
+        line
+        for case in failed_cases
+        for line in step_lines(case["name"], case["trajectory"], STEP_WIDTH)
+    ]
+    if lines:
+        _element(testcase, "system-out", "\n".join(lines))
+
+
+def _unmet(case: Mapping[str, Any], criterion: Mapping[str, Any]) -> bool:
+    return any(c["criterion"] == criterion["id"] and not c["passed"] for c in case["checks"])
+
+
+def _violated(case: Mapping[str, Any], constraint: Mapping[str, Any]) -> bool:
+    checks = case["constraints"]
+    return any(c["constraint"] == constraint["id"] and not c["satisfied"] for c in checks)
 
 
 # -- merging ------------------------------------------------------------------------------

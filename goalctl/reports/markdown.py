@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from goalctl.config.prices import cost_column, cost_text
+from goalctl.reports.steps import cases_with_steps, hidden_steps, step_texts
 from goalctl.verdict import FAILURE, WARNING, verdict_of
 
 VERDICT_LABELS = {
@@ -15,6 +16,8 @@ VERDICT_LABELS = {
 
 
 _REASON_MARKS = {WARNING: "⚠️ warning:", FAILURE: "❌"}
+STEP_WIDTH = 80
+"""Widest argument or result shown in a step table; report.json has them whole."""
 
 
 def _cell(value: Any) -> str:
@@ -126,6 +129,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             )
         )
     lines += _earlier_attempts(report["cases"])
+    lines += _trajectories(report["cases"])
     if report["agent_summary"]:
         lines += ["", "## Agent summary", "", report["agent_summary"]]
     return "\n".join(lines) + "\n"
@@ -145,3 +149,29 @@ def _earlier_attempts(cases: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     return ["", "## Earlier attempts", "", "| case | attempt | unmet |", "|---|---|---|", *rows]
+
+
+def _trajectories(cases: list[dict[str, Any]]) -> list[str]:
+    """A step table per case that called tools: what it called, with what, and what came back."""
+    lines = []
+    for case in cases_with_steps(cases):
+        lines += [
+            "",
+            f"### {_cell(case['name'])} ({case['status']})",
+            "",
+            "| step | tool | arguments | result |",
+            "|---|---|---|---|",
+        ]
+        for step in step_texts(case["trajectory"], STEP_WIDTH):
+            outcome = f"❌ {step.outcome}" if step.failed else step.outcome
+            cells = (step.tool, step.args, outcome)
+            lines.append(_row(step.step, *(_literal(cell) for cell in cells)))
+        if hidden_steps(case["trajectory"]):
+            lines += ["", f"{hidden_steps(case['trajectory'])} more steps are in report.json."]
+    return ["", "## Trajectories", *lines] if lines else []
+
+
+def _literal(text: str) -> str:
+    """A table cell that shows ``text`` as written: arguments and results are data, so a
+    backtick or a ``<`` in them must not start a code span, an HTML tag or a link."""
+    return _cell(text).replace("`", "\\`").replace("<", "\\<")

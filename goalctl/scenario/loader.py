@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,17 @@ from pydantic import ValidationError
 from goalctl.errors import Problem, ScenarioError
 from goalctl.reading import ReadError, decode, read_bytes
 from goalctl.scenario.markdown import parse_markdown
-from goalctl.scenario.model import SPEC_FIELDS, Scenario, ScenarioSpec, TemplateText
+from goalctl.scenario.model import Scenario, ScenarioSpec, TemplateText
+from goalctl.scenario.model_errors import (
+    clean_loc,
+    describe,
+    known_fields,
+    missing_remedy,
+    value_at,
+    without_union_noise,
+)
 from goalctl.scenario.positions import KeyPath, Position, SourceMap, format_key
 from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
-from goalctl.sizes import shown_number
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -277,7 +283,7 @@ class _Reader:
         try:
             spec = ScenarioSpec.model_validate(data)
         except ValidationError as exc:
-            for error in _without_union_noise(exc.errors(include_url=False)):
+            for error in without_union_noise(exc.errors(include_url=False), data):
                 self.validation_error(error, data)
             self.unbuilt(data)
             raise _Abort from None
@@ -294,11 +300,11 @@ class _Reader:
         check_unbuilt(self, data, self.templates(texts))
 
     def validation_error(self, error: Any, data: dict[str, Any]) -> None:
-        loc = _clean_loc(error["loc"])
+        loc = clean_loc(error["loc"], data)
         kind = error["type"]
         if kind == "extra_forbidden":
             name = str(loc[-1])
-            known = _known_fields(loc[:-1])
+            known = known_fields(loc[:-1], value_at(data, loc[:-1]))
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             remedy = (
                 f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(sorted(known))
@@ -306,11 +312,12 @@ class _Reader:
             self.at(loc, f"unknown key {name!r}", remedy, key=True)
             return
         if kind == "missing":
-            message, remedy = "is required", _missing_remedy(loc, self.path)
+            markdown = self.path.suffix.lower() in MARKDOWN_SUFFIXES
+            message, remedy = "is required", missing_remedy(loc, markdown)
             line, col = self.source_map.find(loc[:-1])
             self.problem(line, col, message, format_key(loc), remedy)
             return
-        message, remedy = _describe(error)
+        message, remedy = describe(error)
         self.at(loc, message, remedy)
 
     def templates(self, sources: dict[str, str | None]) -> dict[str, TemplateText]:
@@ -329,136 +336,3 @@ class _Reader:
 
 
 TEMPLATE_NAMES = ("system", "prompt", "judge")
-
-
-def _without_union_noise(errors: list[Any]) -> list[Any]:
-    """For a value of a union type (``str | ScriptedRule``), pydantic reports why every branch
-    failed; keep only the most specific errors, not "expected a string" for a mapping."""
-    locations = [_clean_loc(error["loc"]) for error in errors]
-    kept = []
-    for error, loc in zip(errors, locations, strict=True):
-        is_type_error = error["type"].endswith("_type")
-        deeper = any(other != loc and other[: len(loc)] == loc for other in locations)
-        if is_type_error and deeper:
-            continue
-        kept.append(error)
-    return kept
-
-
-def _clean_loc(loc: Iterable[Any]) -> KeyPath:
-    """Drop pydantic's union-branch markers from an error location.
-
-    For ``responses: list[str | ScriptedRule]`` pydantic says ``responses.0.ScriptedRule.match``;
-    the markers follow a list index, and user keys (``Name:``) are never mistaken for them.
-    """
-    cleaned: list[str | int] = []
-    previous: object = None
-    for part in loc:
-        is_marker = isinstance(previous, int) and isinstance(part, str) and _is_union_marker(part)
-        if not is_marker:
-            cleaned.append(part if isinstance(part, int) else str(part))
-        previous = part
-    return tuple(cleaned)
-
-
-def _is_union_marker(part: str) -> bool:
-    return part in {"str", "ScriptedRule"} or part.startswith("function-after[")
-
-
-def _known_fields(parent: KeyPath) -> list[str]:
-    from goalctl.goal import Constraint, SuccessCriterion
-    from goalctl.scenario.model import Case, ModelPrice, ScriptedRule
-
-    models: dict[str, Any] = {
-        "success_criteria": SuccessCriterion,
-        "constraints": Constraint,
-        "cases": Case,
-        "responses": ScriptedRule,
-    }
-    named = [part for part in parent if isinstance(part, str)]
-    if not named:
-        return sorted(SPEC_FIELDS)
-    if named[0] == "pricing" and len(named) == 2:  # pricing.<model>.<key>
-        return sorted(ModelPrice.model_fields)
-    model = models.get(named[-1])
-    return sorted(model.model_fields) if model is not None else []
-
-
-def _missing_remedy(loc: KeyPath, path: Path) -> str:
-    field_name = str(loc[-1])
-    markdown = path.suffix.lower() in MARKDOWN_SUFFIXES
-    if loc == ("name",) and markdown:
-        return "add `name:` to the front matter or a `# Title` line to the body"
-    if loc == ("description",) and markdown:
-        return "add a paragraph under the title, or `description:` to the front matter"
-    return f"add `{field_name}:`"
-
-
-_TYPE_NAMES = {
-    "string_type": "a string",
-    "float_type": "a number",
-    "int_type": "an integer",
-    "bool_type": "true or false",
-    "list_type": "a list",
-    "dict_type": "a mapping",
-    "model_type": "a mapping",
-    "model_attributes_type": "a mapping",
-}
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    return {str: "string", int: "integer", float: "number", list: "list", dict: "mapping"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def _describe(error: Any) -> tuple[str, str]:
-    """A pydantic error as (message, remedy) in goalctl's words."""
-    kind = error["type"]
-    value = error.get("input")
-    ctx = error.get("ctx") or {}
-    shown = shown_number(value) if isinstance(value, int) else repr(value)
-    shown = shown if not isinstance(value, dict | list) else _kind(value)
-    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):
-        return f"must be a number of at most 308 digits, got {shown}", ""  # a float's range
-    if kind in _TYPE_NAMES:
-        return f"expected {_TYPE_NAMES[kind]}, got {shown} ({_kind(value)})", ""
-    if kind == "enum":
-        expected = ctx.get("expected", "")
-        close = difflib.get_close_matches(
-            str(value), [e.strip("'") for e in expected.replace(" or ", ", ").split(", ")], n=1
-        )
-        return f"must be one of {expected}, got {shown}", (
-            f"did you mean {close[0]!r}?" if close else ""
-        )
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        words = {
-            "greater_than_equal": ("at least", "ge"),
-            "less_than_equal": ("at most", "le"),
-            "greater_than": ("above", "gt"),
-            "less_than": ("below", "lt"),
-        }[kind]
-        return f"must be {words[0]} {ctx.get(words[1])}, got {shown}", ""
-    if kind == "string_pattern_mismatch":
-        pattern = ctx.get("pattern", "")
-        if "a-z0-9" in pattern:
-            return (
-                f"{shown} is not a valid id",
-                "use lowercase letters, digits, '-', '_' and '.'; start with a letter or digit",
-            )
-        return f"{shown} is not a semantic version", "write MAJOR.MINOR.PATCH, e.g. 1.0.0"
-    if kind == "string_too_short":
-        return "must not be empty", ""
-    if kind == "string_too_long":
-        return f"is too long (at most {ctx.get('max_length')} characters)", ""
-    if kind == "union_tag_invalid" or kind.startswith("union"):
-        return f"has an unexpected form: {shown}", ""
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"])), ""
-    if kind == "one_line":
-        return error["msg"], str(ctx["remedy"])
-    return error["msg"][:1].lower() + error["msg"][1:], ""

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, PrivateAttr, StrictFloat, model_validator
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    StrictFloat,
+    Tag,
+    model_validator,
+)
 
 from goalctl.config.prices import MAX_PRICE
 from goalctl.goal import Goal, GoalStatus, OneLine, _Strict
@@ -20,13 +29,129 @@ Regex = Annotated[str, AfterValidator(check_pattern)]
 """A string that must be a valid regular expression."""
 
 
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _tool_name(value: str) -> str:
+    if not _TOOL_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a tool name: use 1-64 letters, digits, '_' or '-' "
+            "(the names model APIs accept)"
+        )
+    return value
+
+
+ToolName = Annotated[str, AfterValidator(_tool_name)]
+
+
+class ToolCall(_Strict):
+    """A tool call a scripted reply makes; its id is generated (``toolu_<case>_<n>``)."""
+
+    name: ToolName
+    """The tool called, as the agent declared it."""
+    input: dict[str, Any] = Field(default_factory=dict)
+    """The call's arguments."""
+
+
+class ToolUseReply(_Strict):
+    """A scripted reply that is one tool call: ``{tool_use: {name, input}}``."""
+
+    tool_use: ToolCall
+    """The call the model makes."""
+
+
+class TextBlock(_Strict):
+    """A text content block of a scripted reply."""
+
+    type: Literal["text"]
+    text: str
+    """The text."""
+
+
+class ToolUseBlock(_Strict):
+    """A tool-call content block of a scripted reply; its id is generated."""
+
+    type: Literal["tool_use"]
+    name: ToolName
+    """The tool called, as the agent declared it."""
+    input: dict[str, Any] = Field(default_factory=dict)
+    """The call's arguments."""
+
+
+def _block_kind(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return {"text": "TextBlock", "tool_use": "ToolUseBlock"}.get(str(kind))
+
+
+ContentBlock = Annotated[
+    Annotated[TextBlock, Tag("TextBlock")] | Annotated[ToolUseBlock, Tag("ToolUseBlock")],
+    Discriminator(
+        _block_kind,
+        custom_error_type="content_block",
+        custom_error_message="a content block is {type: text, text} or "
+        "{type: tool_use, name, input}",
+    ),
+]
+ContentBlocks = Annotated[list[ContentBlock], Field(min_length=1)]
+
+_REPLY_FORMS = (
+    "a reply is text, a tool call {tool_use: {name, input}}, or a list of content blocks "
+    "[{type: text, text}, {type: tool_use, name, input}]"
+)
+
+
+def _reply_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, list):
+        return "ContentBlocks"
+    if isinstance(value, ToolUseReply) or (isinstance(value, dict) and "tool_use" in value):
+        return "ToolUseReply"
+    return None
+
+
+Reply = Annotated[
+    Annotated[str, Tag("str")]
+    | Annotated[ToolUseReply, Tag("ToolUseReply")]
+    | Annotated[ContentBlocks, Tag("ContentBlocks")],
+    Discriminator(
+        _reply_kind, custom_error_type="scripted_reply", custom_error_message=_REPLY_FORMS
+    ),
+]
+"""A scripted reply: text, one tool call, or a list of content blocks (DESIGN §12)."""
+
+
 class ScriptedRule(_Strict):
     """A scripted reply chosen by matching the prompt against a regular expression."""
 
     match: Regex
-    """Regular expression searched in the case's user messages."""
-    reply: str
-    """The reply returned when the expression matches."""
+    """Regular expression searched in the case's user messages, tool results included."""
+    reply: Reply
+    """The reply returned when the expression matches: text, ``{tool_use: {name, input}}``,
+    or a list of content blocks."""
+
+
+def _response_kind(value: Any) -> str | None:
+    if isinstance(value, ScriptedRule) or (isinstance(value, dict) and "tool_use" not in value):
+        return "ScriptedRule"
+    return _reply_kind(value)
+
+
+ScriptedResponse = Annotated[
+    Annotated[str, Tag("str")]
+    | Annotated[ToolUseReply, Tag("ToolUseReply")]
+    | Annotated[ContentBlocks, Tag("ContentBlocks")]
+    | Annotated[ScriptedRule, Tag("ScriptedRule")],
+    Discriminator(
+        _response_kind,
+        custom_error_type="scripted_reply",
+        custom_error_message=_REPLY_FORMS + ", or a rule {match, reply}",
+    ),
+]
+UNION_TAGS = frozenset(
+    {"str", "ToolUseReply", "ContentBlocks", "ScriptedRule", "TextBlock", "ToolUseBlock"}
+)
+"""Names pydantic puts in error locations for the branch of a union it tried."""
 
 
 PriceValue = Annotated[StrictFloat, Field(ge=0.0, le=MAX_PRICE, allow_inf_nan=False)]
@@ -52,8 +177,10 @@ class Case(_Strict):
     """The input given to the agent; checked against the goal's ``input_schema``."""
     expected: Any = None
     """What a correct output looks like; available to targets and templates as ``expected``."""
-    responses: list[str] | None = None
-    """Scripted replies for this case, in order (offline ``scripted`` provider)."""
+    responses: list[Reply] | None = None
+    """Scripted replies for this case, in order (offline ``scripted`` provider): one per agent
+    call, so a tool loop takes the next reply at each step; the last one repeats. A reply is
+    text, ``{tool_use: {name, input}}``, or a list of content blocks."""
 
 
 class ScenarioSpec(Goal):
@@ -81,9 +208,10 @@ class ScenarioSpec(Goal):
     is refused before any call."""
     cases: list[Case] = Field(default_factory=list)
     """Inputs to run; no cases means one case with an empty input."""
-    responses: list[str | ScriptedRule] = Field(default_factory=list)
-    """Scripted replies for the offline provider: strings used in order, or
-    ``{match, reply}`` rules."""
+    responses: list[ScriptedResponse] = Field(default_factory=list)
+    """Scripted replies for the offline provider: reply *i* answers case *i*, or
+    ``{match, reply}`` rules. A reply is text, ``{tool_use: {name, input}}``, or a list of
+    content blocks (``[{type: text, text}, {type: tool_use, name, input}]``)."""
     system: str | None = None
     """System prompt template (Jinja); goalctl's built-in one when omitted."""
     prompt: str | None = None

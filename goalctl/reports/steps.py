@@ -1,0 +1,91 @@
+"""A case's trajectory as report text: each step's tool, arguments and result, cut to fit.
+
+report.md shows the steps of every case that has some in a table; JUnit lists them under the
+failures they explain. Arguments and results are JSON of any size and shape, written by an
+agent or a model, so they are shown on one line, cut to a width, and only the first steps of a
+long trajectory are shown (report.json keeps them all).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+MAX_SHOWN_STEPS = 50
+"""Steps shown per case; report.json has the rest."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepText:
+    """One step as short text: what was called with what, and what came of it."""
+
+    step: str
+    tool: str
+    args: str
+    outcome: str
+    """The result, or ``error: …`` for a call that failed."""
+    failed: bool
+
+
+def step_texts(trajectory: Sequence[Any], width: int) -> list[StepText]:
+    """The first :data:`MAX_SHOWN_STEPS` steps, each field on one line of at most ``width``."""
+    shown = []
+    for step in trajectory[:MAX_SHOWN_STEPS]:
+        if not isinstance(step, Mapping):
+            continue  # a report.json edited by hand; the rest of it still renders
+        error = step.get("error")
+        failed = error is not None
+        outcome = f"error: {one_line(error)}" if failed else one_line(step.get("result"))
+        shown.append(
+            StepText(
+                cut(one_line(step.get("step", "")), 12),
+                cut(one_line(step.get("tool", "")), width),
+                cut(one_line(step.get("args")), width),
+                cut(outcome, width),
+                failed,
+            )
+        )
+    return shown
+
+
+def hidden_steps(trajectory: Sequence[Any]) -> int:
+    """How many steps :func:`step_texts` leaves out."""
+    return max(0, len(trajectory) - MAX_SHOWN_STEPS)
+
+
+def step_lines(name: str, trajectory: Sequence[Any], width: int) -> list[str]:
+    """Plain-text lines for one case's steps (JUnit ``system-out``, logs)."""
+    lines = [f"steps of case {one_line(name)}:"]
+    lines += [
+        f"  {s.step}. {s.tool} {s.args} -> {s.outcome}" for s in step_texts(trajectory, width)
+    ]
+    if hidden_steps(trajectory):
+        lines.append(f"  … {hidden_steps(trajectory)} more steps in report.json")
+    return lines
+
+
+def one_line(value: Any) -> str:
+    """``value`` as a single line: text as is, anything else as compact JSON."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else _json(value)
+    return " ".join(text.split())
+
+
+def cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
+def cases_with_steps(cases: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The cases that called tools (report.json leaves ``trajectory`` out of the others)."""
+    return [
+        case
+        for case in cases
+        if isinstance(case.get("trajectory"), list | tuple) and case["trajectory"]
+    ]
