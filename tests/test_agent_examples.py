@@ -9,8 +9,12 @@ answer — through the real SDKs, curl and sh, in a child process reaped by the 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import sys
+import threading
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -271,5 +275,91 @@ def test_the_shell_agent_refuses_a_document_without_prompts(tmp_path: Path) -> N
     assert (result.returncode, result.stdout) == (1, b"")
     assert result.stderr_tail == (
         "curl_agent: no prompt.system and prompt.user in the case document on stdin\n"
+    )
+    assert session.seen == []
+
+
+# The HTTP service (the `http` agent's side of the wire: the case document in, gateway headers)
+
+
+def load_example(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def post_to_app(
+    session: PlannedSession, body: bytes, *, with_gateway: bool = True, path: str = "/reply"
+) -> tuple[int, Any]:
+    """POST ``body`` to the example service as goalctl's http agent does; (status, JSON)."""
+    server = load_example("http_app").make_server(0)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+
+    def post(headers: dict[str, str]) -> tuple[int, Any]:
+        url = f"http://127.0.0.1:{server.server_address[1]}{path}"
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, json.load(error)
+
+    async def go() -> tuple[int, Any]:
+        async with Gateway() as gateway:
+            key = gateway.open(session)
+            headers = {"Content-Type": "application/json"}
+            if with_gateway:
+                headers["X-Goalctl-Gateway-Url"] = gateway.url
+                headers["X-Goalctl-Gateway-Key"] = key
+            # The service calls the gateway while this request waits: off the gateway's loop.
+            return await asyncio.to_thread(post, headers)
+
+    try:
+        return asyncio.run(go())
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_the_service_answers_a_case_through_the_gateway_in_its_headers() -> None:
+    session = PlannedSession([text("We will send a replacement kettle today.")])
+
+    status, answer = post_to_app(session, json.dumps(document()).encode())
+
+    assert (status, answer) == (
+        200,
+        {"reply": "We will send a replacement kettle today.", "model": "model-x"},
+    )
+    [request] = session.seen
+    assert (request.system, request.last_user_message) == (SYSTEM, QUESTION)
+
+
+def test_the_service_passes_a_refusal_on_as_a_client_error() -> None:
+    status, answer = post_to_app(PlannedSession([BUDGET]), json.dumps(document()).encode())
+
+    assert status == 400
+    assert "hard constraint `few-calls` violated" in answer["error"]
+
+
+def test_the_service_refuses_a_request_without_the_gateway_or_a_case_document() -> None:
+    session = PlannedSession([])
+
+    assert post_to_app(session, json.dumps(document()).encode(), with_gateway=False) == (
+        400,
+        {"error": "no X-Goalctl-Gateway-Url and X-Goalctl-Gateway-Key"},
+    )
+    assert post_to_app(session, b'{"case": {}}') == (
+        400,
+        {"error": "not a case document: 'prompt'"},
+    )
+    assert post_to_app(session, b"{}", path="/other") == (
+        404,
+        {"error": "no such endpoint '/other'; POST /reply"},
     )
     assert session.seen == []
