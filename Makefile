@@ -12,21 +12,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# The example agents (examples/agents) run `python3` from PATH: the virtualenv's, as when it
+# is activated, so that they find the anthropic and openai SDKs.
 run: $(STAMP)
 	$(BIN)/goalctl validate scenarios
-	$(BIN)/goalctl run --report-dir reports scenarios
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/goalctl run --report-dir reports scenarios
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# examples/agents/py_agent.py joins the strict mypy check once goalctl has the python agent.
 lint: $(STAMP)
-	$(BIN)/ruff check goalctl tests benchmarks
-	$(BIN)/ruff format --check goalctl tests benchmarks
+	$(BIN)/ruff check goalctl tests benchmarks examples
+	$(BIN)/ruff format --check goalctl tests benchmarks examples
 	$(BIN)/mypy
+	$(BIN)/mypy --strict examples/agents --exclude 'py_agent\.py$$'
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix goalctl tests benchmarks
-	$(BIN)/ruff format goalctl tests benchmarks
+	$(BIN)/ruff check --fix goalctl tests benchmarks examples
+	$(BIN)/ruff format goalctl tests benchmarks examples
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,17 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     ):
         monkeypatch.delenv(name, raising=False)
     return state
+
+
+@pytest.fixture
+def venv_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This interpreter's folder first on PATH, as in an activated virtualenv (and `make run`).
+
+    The example agents in ``examples/agents`` run ``python3`` from PATH and need the SDKs that
+    goalctl's own environment has.
+    """
+    folder = Path(sys.executable).parent
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 @dataclass(frozen=True)

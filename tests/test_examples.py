@@ -21,7 +21,7 @@ EXAMPLES = sorted(p.name for p in SCENARIOS.iterdir() if p.suffix in (".md", ".y
 
 
 @pytest.fixture(autouse=True)
-def in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+def in_repo(monkeypatch: pytest.MonkeyPatch, venv_on_path: None) -> None:
     monkeypatch.chdir(REPO)
 
 

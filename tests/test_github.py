@@ -117,7 +117,9 @@ def test_annotation_escaping() -> None:
     )
 
 
-def test_examples_under_actions_are_quiet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_examples_under_actions_are_quiet(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, venv_on_path: None
+) -> None:
     monkeypatch.chdir(REPO)
     summary = tmp_path / "summary.md"
     result = run_cli(

@@ -479,7 +479,8 @@ def test_a_symlink_named_on_the_command_line_is_read(tmp_path: Path) -> None:
     assert goalctl("validate", link).stdout == "1 scenario file valid\n"
     directory = tmp_path / "linked"
     directory.symlink_to(SCENARIOS, target_is_directory=True)
-    assert goalctl("validate", directory).stdout == "6 scenario files valid\n"
+    examples = [p for p in SCENARIOS.iterdir() if p.suffix in (".md", ".yaml", ".yml")]
+    assert goalctl("validate", directory).stdout == f"{len(examples)} scenario files valid\n"
 
 
 def test_many_cases_each_within_the_limits_share_one_budget(tmp_path: Path) -> None:

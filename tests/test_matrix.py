@@ -46,6 +46,18 @@ EXAMPLES = [
         "version": "2.0.0",
     },
     {
+        "scenario": "scenarios/order-status-anthropic.md",
+        "id": "order-status-anthropic",
+        "name": "Order status, answered by a Claude tool agent",
+        "version": "1.0.0",
+    },
+    {
+        "scenario": "scenarios/order-status-openai.md",
+        "id": "order-status-openai",
+        "name": "Order status, answered by an OpenAI tool agent",
+        "version": "1.0.0",
+    },
+    {
         "scenario": "scenarios/sales_lead_qualifier.md",
         "id": "qualify-leads",
         "name": "Sales Lead Qualifier",
@@ -56,6 +68,12 @@ EXAMPLES = [
         "id": "support-triage",
         "name": "Support triage",
         "version": "0.1.0",
+    },
+    {
+        "scenario": "scenarios/ticket-title-curl.md",
+        "id": "ticket-title-curl",
+        "name": "Ticket titles, written by a shell script",
+        "version": "1.0.0",
     },
 ]
 
@@ -156,7 +174,7 @@ class TestMatrix:
         with pytest.raises(UsageError) as info:
             matrix(["scenarios"])
         assert str(info.value) == (
-            "the matrix would have 6 jobs; GitHub Actions allows at most 5 "
+            f"the matrix would have {len(EXAMPLES)} jobs; GitHub Actions allows at most 5 "
             "(give fewer paths, or run shards with `goalctl run --shard I/N`)"
         )
 

@@ -309,7 +309,7 @@ def in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class TestShards:
-    def test_two_shards_run_every_example_once(self) -> None:
+    def test_two_shards_run_every_example_once(self, venv_on_path: None) -> None:
         ran = []
         for index in (1, 2):
             result = run_cli("run", "--json", "--shard", f"{index}/2", "scenarios")

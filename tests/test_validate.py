@@ -269,6 +269,9 @@ def test_examples_are_valid() -> None:
         "email-sender",
         "data-collector",
         "support-triage",
+        "order-status-anthropic",
+        "order-status-openai",
+        "ticket-title-curl",
     }
 
 
@@ -305,7 +308,7 @@ class TestCommand:
         result = run_cli("validate", str(SCENARIOS))
         assert (result.exit_code, result.stdout, result.stderr) == (
             0,
-            "6 scenario files valid\n",
+            "9 scenario files valid\n",
             "",
         )
 

@@ -66,10 +66,16 @@ def bash(script: str, cwd: Path, env: Mapping[str, str]) -> subprocess.Completed
 
 
 @pytest.fixture
-def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A directory like a CI checkout (a copy of scenarios/), as the current directory."""
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, venv_on_path: None) -> Path:
+    """A directory like a CI checkout (scenarios/, the example agents they run, the project's
+    pyproject.toml), as the current directory; goalctl's python3 first on PATH, as after the
+    workflow's `pip install .`."""
     root = tmp_path / "checkout"
     shutil.copytree(REPO / "scenarios", root / "scenarios")
+    shutil.copytree(
+        REPO / "examples", root / "examples", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(REPO / "pyproject.toml", root)
     monkeypatch.chdir(root)
     return root
 
