@@ -21,12 +21,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# examples/agents/py_agent.py joins the strict mypy check once goalctl has the python agent.
 lint: $(STAMP)
 	$(BIN)/ruff check goalctl tests benchmarks examples
 	$(BIN)/ruff format --check goalctl tests benchmarks examples
 	$(BIN)/mypy
-	$(BIN)/mypy --strict examples/agents --exclude 'py_agent\.py$$'
+	$(BIN)/mypy --strict examples/agents
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix goalctl tests benchmarks examples

@@ -139,17 +139,21 @@ def _import(root: Path, name: str, file: Path) -> ModuleType:
             return loaded
         top = name.split(".")[0]
         holder = sys.modules.get(top)
-        if holder is not None and not _holds(holder, root / top):
-            if _LOADED.get(top, root) == root:
+        # A namespace package spans every root on sys.path, so "holds" is not enough: a module
+        # of the name already loaded from another file also means another project's copy.
+        if holder is not None and (loaded is not None or not _holds(holder, root / top)):
+            if top not in _LOADED:
                 where = getattr(holder, "__file__", None) or "built in"
                 raise ProjectError(
                     f"module name {top!r} is already taken by {where}; rename the project's module"
                 )
             for key in [k for k in sys.modules if k == top or k.startswith(top + ".")]:
                 del sys.modules[key]
-        if str(root) not in sys.path:
-            # As pytest does for a rootdir: the project's modules import each other by name.
-            sys.path.insert(0, str(root))
+        # As pytest does for a rootdir: the project's modules import each other by name. First
+        # on the path, so another project imported earlier in this process cannot shadow it.
+        if str(root) in sys.path:
+            sys.path.remove(str(root))
+        sys.path.insert(0, str(root))
         import importlib
 
         importlib.invalidate_caches()

@@ -58,6 +58,12 @@ EXAMPLES = [
         "version": "1.0.0",
     },
     {
+        "scenario": "scenarios/refund-policy-python.md",
+        "id": "refund-policy-python",
+        "name": "Refund policy, answered by a Python function",
+        "version": "1.0.0",
+    },
+    {
         "scenario": "scenarios/sales_lead_qualifier.md",
         "id": "qualify-leads",
         "name": "Sales Lead Qualifier",

@@ -106,6 +106,23 @@ class TestCalledAsWritten:
         assert check_case(first, {"total": 3}) is True
         assert check_case(second, {"total": 3}) == "second"
 
+    def test_two_projects_with_the_same_namespace_package(self, tmp_path: Path) -> None:
+        """``examples/agents/x.py`` without ``__init__.py`` in two checkouts, in one process
+        (a test suite, the Python API): each project gets its own copy, whichever came first."""
+        roots = []
+        for name in ("one", "two"):
+            root = tmp_path / name
+            (root / "examples" / "agents").mkdir(parents=True)
+            (root / "pyproject.toml").write_text("")
+            (root / "examples" / "agents" / "x.py").write_text(
+                f"import goalctl\n\n@goalctl.check\ndef f(**_):\n    return {name!r}\n"
+            )
+            roots.append(root)
+        reference = Reference("examples.agents.x", "f")
+        for root in (*roots, *roots):
+            loaded = load_marked(root, reference, "__goalctl_check__", "goalctl.check")
+            assert loaded() == root.name
+
     def test_modules_of_one_package_share_it(self, tmp_path: Path) -> None:
         root = tmp_path / "pkgproj"
         (root / "evals").mkdir(parents=True)

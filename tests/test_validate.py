@@ -272,6 +272,7 @@ def test_examples_are_valid() -> None:
         "order-status-anthropic",
         "order-status-openai",
         "ticket-title-curl",
+        "refund-policy-python",
     }
 
 
@@ -308,7 +309,7 @@ class TestCommand:
         result = run_cli("validate", str(SCENARIOS))
         assert (result.exit_code, result.stdout, result.stderr) == (
             0,
-            "9 scenario files valid\n",
+            "10 scenario files valid\n",
             "",
         )
 
