@@ -134,6 +134,58 @@ def _read_timings(path: Path) -> list[float]:
     return [float(t) for t in timings]
 
 
+SPAWN_CASES = 100
+
+
+@benchmark("command-spawn")
+def command_spawn(ctx: Context) -> list[Row]:
+    """goalctl's own cost per case of a command agent: an `echo` agent vs the built-in one."""
+    goalctl = ctx.tool("goalctl")
+    echo = shutil.which("echo")
+    if echo is None:
+        raise BenchmarkError("no `echo` program on PATH")
+    samples: dict[str, list[float]] = {"builtin": [], "echo": []}
+    with _workdir("spawn") as workdir:
+        builtin_path = workdir / "builtin.yaml"
+        builtin_path.write_text(scenario_text(SPAWN_CASES, "scripted"))
+        echo_path = workdir / "echo.yaml"
+        command = json.dumps([echo, "the number is 42"])
+        echo_path.write_text(
+            scenario_text(SPAWN_CASES, "scripted")
+            + f"agent: command\nconfig: {{command: {command}}}\n"
+        )
+        run = [goalctl, "--state-dir", str(workdir / "state"), "run", "--json"]
+        paths = {"builtin": builtin_path, "echo": echo_path}
+        progress(f"  1 warm-up + {ctx.runs} interleaved rounds of {SPAWN_CASES} offline cases")
+        for index in range(1 + ctx.runs):
+            for name in list(paths) if index % 2 == 0 else list(reversed(paths)):
+                started = time.perf_counter()
+                run_command([*run, str(paths[name])], cwd=ctx.root)
+                if index > 0:
+                    samples[name].append(time.perf_counter() - started)
+    builtin, echoed = Stats.of(samples["builtin"]), Stats.of(samples["echo"])
+    per_case = Stats.of(
+        [
+            max(e - b, 0.0) / SPAWN_CASES
+            for e, b in zip(samples["echo"], samples["builtin"], strict=True)
+        ]
+    )
+    ctx.add_details(
+        "command-spawn",
+        f"{SPAWN_CASES} offline cases (scripted provider, no model call) run by the built-in "
+        f"agent and by a `command` agent whose program is `{echo} the number is 42`, in "
+        f"interleaved rounds after a warm-up. The difference per case is what goalctl adds "
+        f"to run an external program for a case — the case document, a fresh working "
+        f"directory, a gateway key, the process group and its watchdog, reading the output, "
+        f"cleaning up — plus the program's own exec, which is about as small as a program gets.",
+    )
+    return [
+        Row(f"built-in agent, {SPAWN_CASES} offline cases", builtin, ratio=ctx.ratio(builtin)),
+        Row(f"`echo` command agent, {SPAWN_CASES} offline cases", echoed, ratio=ctx.ratio(echoed)),
+        Row("command agent cost per case (echo, offline)", per_case, unit="/case"),
+    ]
+
+
 @benchmark("command-agent")
 def command_agent(ctx: Context) -> list[Row]:
     """100 cases at 200 ms: a command agent (Python + anthropic SDK) vs the built-in agent."""
