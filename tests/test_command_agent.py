@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from textwrap import dedent
 from typing import Any
+
+import pytest
 
 from tests.conftest import run_cli
 
@@ -128,3 +131,42 @@ def test_a_shell_script_agent_calls_the_gateway_with_curl(
     }
     events = (directory / "events.jsonl").read_text()
     assert "bob stderr: called the gateway for bob" in events
+
+
+def test_each_case_works_in_a_fresh_copy_of_the_workspace_and_nothing_is_left_behind(
+    tmp_path: Path, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "seed.txt").write_text("seed")
+    # Each case lists its working directory, then leaves a file there and a trajectory step.
+    program = (
+        'ls -A; touch "left-by-$GOALCTL_CASE"; '
+        'echo \'{"tool": "touch", "args": {}}\' >> "$GOALCTL_TRAJECTORY"'
+    )
+    path = scenario(
+        tmp_path,
+        f"""
+        config:
+          command: [sh, -c, {json.dumps(program)}]
+          workspace: ws
+          output: text
+        success_criteria:
+          - {{id: seeded, description: Sees the seed, metric: output_contains, target: seed.txt}}
+        cases:
+          - {{name: a, input: {{n: 1}}}}
+          - {{name: b, input: {{n: 2}}}}
+          - {{name: c, input: {{n: 3}}}}
+        """,
+    )
+
+    result = run_cli("run", "--concurrency", "1", str(path))
+
+    assert result.exit_code == 0, result.output + result.stderr
+    report = json.loads((run_dir(isolated_environment) / "report.json").read_text())
+    assert [c["output"] for c in report["cases"]] == ["seed.txt"] * 3
+    assert [len(c["trajectory"]) for c in report["cases"]] == [1, 1, 1]
+    assert list(scratch.iterdir()) == []
+    assert sorted(p.name for p in (tmp_path / "ws").iterdir()) == ["seed.txt"]

@@ -9,7 +9,10 @@ group with a watchdog (:mod:`goalctl.processes`), so a timeout, a stop, Ctrl-C o
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +26,7 @@ from goalctl.agents.external import (
     expand_env,
     failure,
     make_workspace,
+    remove_scratch,
     until_stopped,
     workspace_source,
 )
@@ -40,6 +44,8 @@ class CommandAgent(PhasedAgent):
     """Runs ``command`` once per case (and per attempt), reading its output from stdout."""
 
     manifest_resource = "command.yaml"
+    scratch: Path | None = None
+    """The run's scratch folder: each attempt's working directory and trajectory file."""
 
     @classmethod
     def preflight(cls, scenario: Scenario, config: Mapping[str, Any]) -> None:
@@ -55,6 +61,15 @@ class CommandAgent(PhasedAgent):
         scenario_path = self.context.scenario.path
         self.workspace = workspace_source(scenario_path, str(self.config.get("workspace", "")))
         self.cwd_base = scenario_path.resolve().parent
+        # One folder for the run, so an attempt costs one directory, not two; whatever an
+        # interrupted attempt leaves in it goes at cleanup.
+        self.scratch = Path(tempfile.mkdtemp(prefix="goalctl-cases-"))
+        self._attempts = itertools.count(1)
+
+    async def cleanup(self) -> None:
+        if self.scratch is not None:
+            await asyncio.to_thread(shutil.rmtree, self.scratch, ignore_errors=True)
+            self.scratch = None
 
     async def execute(self, case: CaseRun) -> CaseOutput:
         max_attempts = int(self.config.get("max_attempts", 1))
@@ -78,45 +93,51 @@ class CommandAgent(PhasedAgent):
     ) -> CaseOutput:
         rendered = case.render(attempt=attempt, feedback=feedback)
         document = case_document(self.context, case, rendered, attempt, feedback)
+        if self.scratch is None:
+            raise RuntimeError("the command agent was not initialized")
         gateway = await self.context.open_gateway()
         session = CaseSession(case, trajectory)
         key = gateway.open(session)
         argv: list[str] = list(self.config["command"])
+        number = next(self._attempts)
+        workdir = self.scratch / f"case-{number}"
+        reported = self.scratch / f"case-{number}.trajectory.jsonl"
         try:
-            with tempfile.TemporaryDirectory(prefix="goalctl-case-") as scratch:
-                workdir = make_workspace(self.workspace, Path(scratch) / "workspace")
-                reported = Path(scratch) / "trajectory.jsonl"
-                environment = child_environment(
-                    gateway.environment(key),
-                    {
-                        "GOALCTL_TRAJECTORY": str(reported),
-                        "GOALCTL_CASE": case.name,
-                        "GOALCTL_ATTEMPT": str(attempt),
-                    },
-                    self.env,
+            # Copying a workspace and removing it are disk work: in a thread, so the gateway
+            # keeps serving the other cases' calls meanwhile.
+            await asyncio.to_thread(make_workspace, self.workspace, workdir)
+            environment = child_environment(
+                gateway.environment(key),
+                {
+                    "GOALCTL_TRAJECTORY": str(reported),
+                    "GOALCTL_CASE": case.name,
+                    "GOALCTL_ATTEMPT": str(attempt),
+                },
+                self.env,
+            )
+            try:
+                process = await until_stopped(
+                    session,
+                    run_process(
+                        argv,
+                        stdin=json.dumps(document, ensure_ascii=False).encode(),
+                        cwd=workdir,
+                        env=environment,
+                        timeout_s=float(self.config.get("timeout_s", 300)),
+                        on_stderr=lambda line: self.context.log(f"{case.name} stderr: {line}"),
+                    ),
                 )
-                try:
-                    process = await until_stopped(
-                        session,
-                        run_process(
-                            argv,
-                            stdin=json.dumps(document, ensure_ascii=False).encode(),
-                            cwd=workdir,
-                            env=environment,
-                            timeout_s=float(self.config.get("timeout_s", 300)),
-                            on_stderr=lambda line: self.context.log(f"{case.name} stderr: {line}"),
-                        ),
-                    )
-                except FileNotFoundError:
-                    raise failure(f"command not found: {argv[0]!r}", "") from None
-                except PermissionError:
-                    raise failure(f"command is not executable: {argv[0]!r}", "") from None
-                try:
-                    trajectory.read_reported(reported)
-                except TrajectoryError as exc:
-                    raise failure("the agent reported a malformed step", str(exc)) from None
+            except FileNotFoundError:
+                raise failure(f"command not found: {argv[0]!r}", "") from None
+            except PermissionError:
+                raise failure(f"command is not executable: {argv[0]!r}", "") from None
+            try:
+                trajectory.read_reported(reported)
+            except TrajectoryError as exc:
+                raise failure("the agent reported a malformed step", str(exc)) from None
         finally:
             gateway.close(key)
+            await asyncio.to_thread(remove_scratch, workdir, reported)
         timeout = float(self.config.get("timeout_s", 300))
         if process.timed_out:
             raise failure(

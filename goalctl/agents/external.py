@@ -13,6 +13,7 @@ provider error every call would meet (a rejected key: :attr:`ProviderError.every
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -240,6 +241,15 @@ def make_workspace(source: Path | None, target: Path) -> Path:
             source, target, symlinks=True, ignore=shutil.ignore_patterns(*WORKSPACE_IGNORED)
         )
     return target
+
+
+def remove_scratch(workdir: Path, *files: Path) -> None:
+    """Remove an attempt's working directory and scratch files, whatever the agent made of
+    them; what cannot be removed goes with the run's scratch folder at cleanup."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    for file in files:
+        with contextlib.suppress(OSError):
+            file.unlink(missing_ok=True)
 
 
 def failure(what: str, detail: str) -> AgentFailed:
