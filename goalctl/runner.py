@@ -410,9 +410,10 @@ class ScenarioRun:
             state.totals = dict(report["totals"])
             state.cases_done = len(self.records)
 
-        self.store.update(self.run_id, final)
         scored = f" (score {report['score']:.0%})" if report["verdict"] != "error" else ""
+        # Logged before the state says the run is over: `logs --follow` stops reading then.
         self.log(f"verdict: {report['verdict']}{scored}")
+        self.store.update(self.run_id, final)
         outcome = RunOutcome(self.run_id, self.scenario, status, report["verdict"], report, paths)
         self.observer.run_finished(outcome)
         return outcome
@@ -431,11 +432,11 @@ class ScenarioRun:
             state.pid = None
             state.pid_start_time = None
 
-        self.store.update(self.run_id, stopped)
         total = len(self.scenario.cases)
         self.log(
             f"stopped: {done} of {total} cases finished; `goalctl start {self.run_id}` resumes"
         )
+        self.store.update(self.run_id, stopped)
         report = {
             "verdict": None,
             "score": None,
