@@ -17,7 +17,6 @@ import json
 import os
 import time
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit, urlunsplit
 
 from goalctl.errors import ProviderError, UsageError
 from goalctl.keys import read_key
@@ -35,6 +34,9 @@ from goalctl.providers.sdk import (
     DEFAULT_TIMEOUT_S,
     EVERY_CALL_STATUSES,
     OPTIONS,
+    after_retries,
+    quote,
+    without_credentials,
 )
 
 if TYPE_CHECKING:
@@ -49,8 +51,6 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 MISSING_KEY = (
     "ANTHROPIC_API_KEY is not set; export it, or run offline with --provider scripted or replay"
 )
-# An API error message is quoted in ours; a page of HTML from a proxy is not worth quoting whole.
-MAX_QUOTE = 300
 
 
 def create(context: ProviderContext) -> AnthropicProvider:
@@ -83,7 +83,7 @@ class AnthropicProvider:
 
         self.max_retries = max_retries
         self.timeout_s = timeout_s
-        self.base_url = _without_credentials(base_url or DEFAULT_BASE_URL)
+        self.base_url = without_credentials(base_url or DEFAULT_BASE_URL)
         self._client = _client_class()(
             api_key=api_key,
             base_url=base_url or DEFAULT_BASE_URL,
@@ -171,12 +171,12 @@ class AnthropicProvider:
         import anthropic
         import httpx2
 
-        after = _after_retries(self.max_retries)
+        after = after_retries(self.max_retries)
         if isinstance(err, anthropic.APIResponseValidationError):
             return self._malformed(err.message)
         if isinstance(err, anthropic.APIStatusError):
             code = err.status_code
-            quoted = _quote(err.api_message or err.message)
+            quoted = quote(err.api_message or err.message)
             if isinstance(err, anthropic.RateLimitError):
                 return f"anthropic: rate limited (429){after}; lower --concurrency or try later"
             if isinstance(err, anthropic.OverloadedError):
@@ -198,17 +198,17 @@ class AnthropicProvider:
                 "raise provider_options.timeout_s or try later"
             )
         if isinstance(err, anthropic.APIConnectionError):
-            cause = _quote(str(err.__cause__ or "") or type(err.__cause__).__name__)
+            cause = quote(str(err.__cause__ or "") or type(err.__cause__).__name__)
             if isinstance(err.__cause__, httpx2.ConnectError):
                 return f"anthropic: cannot connect to {self.base_url}{after}: {cause}"
             return f"anthropic: connection to {self.base_url} failed{after}: {cause}"
         if isinstance(err, ValueError):
             # A 200 whose body is not JSON (JSONDecodeError) or not UTF-8.
             return self._malformed(f"{type(err).__name__}: {err}")
-        return f"anthropic: {type(err).__name__}: {_quote(str(err))}"
+        return f"anthropic: {type(err).__name__}: {quote(str(err))}"
 
     def _malformed(self, detail: str) -> str:
-        return self._redact(f"anthropic: malformed response: {_quote(detail)}")
+        return self._redact(f"anthropic: malformed response: {quote(detail)}")
 
     def _redact(self, text: str) -> str:
         """Defence in depth: no server or library text may carry the key into our messages."""
@@ -259,23 +259,3 @@ def _client_class() -> type[_CappedClient]:
             return min(wait, self.longest_wait_s)
 
     return cast("type[_CappedClient]", CappedClient)
-
-
-def _after_retries(count: int) -> str:
-    if count == 0:
-        return ""
-    return f" after {count} {'retry' if count == 1 else 'retries'}"
-
-
-def _quote(text: str) -> str:
-    """One line, at most MAX_QUOTE characters."""
-    from goalctl.excerpts import excerpt
-
-    return excerpt(" ".join(text.split()), MAX_QUOTE)
-
-
-def _without_credentials(url: str) -> str:
-    """The URL to show in messages: without ``user:password@`` and without a trailing slash."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=host)).rstrip("/")

@@ -51,9 +51,10 @@ def after_retries(count: int) -> str:
 
 
 def quote(text: str) -> str:
-    """One line, at most :data:`MAX_QUOTE` characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= MAX_QUOTE else line[: MAX_QUOTE - 1] + "…"
+    """One line, at most :data:`MAX_QUOTE` characters, cut at a word boundary."""
+    from goalctl.excerpts import excerpt
+
+    return excerpt(" ".join(text.split()), MAX_QUOTE)
 
 
 def without_credentials(url: str) -> str:
