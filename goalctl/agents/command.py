@@ -18,9 +18,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from goalctl.agents.base import CaseRun, PhasedAgent, unmet_feedback
+from goalctl.agents.base import CaseRun, PhasedAgent
 from goalctl.agents.external import (
     CaseSession,
+    attempts,
     case_document,
     child_environment,
     expand_env,
@@ -60,7 +61,6 @@ class CommandAgent(PhasedAgent):
         self.env = expand_env(self.config.get("env") or {})
         scenario_path = self.context.scenario.path
         self.workspace = workspace_source(scenario_path, str(self.config.get("workspace", "")))
-        self.cwd_base = scenario_path.resolve().parent
         # One folder for the run, so an attempt costs one directory, not two; whatever an
         # interrupted attempt leaves in it goes at cleanup.
         self.scratch = Path(tempfile.mkdtemp(prefix="goalctl-cases-"))
@@ -72,21 +72,7 @@ class CommandAgent(PhasedAgent):
             self.scratch = None
 
     async def execute(self, case: CaseRun) -> CaseOutput:
-        max_attempts = int(self.config.get("max_attempts", 1))
-        trajectory = Trajectory()
-        feedback: str | None = None
-        result = CaseOutput(None, "", 0, "no attempt made")
-        for attempt in range(1, max_attempts + 1):
-            result = await self._attempt(case, attempt, feedback, trajectory)
-            checks = await case.evaluate(result)
-            unmet = [c for c in checks if not c.passed]
-            if not unmet or attempt == max_attempts:
-                break
-            self.context.log(
-                f"{case.name}: attempt {attempt} left {len(unmet)} criteria unmet; retrying"
-            )
-            feedback = unmet_feedback(self.context.scenario.goal, unmet)
-        return result
+        return await attempts(self.context, case, lambda *args: self._attempt(case, *args))
 
     async def _attempt(
         self, case: CaseRun, attempt: int, feedback: str | None, trajectory: Trajectory

@@ -12,16 +12,15 @@ Chat Completions wire format, so the ``openai`` provider is tested with the real
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.support.messages_server import (
-    RETRYABLE,
     MessagesServer,
     RecordedRequest,
     Reply,
-    Status,
     _Handler,
     text_of,
 )
@@ -70,24 +69,13 @@ def validation_error(body: Any) -> str | None:
 
 
 class _ChatHandler(_Handler):
-    def do_POST(self) -> None:
-        owner = self.server.owner
-        raw = self._read_body()
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        recorded = RecordedRequest("POST", self.path, headers, body)
-        owner._record(recorded)
-        if self.path.split("?")[0] != "/v1/chat/completions":
-            self._send_json(404, error_body(404, f"{self.path} not found"))
-            return
-        problem = validation_error(body)
-        if problem is not None:
-            self._send_json(400, error_body(400, problem))
-            return
-        self._answer(owner._next_plan(recorded), recorded)
+    api_path = "/v1/chat/completions"
+
+    def error_body(self, code: int, message: str | None = None) -> dict[str, Any]:
+        return error_body(code, message)
+
+    def validation_error(self, body: Any, headers: Mapping[str, str]) -> str | None:
+        return validation_error(body)
 
     def _message(self, reply: Reply, recorded: RecordedRequest) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": reply.text, "refusal": None}
@@ -121,14 +109,6 @@ class _ChatHandler(_Handler):
                 "total_tokens": reply.input_tokens + reply.output_tokens,
             },
         }
-
-    def _send_status(self, status: Status) -> None:
-        headers: dict[str, str] = dict(status.headers or {})
-        retry_after_ms = self.server.owner.retry_after_ms
-        if status.headers is None and status.code in RETRYABLE and retry_after_ms is not None:
-            headers["retry-after-ms"] = str(retry_after_ms)
-        body = status.body if status.body is not None else error_body(status.code, status.message)
-        self._send_json(status.code, body, headers)
 
 
 def echo(request: RecordedRequest) -> Reply:

@@ -211,9 +211,18 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # tests read server.requests, not a log on stderr
 
+    api_path = "/v1/messages"
+    """The one path this handler's API answers; subclasses speak other APIs."""
+
+    def error_body(self, code: int, message: str | None = None) -> dict[str, Any]:
+        return error_body(code, message)
+
+    def validation_error(self, body: Any, headers: Mapping[str, str]) -> str | None:
+        return validation_error(body, headers)
+
     def do_GET(self) -> None:
         self._read_body()
-        self._send_json(404, error_body(404, f"{self.path} not found"))
+        self._send_json(404, self.error_body(404, f"{self.path} not found"))
 
     def do_POST(self) -> None:
         owner = self.server.owner
@@ -225,12 +234,12 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         recorded = RecordedRequest("POST", self.path, headers, body)
         owner._record(recorded)
-        if self.path.split("?")[0] != "/v1/messages":
-            self._send_json(404, error_body(404, f"{self.path} not found"))
+        if self.path.split("?")[0] != self.api_path:
+            self._send_json(404, self.error_body(404, f"{self.path} not found"))
             return
-        problem = validation_error(body, headers)
+        problem = self.validation_error(body, headers)
         if problem is not None:
-            self._send_json(400, error_body(400, problem))
+            self._send_json(400, self.error_body(400, problem))
             return
         self._answer(owner._next_plan(recorded), recorded)
 
@@ -277,7 +286,9 @@ class _Handler(BaseHTTPRequestHandler):
         retry_after_ms = self.server.owner.retry_after_ms
         if status.headers is None and status.code in RETRYABLE and retry_after_ms is not None:
             headers["retry-after-ms"] = str(retry_after_ms)
-        body = status.body if status.body is not None else error_body(status.code, status.message)
+        body = (
+            status.body if status.body is not None else self.error_body(status.code, status.message)
+        )
         self._send_json(status.code, body, headers)
 
     def _read_body(self) -> bytes:
