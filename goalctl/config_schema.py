@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from goalctl.errors import ConfigError
+from goalctl.excerpts import plural
 
 
 class ConfigType(enum.StrEnum):
@@ -87,10 +88,6 @@ def _show(value: object) -> str:
 def _got(value: object) -> str:
     """``got 'ten' (string)``: the value and, where it adds anything, its type."""
     return "got null" if value is None else f"got {_show(value)} ({_kind(value)})"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _strictly_equal(left: object, right: object) -> bool:
@@ -186,9 +183,9 @@ def _rule_problems(
         noun = "character" if ftype is ConfigType.STRING else "item"
         size = len(value)
         if min is not None and size < min:
-            problems.append(f"must have at least {_plural(int(min), noun)}, got {size}")
+            problems.append(f"must have at least {plural(int(min), noun)}, got {size}")
         if max is not None and size > max:
-            problems.append(f"must have at most {_plural(int(max), noun)}, got {size}")
+            problems.append(f"must have at most {plural(int(max), noun)}, got {size}")
     elif ftype in _BOUNDED:
         assert isinstance(value, int | float)
         if min is not None and value < min:

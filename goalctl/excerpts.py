@@ -22,3 +22,8 @@ def excerpt(text: str, limit: int, marker: str = "…") -> str:
     if text[room] != " " and boundary >= limit // 2:
         kept = kept[:boundary]
     return kept.rstrip() + marker
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 call``, ``2 calls``: a count and its noun, as people write them."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -8,6 +8,7 @@ from typing import Any
 
 from goalctl.config.prices import cost_text
 from goalctl.errors import UsageError
+from goalctl.excerpts import plural
 from goalctl.state import RunState, RunStatus, RunStore, StoreProblem
 
 ACTIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING})
@@ -43,7 +44,9 @@ def status_lines(state: RunState) -> list[str]:
         cost = float(totals.get("cost_usd", 0))
         elapsed = float(totals.get("elapsed_s", 0))
         calls = totals.get("llm_calls", 0)
-        lines.append(f"Cost:     {cost_text(cost, totals)} ({calls} calls, {elapsed:.2f}s)")
+        lines.append(
+            f"Cost:     {cost_text(cost, totals)} ({plural(calls, 'call')}, {elapsed:.2f}s)"
+        )
     if state.pid and state.status in ACTIVE:
         lines.append(f"Worker:   pid {state.pid}")
     if state.error:

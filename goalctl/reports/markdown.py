@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from goalctl.config.prices import cost_column, cost_text
+from goalctl.excerpts import plural
 from goalctl.reports.steps import cases_with_steps, hidden_steps, step_texts
 from goalctl.verdict import FAILURE, WARNING, verdict_of
 
@@ -56,7 +57,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += [
         f"- Cases: {totals['cases_passed']} passed, {totals['cases_failed']} failed, "
         f"{totals['cases_errored']} errored, of {totals['cases']}",
-        f"- Cost: {cost_text(totals['cost_usd'], totals)} — {totals['llm_calls']} calls, "
+        f"- Cost: {cost_text(totals['cost_usd'], totals)} — {plural(totals['llm_calls'], 'call')}, "
         f"{totals['input_tokens']} input and {totals['output_tokens']} output tokens, "
         f"{totals['elapsed_s']:.2f}s",
     ]
