@@ -244,3 +244,16 @@ def test_validate_exits_1_on_an_unknown_name(tmp_path: Path) -> None:
     result = run_cli("validate", str(path))
     assert result.exit_code == 1
     assert "unknown name 'x'" in result.stdout + result.stderr
+
+
+def test_an_unknown_provider_is_a_problem_at_its_line(tmp_path: Path) -> None:
+    """`run` refuses it with exit 2; `validate` must not call the file valid."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        HEADER.replace("provider: scripted", "provider: scriptd")
+        + "success_criteria: [{id: c, description: d, metric: output_contains, target: x}]\n"
+    )
+
+    found = [f"{p.line}:{p.col}: {p.message} ({p.remedy})" for p in read_scenario(path).problems]
+
+    assert found == ["4:11: unknown provider 'scriptd' (did you mean 'scripted'?)"]

@@ -141,12 +141,15 @@ def check_config(
 
 
 def _provider_options(reader: _Reader, spec: ScenarioSpec) -> None:
-    """Options against what the scenario's provider declares (an unknown provider is
-    reported by its own check)."""
+    """The scenario's provider is one goalctl has (``run`` refuses any other), and its options
+    are what that provider declares."""
     from goalctl.providers.options import declared_options, option_issues
-    from goalctl.providers.registry import provider_names
+    from goalctl.providers.registry import PROVIDERS, provider_names
 
     if spec.provider not in provider_names():
+        if "provider" in spec.model_fields_set:
+            remedy = PROVIDERS.remedy(spec.provider)
+            reader.at(("provider",), f"unknown provider {spec.provider!r}", remedy)
         return
     try:
         schema = declared_options(spec.provider)
