@@ -8,6 +8,7 @@ what the session saw, and what the SDK made of the answer — streaming and not.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import socket
 from collections.abc import Awaitable, Callable
@@ -417,3 +418,24 @@ def test_concurrent_cases_are_served_by_their_own_sessions() -> None:
     assert sorted(replies) == ["echo: a"] * 5 + ["echo: b"] * 5
     assert [r.last_user_message for r in first.seen] == ["a"] * 5
     assert [r.last_user_message for r in second.seen] == ["b"] * 5
+
+
+def test_a_body_over_the_limit_is_refused_before_any_call() -> None:
+    from goalctl.gateway.server import MAX_BODY_BYTES
+
+    async def body(gateway: Gateway, session: FakeSession, key: str) -> Any:
+        import aiohttp
+
+        data = io.BytesIO(b"x" * (MAX_BODY_BYTES + 1))
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(gateway.url + "/v1/messages", data=data, headers={"x-api-key": key}) as r,
+        ):
+            return r.status, await r.json(), r.headers.get("x-should-retry")
+
+    session = FakeSession()
+    status, answer, retry = with_gateway(body, session)
+
+    assert (status, retry) == (413, "false")
+    assert "request body over" in answer["error"]["message"]
+    assert session.seen == []
