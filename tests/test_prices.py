@@ -115,7 +115,7 @@ def test_an_unpriced_model_without_a_cost_check_runs_and_its_cost_is_unknown(
     assert "unknown (no price for my-local-model)" in result.stdout
     [run] = (isolated_environment / "runs").iterdir()
     assert (
-        "- Cost: unknown (no price for my-local-model) — 1 calls" in (run / "report.md").read_text()
+        "- Cost: unknown (no price for my-local-model) — 1 call" in (run / "report.md").read_text()
     )
     [call] = [json.loads(line) for line in (run / "transcript.jsonl").read_text().splitlines()]
     assert call["cost_usd"] is None
@@ -140,7 +140,7 @@ def test_scripted_costs_are_labelled_simulated(
     assert totals["cost_usd"] > 0
     assert "(simulated)" in result.stdout
     markdown = (run / "report.md").read_text()
-    assert f"- Cost: ${totals['cost_usd']:.6f} (simulated) — 1 calls" in markdown
+    assert f"- Cost: ${totals['cost_usd']:.6f} (simulated) — 1 call" in markdown
     assert "| cost (simulated) |" in markdown
     assert "(simulated)" in summary.read_text()
     status = run_cli("status")
