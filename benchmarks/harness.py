@@ -158,20 +158,22 @@ class Benchmark:
     name: str
     summary: str
     run: BenchmarkFn
+    by_default: bool = True
+    """False for a benchmark that takes minutes: it runs only when named with ``--only``."""
 
 
 REGISTRY: dict[str, Benchmark] = {}
 """Benchmarks by name, in registration order (the order they run and are reported)."""
 
 
-def benchmark(name: str) -> Callable[[BenchmarkFn], BenchmarkFn]:
+def benchmark(name: str, *, by_default: bool = True) -> Callable[[BenchmarkFn], BenchmarkFn]:
     """Register a benchmark under ``name``; its docstring's first line is its summary."""
 
     def register(func: BenchmarkFn) -> BenchmarkFn:
         if name in REGISTRY:
             raise ValueError(f"benchmark {name!r} is registered twice")
         summary = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else ""
-        REGISTRY[name] = Benchmark(name, summary, func)
+        REGISTRY[name] = Benchmark(name, summary, func, by_default)
         return func
 
     return register

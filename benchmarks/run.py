@@ -47,6 +47,7 @@ def default_bin_dir() -> Path:
 
 
 def parse_args(argv: Sequence[str] | None, names: Sequence[str]) -> argparse.Namespace:
+    slow = [name for name in names if not REGISTRY[name].by_default]
     parser = argparse.ArgumentParser(
         prog="benchmarks/run.py", description=__doc__.split("\n\n")[0] if __doc__ else None
     )
@@ -62,7 +63,8 @@ def parse_args(argv: Sequence[str] | None, names: Sequence[str]) -> argparse.Nam
         action="append",
         choices=names,
         metavar="NAME",
-        help=f"run only this benchmark (repeatable): {', '.join(names)}",
+        help=f"run only this benchmark (repeatable): {', '.join(names)}; without it, every "
+        f"benchmark but the slow ones ({', '.join(slow) or 'none'})",
     )
     parser.add_argument(
         "--profile", action="store_true", help="add in-process cProfile reports where available"
@@ -113,7 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for module in BENCHMARK_MODULES:
         importlib.import_module(module)
     args = parse_args(argv, list(REGISTRY))
-    selected = [REGISTRY[name] for name in REGISTRY if not args.only or name in args.only]
+    selected = [
+        bench
+        for name, bench in REGISTRY.items()
+        if (name in args.only if args.only else bench.by_default)
+    ]
     ctx = Context(bin_dir=args.bin.absolute(), root=ROOT, runs=args.runs, profile=args.profile)
     rows: list[Row] = []
     errors = 0

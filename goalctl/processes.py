@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,19 +47,38 @@ class ProcessResult:
     """Whether stdout went past :data:`MAX_STDOUT_BYTES` and was cut."""
 
 
-async def run_process(
-    argv: Sequence[str],
-    *,
-    stdin: bytes = b"",
-    cwd: Path | None = None,
-    env: Mapping[str, str] | None = None,
-    timeout_s: float,
-    on_stderr: Callable[[str], None] | None = None,
-    max_stdout: int = MAX_STDOUT_BYTES,
-) -> ProcessResult:
-    """Run ``argv`` (never through a shell) in its own process group, guarded by a watchdog.
+@dataclass(slots=True)
+class Group:
+    """A child running in a process group of its own, with the group's watchdog."""
 
-    Cancellation (a stop, Ctrl-C) kills the group and reaps it before re-raising.
+    process: asyncio.subprocess.Process
+    exited: asyncio.Event
+    """Set when the child exits (its own children may still run, and hold its pipes)."""
+    watchdog: asyncio.subprocess.Process
+    guard_write: int
+    _ending: asyncio.Future[None] | None = None
+
+    async def end(self) -> None:
+        """End everything in the group: SIGTERM while the child runs, SIGKILL after a grace
+        period or once it has exited (its own children may linger), then reap what is ours.
+
+        Ending runs once, to its end even if the caller is cancelled meanwhile; every call
+        waits for it."""
+        if self._ending is None:
+            self._ending = asyncio.ensure_future(
+                _end_group(
+                    self.watchdog.pid, self.process, self.exited, self.watchdog, self.guard_write
+                )
+            )
+        await asyncio.shield(self._ending)
+
+
+async def start_group(
+    argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> Group:
+    """Start ``argv`` (never through a shell) in its own process group, guarded by a watchdog,
+    with pipes for stdin, stdout and stderr. The caller must :meth:`Group.end` it.
+
     :class:`OSError` (no such program, not executable) propagates for the caller to word.
     """
     guard_read, guard_write = os.pipe()
@@ -93,15 +112,58 @@ async def run_process(
             env=dict(env) if env is not None else None,
             process_group=group,
         )
-        process = asyncio.subprocess.Process(transport, protocol, loop)
     except BaseException:
         await _end_group(group, None, asyncio.Event(), watchdog, guard_write)
         raise
+    process = asyncio.subprocess.Process(transport, protocol, loop)
+    return Group(process, protocol.exited, watchdog, guard_write)
 
-    async def end() -> None:
-        await _end_group(group, process, protocol.exited, watchdog, guard_write)
 
-    return await _supervise(process, protocol.exited, stdin, timeout_s, on_stderr, max_stdout, end)
+async def run_process(
+    argv: Sequence[str],
+    *,
+    stdin: bytes = b"",
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float,
+    on_stderr: Callable[[str], None] | None = None,
+    max_stdout: int = MAX_STDOUT_BYTES,
+) -> ProcessResult:
+    """Run ``argv`` to its end (never through a shell) in its own process group, guarded by a
+    watchdog.
+
+    Cancellation (a stop, Ctrl-C) kills the group and reaps it before re-raising.
+    :class:`OSError` (no such program, not executable) propagates for the caller to word.
+    """
+    group = await start_group(argv, cwd=cwd, env=env)
+    return await _supervise(group, stdin, timeout_s, on_stderr, max_stdout)
+
+
+def stderr_lines(emit: Callable[[str], None]) -> Callable[[bytes], None]:
+    """A feeder of raw chunks that calls ``emit`` with each whole line, decoded leniently and
+    cut to :data:`MAX_STDERR_LINE` (one enormous line must not overrun a line buffer); feed
+    ``b""`` at the end for the last, unterminated line."""
+    pending = b""
+
+    def feed(chunk: bytes) -> None:
+        nonlocal pending
+        if not chunk:
+            if pending:
+                emit(_line(pending))
+            pending = b""
+            return
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            emit(_line(line))
+        if len(pending) > MAX_STDERR_LINE:
+            emit(_line(pending))
+            pending = b""
+
+    return feed
+
+
+def _line(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace").rstrip("\r")[:MAX_STDERR_LINE]
 
 
 class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
@@ -118,21 +180,21 @@ class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
 
 
 async def _supervise(
-    process: asyncio.subprocess.Process,
-    exited: asyncio.Event,
+    group: Group,
     stdin: bytes,
     timeout_s: float,
     on_stderr: Callable[[str], None] | None,
     max_stdout: int,
-    end: Callable[[], Awaitable[None]],
 ) -> ProcessResult:
-    """Feed, read and wait for the child within the timeout; then ``end`` its group (which
-    may still hold the pipes open, a background job for example) and drain the pipes."""
+    """Feed, read and wait for the child within the timeout; then end its group (which may
+    still hold the pipes open, a background job for example) and drain the pipes."""
+    process = group.process
     pipe_in, pipe_out, pipe_err = process.stdin, process.stdout, process.stderr
     if pipe_in is None or pipe_out is None or pipe_err is None:
-        raise RuntimeError("the child's pipes are missing")  # created above with PIPE
+        raise RuntimeError("the child's pipes are missing")  # created with PIPE
     stdout = _Bounded(max_stdout)
     stderr_tail = bytearray()
+    lines = stderr_lines(on_stderr) if on_stderr is not None else None
 
     async def feed() -> None:
         # A child that exits without reading its input closes the pipe: not our failure.
@@ -145,44 +207,32 @@ async def _supervise(
         while chunk := await pipe_out.read(65536):
             stdout.add(chunk)
 
-    def emit(line: bytes) -> None:
-        if on_stderr is not None:
-            on_stderr(line.decode("utf-8", "replace").rstrip("\r")[:MAX_STDERR_LINE])
-
     async def read_stderr() -> None:
         # Read in chunks, not lines: one enormous line must not overrun a line buffer.
-        pending = b""
         while chunk := await pipe_err.read(65536):
             stderr_tail.extend(chunk)
             del stderr_tail[:-STDERR_TAIL_BYTES]
-            *lines, pending = (pending + chunk).split(b"\n")
-            for line in lines:
-                emit(line)
-            if len(pending) > MAX_STDERR_LINE:
-                emit(pending)
-                pending = b""
-        if pending:
-            emit(pending)
+            if lines is not None:
+                lines(chunk)
+        if lines is not None:
+            lines(b"")
 
     tasks = [asyncio.create_task(job()) for job in (feed, read_stdout, read_stderr)]
-    ended = False
     try:
         try:
             async with asyncio.timeout(timeout_s):
-                await exited.wait()
+                await group.exited.wait()
             returncode, timed_out = process.returncode, False
         except TimeoutError:
             returncode, timed_out = None, True
-        await end()
-        ended = True
+        await group.end()
         # The group is gone, so the pipes reach their end at once: what is left is output.
         await asyncio.wait(tasks, timeout=KILL_GRACE_S)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if not ended:
-            await asyncio.shield(end())
+        await group.end()  # at once after a cancellation; a no-op after the end above
     return ProcessResult(
         returncode=returncode,
         stdout=bytes(stdout.data),
