@@ -1,7 +1,7 @@
 """A support-reply agent as a small HTTP service, for goalctl's ``http`` agent.
 
-    python3 examples/agents/http_app.py --port 8765     # then, in another shell:
-    goalctl run examples/agents/support-reply-http.md
+    goalctl run scenarios/support-reply-http.md     # goalctl starts it (`serve`), or:
+    python3 examples/agents/http_app.py --port 8765  # and point the scenario's url at it
 
 goalctl POSTs each case's document (goal, case input, rendered prompts) to ``/reply`` and
 reads the output at the JSON Pointer ``/reply`` of the answer. The model calls go through
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -86,7 +87,8 @@ def make_server(port: int = 0) -> ThreadingHTTPServer:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8765)
+    # $PORT is how goalctl's `serve` (and most hosting platforms) say where to listen.
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8765))
     server = make_server(parser.parse_args().port)
     print(f"listening on http://127.0.0.1:{server.server_address[1]}/reply", flush=True)
     try:

@@ -28,10 +28,12 @@ from goalctl.agents.external import (
     CaseSession,
     attempts,
     case_document,
+    child_environment,
     expand_env,
     failure,
     until_stopped,
 )
+from goalctl.agents.service import PORT_VARIABLE, Service, serve_problem
 from goalctl.config_schema import ConfigIssue
 from goalctl.errors import ConfigError, TemplateError
 from goalctl.evaluation import CaseOutput
@@ -48,6 +50,9 @@ FIRST_BACKOFF_S: Final = 0.5
 MAX_BACKOFF_S: Final = 30.0
 PREVIEW: Final = 200
 RETRIED_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+EXIT_WAIT_S: Final = 0.25
+"""After a failed connection, how long a started service has to be seen exiting (a crash
+resets connections a moment before the process is gone)."""
 
 
 class Answer(NamedTuple):
@@ -65,9 +70,22 @@ class HttpAgent(PhasedAgent):
     @classmethod
     def config_problems(cls, config: Mapping[str, Any], scenario: Path) -> list[ConfigIssue]:
         issues = []
-        problem = url_problem(str(config.get("url", "")))
+        url = str(config.get("url", ""))
+        serves = bool(config.get("serve"))
+        problem = url_problem(url.replace(PORT_VARIABLE, "1") if serves else url)
+        if not problem and serves:
+            problem = serve_problem(url)
         if problem:
-            issues.append(ConfigIssue("url", problem))
+            remedy = "e.g. http://127.0.0.1:${PORT}/reply" if serves else ""
+            issues.append(ConfigIssue("url", problem, remedy))
+        elif PORT_VARIABLE in url and not serves:
+            issues.append(
+                ConfigIssue(
+                    "url",
+                    f"{url!r} says ${{PORT}}, which only serve sets",
+                    "give serve the command that starts your service, or write the port",
+                )
+            )
         problem = pointer_problem(str(config.get("output", "")))
         if problem:
             issues.append(ConfigIssue("output", problem, "e.g. /choices/0/message/content"))
@@ -89,6 +107,7 @@ class HttpAgent(PhasedAgent):
         if issues:  # validate reports them all; a run (maybe with --config) stops at the first
             raise ConfigError(str(issues[0]))
         self.url = str(self.config["url"])
+        self.service: Service | None = None
         self.method = str(self.config.get("method", "POST"))
         # Expanded once, before any case: a variable that is not set fails the run at once.
         self.headers = expand_env(self.config.get("headers") or {}, field="headers")
@@ -104,11 +123,26 @@ class HttpAgent(PhasedAgent):
         self.client = aiohttp.ClientSession(
             trust_env=False, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
         )
+        if self.config.get("serve"):
+            # Like a command agent's program: goalctl's environment without provider
+            # credentials, so the service's model calls take the gateway the headers name.
+            self.service, self.url = await Service.start(
+                list(self.config["serve"]),
+                self.url,
+                cwd=self.context.scenario.path.resolve().parent,
+                env=child_environment(),
+                timeout_s=float(self.config.get("serve_timeout_s", 30)),
+                log=self.context.log,
+            )
 
     async def cleanup(self) -> None:
         client = getattr(self, "client", None)
         if client is not None:
             await client.close()
+        service = getattr(self, "service", None)
+        if service is not None:
+            await service.stop()
+            self.context.log("serve: stopped")
 
     async def execute(self, case: CaseRun) -> CaseOutput:
         return await attempts(self.context, case, lambda *args: self._attempt(case, *args))
@@ -168,6 +202,9 @@ class HttpAgent(PhasedAgent):
             try:
                 answer = await self._send(body, headers, deadline)
             except ConnectionError as exc:
+                if self.service is not None and await self.service.exited_within(EXIT_WAIT_S):
+                    # Retrying cannot help: nothing will listen on the port again.
+                    raise failure(self.service.exit_message(), "") from None
                 if last:
                     raise failure(f"{self.method} {self.url} failed", str(exc)) from None
                 what = f"connection failed ({exc})"
