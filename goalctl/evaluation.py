@@ -12,15 +12,15 @@ import functools
 import json
 import math
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from goalctl.check_names import CHECK_ARGUMENTS, METRIC_NAMES
+from goalctl.check_names import CHECK_ARGUMENTS, METRIC_NAMES, TRAJECTORY_NAMES
 from goalctl.errors import ExpressionError, TemplateError
 from goalctl.excerpts import excerpt
-from goalctl.goal import Constraint, Metric, SuccessCriterion
+from goalctl.goal import Constraint, ConstraintType, Metric, SuccessCriterion
 from goalctl.projects import Reference, parse_reference, project_root
 from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import render, render_target
@@ -359,6 +359,29 @@ class Evaluator:
             checks.append(self.check_expression(constraint, names))
         return checks
 
+    def screen_call(
+        self,
+        context: Mapping[str, Any],
+        trajectory: Sequence[Mapping[str, Any]],
+        metrics: Metrics,
+    ) -> ConstraintCheck | None:
+        """Before a tool call runs: the first hard constraint over the trajectory that the
+        trajectory with the proposed call as its last step violates, or None.
+
+        A check that cannot be evaluated refuses the call too: a rule meant to stop a call
+        must not let it through because it broke.
+        """
+        screened = [c for c in self.goal.constraints if reads_trajectory(c)]
+        if not screened:
+            return None
+        result = CaseOutput(None, "", trajectory=[dict(step) for step in trajectory])
+        names = self.names(context, result, metrics)
+        for constraint in screened:
+            check = self.check_expression(constraint, names)
+            if not check.satisfied:
+                return check
+        return None
+
     def check_expression(self, constraint: Constraint, names: Mapping[str, Any]) -> ConstraintCheck:
         assert constraint.check is not None
         try:
@@ -378,6 +401,25 @@ def _reads_output(source: str) -> bool:
 
     try:
         return bool(compile_expression(source).names & {"output", "value"})
+    except ExpressionError:
+        return False
+
+
+def reads_trajectory(constraint: Constraint) -> bool:
+    """Whether a hard constraint's check is an expression that reads the trajectory, so it is
+    checked before each tool call (DESIGN §12)."""
+    check = constraint.check
+    if (
+        constraint.constraint_type is not ConstraintType.HARD
+        or check is None
+        or check.strip() == "llm_judge"
+        or is_callable_reference(check)
+    ):
+        return False
+    from goalctl.expressions import compile_expression
+
+    try:
+        return bool(compile_expression(check).names & set(TRAJECTORY_NAMES))
     except ExpressionError:
         return False
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import functools
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -334,7 +334,10 @@ class ScenarioRun:
                 kwargs.setdefault("purpose", "agent")
                 return await self.meter.complete(messages, case=name, metrics=metrics, **kwargs)
 
-            run = CaseRun(index, name, case, render, complete, evaluate)
+            def screen(trajectory: Sequence[Mapping[str, Any]]) -> ConstraintCheck | None:
+                return self.evaluator.screen_call(context, trajectory, metrics)
+
+            run = CaseRun(index, name, case, render, complete, evaluate, screen)
             try:
                 output = await agent.execute(run)
                 metrics.attempts = output.attempts

@@ -44,6 +44,11 @@ class Step:
     """The model's tool-call id, for steps seen through the model exchange."""
     source: str = "model"
     """``model`` (seen in the model exchange) or ``agent`` (reported by the agent)."""
+    elapsed_s: float | None = None
+    """Seconds the call took (tool run, or from the model's call to its result); None when
+    unknown."""
+    refused: str | None = None
+    """The id of the hard constraint that refused this call before it ran (DESIGN §12)."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -56,6 +61,10 @@ class Step:
         if self.id is not None:
             data["id"] = self.id
         data["source"] = self.source
+        if self.elapsed_s is not None:
+            data["elapsed_s"] = self.elapsed_s
+        if self.refused is not None:
+            data["refused"] = self.refused
         return data
 
 

@@ -70,6 +70,12 @@ EXAMPLES = [
         "version": "1.0.0",
     },
     {
+        "scenario": "scenarios/support-reply-http.md",
+        "id": "support-reply-http",
+        "name": "Support replies, drafted by a service",
+        "version": "1.0.0",
+    },
+    {
         "scenario": "scenarios/support-triage.md",
         "id": "support-triage",
         "name": "Support triage",

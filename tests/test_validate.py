@@ -273,6 +273,7 @@ def test_examples_are_valid() -> None:
         "order-status-openai",
         "ticket-title-curl",
         "refund-policy-python",
+        "support-reply-http",
     }
 
 
@@ -309,7 +310,7 @@ class TestCommand:
         result = run_cli("validate", str(SCENARIOS))
         assert (result.exit_code, result.stdout, result.stderr) == (
             0,
-            "10 scenario files valid\n",
+            "11 scenario files valid\n",
             "",
         )
 

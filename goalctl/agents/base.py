@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from goalctl.agents.manifest import AgentManifest
 from goalctl.config_schema import ConfigIssue
-from goalctl.evaluation import CaseOutput, Check
+from goalctl.evaluation import CaseOutput, Check, ConstraintCheck
 from goalctl.providers.base import CompletionResponse, Message
 from goalctl.scenario.model import Case, Scenario
 from goalctl.scenario.render import RenderedCase
@@ -62,6 +62,12 @@ class CaseRun:
     a model call counted against this case and the run's budgets."""
     evaluate: Callable[[CaseOutput], Awaitable[Sequence[Check]]]
     """Checks the criteria on an output; the last evaluation is the case's result."""
+    screen: Callable[[Sequence[Mapping[str, Any]]], ConstraintCheck | None] = lambda trajectory: (
+        None
+    )
+    """``screen(trajectory)``: before a tool call runs, the trajectory so far with the proposed
+    call as its last step (``result`` and ``error`` None); the first hard constraint over the
+    trajectory that it violates (the call must then be refused), or None (DESIGN §12)."""
 
 
 @dataclass(frozen=True)
