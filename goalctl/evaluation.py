@@ -9,7 +9,6 @@ A check that cannot be made (judge failure, broken expression) never passes.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -19,13 +18,12 @@ from typing import Any
 
 from goalctl.check_names import CHECK_ARGUMENTS, METRIC_NAMES, TRAJECTORY_NAMES
 from goalctl.errors import ExpressionError, TemplateError
-from goalctl.excerpts import excerpt
+from goalctl.excerpts import shorten
 from goalctl.goal import Constraint, ConstraintType, Metric, SuccessCriterion
+from goalctl.json_values import json_equal as json_equal
 from goalctl.projects import Reference, parse_reference, project_root
 from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import render, render_target
-
-MAX_EVIDENCE = 200
 
 Judge = Callable[[str], Awaitable[str]]
 """Sends a judge prompt (user message) and returns the judge's reply text."""
@@ -89,16 +87,6 @@ class ConstraintCheck:
     error: str | None = None
 
 
-def shorten(value: Any, limit: int = MAX_EVIDENCE) -> str:
-    """``value`` on one line in at most ``limit`` characters, cut at a word boundary."""
-    text = (
-        value
-        if isinstance(value, str)
-        else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    )
-    return excerpt(" ".join(text.split()), limit)
-
-
 def parse_judge_reply(text: str) -> tuple[bool, float | None, str]:
     """The judge's ``{"pass", "score", "reason"}``; ValueError when the reply is not that."""
     from goalctl.reading import MAX_JSON_DEPTH, ReadError, json_depth_exceeds, loads_json
@@ -130,46 +118,6 @@ def _as_float(value: int | float) -> float:
         return float(value)
     except OverflowError:
         return math.inf
-
-
-def json_equal(left: Any, right: Any) -> bool:
-    """Equality of JSON values; a string that holds JSON compares as that JSON.
-
-    Two strings compare as JSON when both hold an object or array (``'{"a": 1}'`` equals
-    ``'{"a":1}'``), else as text with surrounding whitespace ignored. ``true`` never equals
-    ``1``, at any depth.
-    """
-    if isinstance(left, str) and isinstance(right, str):
-        parsed_left, parsed_right = _maybe_json(left), _maybe_json(right)
-        if isinstance(parsed_left, dict | list) and isinstance(parsed_right, dict | list):
-            return _same(parsed_left, parsed_right)
-        return left.strip() == right.strip()
-    if isinstance(left, str):
-        left = _maybe_json(left)
-    if isinstance(right, str):
-        right = _maybe_json(right)
-    return _same(left, right)
-
-
-def _same(left: Any, right: Any) -> bool:
-    if isinstance(left, dict) and isinstance(right, dict):
-        return left.keys() == right.keys() and all(_same(left[k], right[k]) for k in left)
-    if isinstance(left, list | tuple) and isinstance(right, list | tuple):
-        return len(left) == len(right) and all(
-            _same(a, b) for a, b in zip(left, right, strict=True)
-        )
-    if isinstance(left, bool) or isinstance(right, bool):
-        return type(left) is type(right) and left == right
-    return bool(left == right)
-
-
-def _maybe_json(text: str) -> Any:
-    from goalctl.reading import ReadError, loads_json
-
-    try:
-        return loads_json(text, "text")
-    except ReadError:
-        return text
 
 
 class Evaluator:
