@@ -7,6 +7,7 @@ and where it is (``line 2, column 5``), counted in the source as the user wrote 
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 import threading
 import time
@@ -182,8 +183,10 @@ def _call_problem(node: ast.Call) -> str | None:
     if isinstance(func, ast.Name):
         known = func.id in _FUNCTIONS or func.id in _BOUND_FUNCTIONS
         if not known and not func.id.startswith("_"):
-            available = ", ".join(sorted({*_FUNCTIONS, *_BOUND_FUNCTIONS}))
-            return f"unknown function {func.id!r} (available: {available})"
+            names = sorted({*_FUNCTIONS, *_BOUND_FUNCTIONS})
+            close = difflib.get_close_matches(func.id, names, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            return f"unknown function {func.id!r} ({hint}available: {', '.join(names)})"
     elif not isinstance(func, ast.Attribute):
         return "only functions and methods can be called"
     if any(isinstance(arg, ast.Starred) for arg in node.args):
