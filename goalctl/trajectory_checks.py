@@ -25,6 +25,7 @@ subset, and ``subset(C, T) == superset(T, C)``.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -169,7 +170,8 @@ def _sequence_miss(made: Sequence[str], wanted: Sequence[str], mode: str) -> str
                 position = made.index(name, position) + 1
             except ValueError:
                 after = f" after call {position} ({made[position - 1]!r})" if position else ""
-                got = f"matched {shorten(list(wanted[:matched]))}, then " if matched else ""
+                done = ", ".join(repr(name) for name in wanted[:matched][-5:])
+                got = f"matched {done}, then " if matched else ""
                 return f"{got}no call of {name!r}{after}"
         raise AssertionError("a subsequence was reported missing")
     if mode == "any_order":
@@ -216,7 +218,7 @@ def differences(got: Any, wanted: Any, *, exact: bool, path: str = "args") -> li
         found: list[str] = []
         for key, value in wanted.items():
             if key not in got:
-                found.append(f"{path}.{key} is missing (expected {shorten(value, 60)})")
+                found.append(f"{path}.{key} is missing (expected {_json(value)})")
             else:
                 found.extend(differences(got[key], value, exact=exact, path=f"{path}.{key}"))
         if exact:
@@ -224,7 +226,12 @@ def differences(got: Any, wanted: Any, *, exact: bool, path: str = "args") -> li
         return found
     if json_equal(got, wanted):
         return []
-    return [f"{path} is {shorten(got, 60)}, expected {shorten(wanted, 60)}"]
+    return [f"{path} is {_json(got)}, expected {_json(wanted)}"]
+
+
+def _json(value: Any) -> str:
+    """A value as JSON (``"500"`` and ``500`` must read differently), shortened."""
+    return shorten(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str), 60)
 
 
 def tool_args(
