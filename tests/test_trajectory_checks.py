@@ -49,15 +49,19 @@ def test_names_count_calls_that_ran_including_errored_ones_but_not_refused_ones(
 
     assert names["tool_calls"] == ["lookup", "lookup"]
     assert names["steps"] == 3  # the length of `trajectory`, the refused step included
-    assert names["called"]("lookup") and names["count"]("lookup") == 2
-    assert not names["called"]("delete_account") and names["count"]("delete_account") == 0
-    assert names["trajectory"] == trajectory and names["trajectory"][0] is not trajectory[0]
+    assert names["called"]("lookup")
+    assert names["count"]("lookup") == 2
+    assert not names["called"]("delete_account")
+    assert names["count"]("delete_account") == 0
+    assert names["trajectory"] == trajectory
+    assert names["trajectory"][0] is not trajectory[0]
 
 
 def test_called_and_count_take_only_names() -> None:
     names = trajectory_names(steps("lookup"))
 
-    assert names["called"](1) is False and names["count"](None) == 0
+    assert names["called"](1) is False
+    assert names["count"](None) == 0
 
 
 # -- tool_called -------------------------------------------------------------------------------
@@ -122,7 +126,8 @@ def test_any_order_implies_subset_and_superset_and_in_order_implies_subset(
     made: list[str], wanted: list[str]
 ) -> None:
     if SEQUENCE_MODES["any_order"](made, wanted):
-        assert SEQUENCE_MODES["subset"](made, wanted) and SEQUENCE_MODES["superset"](made, wanted)
+        assert SEQUENCE_MODES["subset"](made, wanted)
+        assert SEQUENCE_MODES["superset"](made, wanted)
     if SEQUENCE_MODES["in_order"](made, wanted):
         assert SEQUENCE_MODES["subset"](made, wanted)
 
@@ -314,19 +319,22 @@ def test_criteria_read_the_trajectory_even_when_the_output_is_unusable(tmp_path:
 
     check = evaluate(scenario, CaseOutput(None, "", error="not JSON", trajectory=steps("lookup")))
 
-    assert check.passed and check.evidence == "'lookup' called 1 time (step 1); wanted at least 1"
+    assert check.passed
+    assert check.evidence == "'lookup' called 1 time (step 1); wanted at least 1"
 
 
 def test_tool_sequence_criterion_defaults_to_in_order(tmp_path: Path) -> None:
     check = run(tmp_path, "metric: tool_sequence, target: [a, b]", steps("a", "x", "b"))
 
-    assert check.passed and check.evidence.startswith("in_order: ")
+    assert check.passed
+    assert check.evidence.startswith("in_order: ")
 
 
 def test_tool_sequence_criterion_mode(tmp_path: Path) -> None:
     check = run(tmp_path, "metric: tool_sequence, target: [a, b], mode: strict", steps("a", "x"))
 
-    assert not check.passed and check.evidence.startswith("strict: call 2 is 'x'")
+    assert not check.passed
+    assert check.evidence.startswith("strict: call 2 is 'x'")
 
 
 def test_tool_args_target_values_are_templates_over_the_case(tmp_path: Path) -> None:
@@ -357,4 +365,6 @@ def test_tool_called_criterion_with_min_and_max(tmp_path: Path) -> None:
     check = run(tmp_path, "metric: tool_called, target: a, min: 2, max: 2", steps("a", "a", "a"))
 
     assert not check.passed
-    assert check.evidence == "'a' called 3 times (steps 1, 2, 3); wanted exactly 2; calls: a → a → a"
+    assert (
+        check.evidence == "'a' called 3 times (steps 1, 2, 3); wanted exactly 2; calls: a → a → a"
+    )
