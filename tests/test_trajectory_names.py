@@ -111,6 +111,20 @@ def test_a_refused_call_fails_its_constraint_naming_the_call(tmp_path: Path) -> 
     assert len(checks[0].evidence) < 160
 
 
+def test_the_verdict_names_the_refused_call_and_fails_the_goal(tmp_path: Path) -> None:
+    from goalctl.verdict import aggregate_constraints
+
+    scenario = build(tmp_path, RULES)
+    trajectory = steps(REFUSED | {"args": {"user": "u-1"}})
+    checks = constraints_of(scenario, CaseOutput("ok", "ok", trajectory=trajectory))
+
+    [no_deletes, *others] = aggregate_constraints(scenario, [("only", checks)], [])
+
+    assert no_deletes.violations == ['only: refused step 1: delete_account({"user": "u-1"})']
+    assert no_deletes.hard
+    assert all(not c.violations for c in others)
+
+
 def test_a_module_function_check_takes_the_trajectory(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "rules.py").write_text(

@@ -96,8 +96,11 @@ def test_command_succeeds_is_bounded_in_time_and_names_a_missing_program(tmp_pat
     slow = asyncio.run(command_succeeds(tmp_path, ["sh", "-c", "echo started >&2; sleep 30"], 0.3))
     missing = asyncio.run(command_succeeds(tmp_path, ["no-such-program-xyz"], None))
 
-    assert slow == (False, "`sh -c echo started >&2; sleep 30` timed out after 0.3s (killed): "
-                    "started", None)  # fmt: skip
+    assert slow == (
+        False,
+        "`sh -c echo started >&2; sleep 30` timed out after 0.3s (killed): started",
+        None,
+    )
     assert missing == (
         False,
         "`no-such-program-xyz` did not run",
