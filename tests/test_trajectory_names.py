@@ -272,6 +272,26 @@ def test_validate_knows_the_trajectory_names(tmp_path: Path) -> None:
     ]
 
 
+def test_validate_says_when_a_trajectory_name_hides_an_output_key(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        """\
+        output_schema: {type: object, properties: {count: {type: integer}, steps: {}}}
+        success_criteria:
+          - {id: c, description: d, metric: custom, check: "count == 3"}
+          - {id: e, description: d, metric: custom, check: "output['count'] == count('x')"}
+          - {id: f, description: d, metric: custom, check: "len(steps) > 0"}
+        """,
+    )
+
+    assert found == [
+        "7:52: success_criteria[0].check: 'count' in 'count == 3' is the trajectory's 'count', "
+        "not the output's key (read the output's key as output['count'])",
+        "9:52: success_criteria[2].check: 'steps' in 'len(steps) > 0' is the trajectory's "
+        "'steps', not the output's key (read the output's key as output['steps'])",
+    ]
+
+
 def test_validate_refuses_an_unknown_function(tmp_path: Path) -> None:
     found = problems(
         tmp_path,

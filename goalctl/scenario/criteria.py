@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from goalctl.check_names import CHECK_ARGUMENTS, known_names, output_names, suggestion
+from goalctl.check_names import (
+    CHECK_ARGUMENTS,
+    TRAJECTORY_FUNCTIONS,
+    TRAJECTORY_NAMES,
+    known_names,
+    output_names,
+    suggestion,
+)
 from goalctl.errors import ExpressionError
 from goalctl.goal import Metric
 from goalctl.projects import Reference, inspect_reference, parse_reference, project_root
@@ -152,6 +159,16 @@ def _expression(
         return
     if output_keys is None:
         return  # the output's keys are unknown, so any name may be one of them
+    for name in sorted(expression.names & output_keys & set(TRAJECTORY_NAMES)):
+        # The trajectory's names win over the output's keys, as the case's names do; calling
+        # `count(...)` means the function, reading `count` alone likely means the key.
+        if name in TRAJECTORY_FUNCTIONS and not _read_bare(expression.tree, name):
+            continue
+        reader.at(
+            path,
+            f"{name!r} in {_quote(source)} is the trajectory's {name!r}, not the output's key",
+            f"read the output's key as output[{name!r}]",
+        )
     known = known_names(output_keys, criterion=criterion)
     for name in sorted(expression.names - known):
         reader.at(
@@ -159,6 +176,21 @@ def _expression(
             f"unknown name {name!r} in {_quote(source)}: a run would fail on every case",
             suggestion(name, known),
         )
+
+
+def _read_bare(tree: Any, name: str) -> bool:
+    """Whether ``name`` is read other than as the function of a call."""
+    import ast
+
+    called = {
+        id(node.func)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    return any(
+        isinstance(node, ast.Name) and node.id == name and id(node) not in called
+        for node in ast.walk(tree)
+    )
 
 
 def _reference(reader: _Reader, path: tuple[str | int, ...], reference: Reference) -> None:
