@@ -345,7 +345,9 @@ class ScenarioRun:
             workspace: Path | None = None
             try:
                 workspace = await self.workspaces.make()
-                run = CaseRun(index, name, case, render, complete, evaluate, screen, workspace)
+                run = CaseRun(
+                    index, name, case, render, complete, evaluate, screen, workspace=workspace
+                )
                 output = await agent.execute(run)
                 metrics.attempts = output.attempts
                 if not tries or tries[-1][0] is not output:

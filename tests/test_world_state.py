@@ -218,6 +218,34 @@ def test_world_state_criteria_without_a_workspace_get_an_empty_folder(
     assert list(scratch.iterdir()) == []
 
 
+def test_a_case_whose_agent_fails_leaves_no_workspace_behind(
+    tmp_path: Path, isolated_environment: Path, scratch: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'mine'\n")
+    (tmp_path / "broken.py").write_text(
+        "import goalctl\n\n@goalctl.agent\ndef run(workspace):\n"
+        "    (workspace / 'half.txt').write_text('x')\n    raise RuntimeError('crashed')\n"
+    )
+    sys.modules.pop("broken", None)
+    path = write_scenario(
+        tmp_path,
+        """\
+        agent: python
+        config: {callable: "broken:run"}
+        success_criteria:
+          - {id: wrote, description: Wrote, metric: file_exists, target: half.txt}
+        """,
+    )
+
+    result = run_cli("run", str(path))
+
+    assert result.exit_code == 3, result.stdout + result.stderr
+    [case] = report_of(isolated_environment)["cases"]
+    assert case["status"] == "error"
+    assert "crashed" in case["error"]
+    assert list(scratch.iterdir()) == []
+
+
 def test_the_command_agent_runs_in_the_scenarios_workspace(
     tmp_path: Path, isolated_environment: Path, scratch: Path
 ) -> None:
