@@ -27,14 +27,32 @@ CONTEXT_NAMES: Final = ("output", "text", "value", "input", "expected", "case", 
 CRITERION_NAMES: Final = ("target",)
 """Bound only for ``custom`` criteria: the criterion's rendered ``target``."""
 
-TRAJECTORY_NAMES: Final[tuple[str, ...]] = ()
-"""Names of a case's trajectory (DESIGN §12); none are bound yet."""
+TRAJECTORY_FUNCTIONS: Final = frozenset({"called", "count"})
+"""Names of the trajectory that are functions: ``called(name)`` and ``count(name)``. The
+expression sandbox lets these (and only these) names be called although they are bound per
+evaluation, not built in (:mod:`goalctl.expressions.checker`)."""
+
+TRAJECTORY_NAMES: Final[tuple[str, ...]] = ("trajectory", "steps", "tool_calls", "called", "count")
+"""Names of a case's trajectory (DESIGN §12), bound for every check expression: the step dicts,
+their number, the names of the tools that ran in order, and ``called``/``count``. A hard
+constraint that reads one of them is checked before each tool call."""
 
 CHECK_ARGUMENTS: Final = frozenset(
-    {"output", "text", "input", "expected", "target", "case", "metrics", "config", "error"}
+    {
+        "output",
+        "text",
+        "input",
+        "expected",
+        "target",
+        "case",
+        "metrics",
+        "config",
+        "error",
+        "trajectory",
+    }
 )
 """Keyword arguments a ``module:function`` check may take (``metrics`` maps the metric names
-to their values)."""
+to their values; ``trajectory`` is the list of step dicts)."""
 
 
 def output_names(

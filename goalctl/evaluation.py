@@ -9,8 +9,6 @@ A check that cannot be made (judge failure, broken expression) never passes.
 from __future__ import annotations
 
 import functools
-import json
-import math
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,13 +17,26 @@ from typing import Any
 
 from goalctl.check_names import CHECK_ARGUMENTS, METRIC_NAMES, TRAJECTORY_NAMES
 from goalctl.errors import ExpressionError, TemplateError
-from goalctl.excerpts import excerpt
+from goalctl.excerpts import shorten as shorten
 from goalctl.goal import Constraint, ConstraintType, Metric, SuccessCriterion
+from goalctl.json_values import json_equal as json_equal
+from goalctl.judge_replies import parse_judge_reply
 from goalctl.projects import Reference, parse_reference, project_root
 from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import render, render_target
+from goalctl.trajectory_checks import describe_call, trajectory_names
 
-MAX_EVIDENCE = 200
+OVER_THE_RUN = frozenset(
+    {
+        Metric.TOOL_CALLED,
+        Metric.TOOL_SEQUENCE,
+        Metric.TOOL_ARGS,
+        Metric.FILE_EXISTS,
+        Metric.FILE_MATCHES,
+        Metric.COMMAND_SUCCEEDS,
+    }
+)
+"""Metrics over what the agent did (its trajectory) or left (its workspace), not its output."""
 
 Judge = Callable[[str], Awaitable[str]]
 """Sends a judge prompt (user message) and returns the judge's reply text."""
@@ -61,6 +72,9 @@ class CaseOutput:
     """Why the output is unusable (e.g. not JSON), if it is."""
     trajectory: list[dict[str, Any]] = field(default_factory=list)
     """The tool calls made for the output, in order (:mod:`goalctl.trajectory`)."""
+    workspace: Path | None = None
+    """The case's workspace, where world-state criteria look; set by the runner, not the
+    agent (:mod:`goalctl.workspaces`)."""
 
 
 @dataclass(frozen=True)
@@ -87,89 +101,6 @@ class ConstraintCheck:
     satisfied: bool
     evidence: str
     error: str | None = None
-
-
-def shorten(value: Any, limit: int = MAX_EVIDENCE) -> str:
-    """``value`` on one line in at most ``limit`` characters, cut at a word boundary."""
-    text = (
-        value
-        if isinstance(value, str)
-        else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    )
-    return excerpt(" ".join(text.split()), limit)
-
-
-def parse_judge_reply(text: str) -> tuple[bool, float | None, str]:
-    """The judge's ``{"pass", "score", "reason"}``; ValueError when the reply is not that."""
-    from goalctl.reading import MAX_JSON_DEPTH, ReadError, json_depth_exceeds, loads_json
-
-    match = re.search(r"\{.*\}", text, re.DOTALL)
-    if match is None:
-        raise ValueError(f"judge reply is not JSON: {shorten(text, 80)!r}")
-    if json_depth_exceeds(match.group(0)):
-        raise ValueError(f"judge reply is nested too deeply (more than {MAX_JSON_DEPTH} levels)")
-    try:
-        data = loads_json(match.group(0), "judge reply")
-    except ReadError:  # not JSON, or NaN
-        raise ValueError(f"judge reply is not JSON: {shorten(text, 80)!r}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("pass"), bool):
-        raise ValueError(f"judge reply has no boolean 'pass': {shorten(text, 80)!r}")
-    score = data.get("score")
-    if not isinstance(score, int | float) or isinstance(score, bool):
-        score = None
-    elif not math.isfinite(score_value := _as_float(score)):
-        raise ValueError(f"judge reply has an impossible score: {shorten(str(score), 20)}")
-    else:
-        score = score_value
-    reason = data.get("reason")
-    return data["pass"], score, "" if reason is None else str(reason)
-
-
-def _as_float(value: int | float) -> float:
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf
-
-
-def json_equal(left: Any, right: Any) -> bool:
-    """Equality of JSON values; a string that holds JSON compares as that JSON.
-
-    Two strings compare as JSON when both hold an object or array (``'{"a": 1}'`` equals
-    ``'{"a":1}'``), else as text with surrounding whitespace ignored. ``true`` never equals
-    ``1``, at any depth.
-    """
-    if isinstance(left, str) and isinstance(right, str):
-        parsed_left, parsed_right = _maybe_json(left), _maybe_json(right)
-        if isinstance(parsed_left, dict | list) and isinstance(parsed_right, dict | list):
-            return _same(parsed_left, parsed_right)
-        return left.strip() == right.strip()
-    if isinstance(left, str):
-        left = _maybe_json(left)
-    if isinstance(right, str):
-        right = _maybe_json(right)
-    return _same(left, right)
-
-
-def _same(left: Any, right: Any) -> bool:
-    if isinstance(left, dict) and isinstance(right, dict):
-        return left.keys() == right.keys() and all(_same(left[k], right[k]) for k in left)
-    if isinstance(left, list | tuple) and isinstance(right, list | tuple):
-        return len(left) == len(right) and all(
-            _same(a, b) for a, b in zip(left, right, strict=True)
-        )
-    if isinstance(left, bool) or isinstance(right, bool):
-        return type(left) is type(right) and left == right
-    return bool(left == right)
-
-
-def _maybe_json(text: str) -> Any:
-    from goalctl.reading import ReadError, loads_json
-
-    try:
-        return loads_json(text, "text")
-    except ReadError:
-        return text
 
 
 class Evaluator:
@@ -200,6 +131,7 @@ class Evaluator:
             config=self.config,
         )
         names.update(metrics.names())
+        names.update(trajectory_names(result.trajectory))
         return names
 
     async def check_case(
@@ -237,6 +169,15 @@ class Evaluator:
         if metric is Metric.CUSTOM:
             names = self.names(context, result, metrics) | {"target": target}
             return self._custom(criterion, names)
+        if metric in OVER_THE_RUN:
+            # The calls made and the files left are there whether or not the output is usable.
+            from goalctl.criterion_checks import check_over_the_run
+
+            try:
+                outcome = await check_over_the_run(criterion, target, context, result)
+            except TemplateError as exc:
+                return Check(criterion.id, False, "target could not be rendered", error=str(exc))
+            return Check(criterion.id, outcome.passed, outcome.evidence, error=outcome.error)
         if result.error is not None and metric is not Metric.OUTPUT_CONTAINS:
             return Check(criterion.id, False, f"no usable output: {result.error}")
         if metric is Metric.OUTPUT_CONTAINS:
@@ -356,7 +297,8 @@ class Evaluator:
                     ConstraintCheck(constraint.id, verdict.passed, verdict.evidence, verdict.error)
                 )
                 continue
-            checks.append(self.check_expression(constraint, names))
+            refusal = refused_by(constraint, result.trajectory)
+            checks.append(refusal or self.check_expression(constraint, names))
         return checks
 
     def screen_call(
@@ -392,6 +334,17 @@ class Evaluator:
         return ConstraintCheck(
             constraint.id, bool(value), f"{constraint.check} → {shorten(value, 80)}"
         )
+
+
+def refused_by(
+    constraint: Constraint, trajectory: Sequence[Mapping[str, Any]]
+) -> ConstraintCheck | None:
+    """The constraint's check of a case in which it refused a call: unsatisfied, naming the
+    call (the case ended there, so the check of what followed is moot)."""
+    for step in trajectory:
+        if step.get("refused") == constraint.id:
+            return ConstraintCheck(constraint.id, False, f"refused {describe_call(step)}")
+    return None
 
 
 def _reads_output(source: str) -> bool:

@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictFloat,
+    StrictInt,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -73,6 +74,7 @@ OneLine = Annotated[str, AfterValidator(_one_line)]
 """Text shown on one line (names, criterion and constraint descriptions): no control
 characters, line breaks or bidirectional overrides."""
 Weight = Annotated[StrictFloat, Field(ge=0.0, le=1.0)]
+Count = Annotated[StrictInt, Field(ge=0)]
 
 
 class GoalStatus(enum.StrEnum):
@@ -95,6 +97,30 @@ class Metric(enum.StrEnum):
     JSON_SCHEMA = "json_schema"
     LLM_JUDGE = "llm_judge"
     CUSTOM = "custom"
+    TOOL_CALLED = "tool_called"
+    TOOL_SEQUENCE = "tool_sequence"
+    TOOL_ARGS = "tool_args"
+    FILE_EXISTS = "file_exists"
+    FILE_MATCHES = "file_matches"
+    COMMAND_SUCCEEDS = "command_succeeds"
+
+
+class SequenceMode(enum.StrEnum):
+    """How ``tool_sequence`` compares the calls made with its list (:mod:`goalctl.trajectory_checks`
+    defines each exactly)."""
+
+    STRICT = "strict"
+    IN_ORDER = "in_order"
+    ANY_ORDER = "any_order"
+    SUBSET = "subset"
+    SUPERSET = "superset"
+
+
+class ArgsMatch(enum.StrEnum):
+    """How ``tool_args`` compares a call's arguments with the wanted ones."""
+
+    EXACT = "exact"
+    SUBSET = "subset"
 
 
 class ConstraintType(enum.StrEnum):
@@ -129,7 +155,8 @@ class SuccessCriterion(_Strict):
     """Human-readable description of what success looks like."""
     metric: Metric = Metric.LLM_JUDGE
     """How to measure: output_contains, output_equals, output_matches, json_schema, llm_judge,
-    custom."""
+    custom; over the trajectory tool_called, tool_sequence, tool_args; over the case's
+    workspace after the agent file_exists, file_matches, command_succeeds."""
     type: str = "success_rate"
     """Runtime evaluation type: the criterion holds when its success rate across cases reaches
     the threshold."""
@@ -146,8 +173,27 @@ class SuccessCriterion(_Strict):
     """For llm_judge: the lowest judge score (0 to 1) a case may get and pass; a lower score
     fails the case even when the judge says ``pass: true``."""
     check: str | None = None
-    """For ``custom``: a safe expression over ``output``, ``input``, ``expected``, ``target`` and
-    the metrics, or ``module:function`` naming a function marked with ``@goalctl.check``."""
+    """For ``custom``: a safe expression over ``output``, ``input``, ``expected``, ``target``,
+    the metrics and the trajectory (``trajectory``, ``steps``, ``tool_calls``, ``called(name)``,
+    ``count(name)``), or ``module:function`` naming a function marked with ``@goalctl.check``."""
+    min: Count | None = None
+    """For tool_called: the fewest calls of the tool that pass (default 1)."""
+    max: Count | None = None
+    """For tool_called: the most calls of the tool that pass (``max: 0``: never called)."""
+    mode: SequenceMode | None = None
+    """For tool_sequence: strict (the calls are exactly the list), in_order (the list is a
+    subsequence of the calls; the default), any_order (the same calls, as many times each, in
+    any order), subset (every listed tool was called), superset (every call is of a listed
+    tool)."""
+    match: ArgsMatch | None = None
+    """For tool_args: exact (the call's arguments are exactly ``args``) or subset (the default:
+    every argument of ``args`` is in the call with an equal value, recursively for objects)."""
+    ignore: list[str] | None = None
+    """For tool_args: argument names left out of the comparison at any depth, on both sides
+    (generated ids, timestamps)."""
+    timeout_s: Annotated[StrictFloat | StrictInt, Field(gt=0, le=600)] | None = None
+    """For command_succeeds: seconds the command may run (default 60, at most 600); then its
+    process group is killed and the case fails."""
     met: StrictBool = False
     """Whether this criterion has been met."""
 
@@ -333,6 +379,12 @@ def structural_issues(goal: Goal) -> list[GoalIssue]:
                 )
             else:
                 seen[item.id] = index
+    from goalctl.criterion_rules import criterion_issues
+
+    for index, criterion in enumerate(goal.success_criteria):
+        for issue in criterion_issues(criterion):
+            key = f"success_criteria[{index}].{issue.key}"
+            issues.append(GoalIssue(key, issue.message, issue.remedy))
     if goal.parent_version is not None and goal.parent_version == goal.version:
         issues.append(
             GoalIssue(

@@ -32,6 +32,28 @@ KILL_GRACE_S = 2.0
 WATCHDOG = "read _ignored; kill -KILL 0"
 """The watchdog's whole program: wait for goalctl's end of the pipe to close, kill the group."""
 
+PROVIDER_VARIABLES = frozenset(
+    {
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+        "ANTHROPIC_BASE_URL",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "OPENAI_ORG_ID",
+        "OPENAI_PROJECT_ID",
+    }
+)
+"""Never passed on from goalctl's own environment: the agent reaches models through the
+gateway only, so every call is metered and no real key is in its hands."""
+
+
+def child_environment(*layers: Mapping[str, str]) -> dict[str, str]:
+    """goalctl's environment without provider credentials, then each layer over it."""
+    environment = {k: v for k, v in os.environ.items() if k not in PROVIDER_VARIABLES}
+    for layer in layers:
+        environment.update(layer)
+    return environment
+
 
 @dataclass(frozen=True, slots=True)
 class ProcessResult:

@@ -32,6 +32,7 @@ LIMITS: Final[dict[str, int]] = {
     "junit": 64 * MIB,
     "baseline": 64 * MIB,
     "trajectory": 64 * MIB,
+    "workspace": 16 * MIB,
 }
 """The largest file of each kind goalctl reads, in bytes."""
 

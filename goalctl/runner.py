@@ -14,7 +14,7 @@ import contextlib
 import functools
 import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +28,7 @@ from goalctl.reports.data import CaseRecord, build_report
 from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import case_context, render_case
 from goalctl.state import RunState, RunStatus, RunStore, new_run_id
+from goalctl.workspaces import CaseWorkspaces
 
 if TYPE_CHECKING:
     from goalctl.gateway import Gateway
@@ -128,6 +129,7 @@ class ScenarioRun:
         self.goal_context = self.scenario.goal.to_prompt_context()
         self._gateway: Gateway | None = None
         self._gateway_lock = asyncio.Lock()
+        self.workspaces = CaseWorkspaces(self.scenario)
 
     # -- state --------------------------------------------------------------------------
 
@@ -233,6 +235,7 @@ class ScenarioRun:
         if self._gateway is not None:
             await self._gateway.aclose()
             self._gateway = None
+        await self.workspaces.close()
         routes = {
             id(r.provider): r.provider for r in (self.plan.agent_route, self.plan.judge_route)
         }
@@ -322,7 +325,9 @@ class ScenarioRun:
                 return reply.text
 
             async def evaluate(output: CaseOutput) -> Sequence[Check]:
-                checks = await self.evaluator.check_case(context, output, metrics, judge)
+                # The workspace is the runner's to give: an agent's output never names one.
+                seen = output if workspace is None else replace(output, workspace=workspace)
+                checks = await self.evaluator.check_case(context, seen, metrics, judge)
                 tries.append((output, checks))
                 return checks
 
@@ -337,8 +342,12 @@ class ScenarioRun:
             def screen(trajectory: Sequence[Mapping[str, Any]]) -> ConstraintCheck | None:
                 return self.evaluator.screen_call(context, trajectory, metrics)
 
-            run = CaseRun(index, name, case, render, complete, evaluate, screen)
+            workspace: Path | None = None
             try:
+                workspace = await self.workspaces.make()
+                run = CaseRun(
+                    index, name, case, render, complete, evaluate, screen, workspace=workspace
+                )
                 output = await agent.execute(run)
                 metrics.attempts = output.attempts
                 if not tries or tries[-1][0] is not output:
@@ -364,6 +373,8 @@ class ScenarioRun:
                 metrics.elapsed_s = self.clock.monotonic() - started
                 message = f"agent {scenario.spec.agent!r} failed: {type(exc).__name__}: {exc}"
                 return CaseRecord.errored(index, name, case, metrics, message)
+            finally:
+                await self.workspaces.remove(workspace)
             return CaseRecord.finished(
                 index, name, case, output, metrics, checks, constraints, earlier
             )

@@ -171,8 +171,8 @@ PRIVATE_ATTRIBUTE = "is not allowed: attributes starting with '_' are private"
 PRIVATE_NAME = "is not allowed: names starting with '_' are private"
 ASSIGNMENT = "assignment is not allowed; use '==' to compare"
 FUNCTIONS = (
-    "abs, all, any, bool, contains, dict, float, int, len, list, max, min, re_search, round, "
-    "set, sorted, str, sum, tuple"
+    "abs, all, any, bool, called, contains, count, dict, float, int, len, list, max, min, "
+    "re_search, round, set, sorted, str, sum, tuple"
 )
 
 

@@ -47,7 +47,7 @@ EXPECTED: dict[str, list[str]] = {
         "5:9: input_schema.type: not a valid JSON Schema: 'objekt' is not valid under any of the given schemas",
     ],
     "bad_metric.yaml": [
-        "7:13: success_criteria[0].metric: must be one of 'output_contains', 'output_equals', 'output_matches', 'json_schema', 'llm_judge' or 'custom', got 'output_equal' (did you mean 'output_equals'?)",
+        "7:13: success_criteria[0].metric: must be one of 'output_contains', 'output_equals', 'output_matches', 'json_schema', 'llm_judge', 'custom', 'tool_called', 'tool_sequence', 'tool_args', 'file_exists', 'file_matches' or 'command_succeeds', got 'output_equal' (did you mean 'output_equals'?)",
     ],
     "bad_pricing.yaml": [
         "7:15: pricing.acme-large.output: is required (add `output:`)",

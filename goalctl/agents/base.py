@@ -68,6 +68,10 @@ class CaseRun:
     """``screen(trajectory)``: before a tool call runs, the trajectory so far with the proposed
     call as its last step (``result`` and ``error`` None); the first hard constraint over the
     trajectory that it violates (the call must then be refused), or None (DESIGN §12)."""
+    workspace: Path | None = None
+    """The case's fresh workspace (a copy of the scenario's ``workspace:`` folder, or an empty
+    folder when world-state criteria need one); None when the scenario has neither. The
+    runner removes it after the case is evaluated."""
 
 
 @dataclass(frozen=True)

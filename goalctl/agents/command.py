@@ -86,12 +86,16 @@ class CommandAgent(PhasedAgent):
         key = gateway.open(session)
         argv: list[str] = list(self.config["command"])
         number = next(self._attempts)
-        workdir = self.scratch / f"case-{number}"
+        # The scenario's own `workspace:` is the runner's: the case's one folder for every
+        # attempt, checked by world-state criteria afterwards and removed by the runner.
+        own = case.workspace is None
+        workdir = case.workspace or self.scratch / f"case-{number}"
         reported = self.scratch / f"case-{number}.trajectory.jsonl"
         try:
-            # Copying a workspace and removing it are disk work: in a thread, so the gateway
-            # keeps serving the other cases' calls meanwhile.
-            await asyncio.to_thread(make_workspace, self.workspace, workdir)
+            if own:
+                # Copying a workspace and removing it are disk work: in a thread, so the
+                # gateway keeps serving the other cases' calls meanwhile.
+                await asyncio.to_thread(make_workspace, self.workspace, workdir)
             environment = child_environment(
                 gateway.environment(key),
                 {
@@ -123,7 +127,10 @@ class CommandAgent(PhasedAgent):
                 raise failure("the agent reported a malformed step", str(exc)) from None
         finally:
             gateway.close(key)
-            await asyncio.to_thread(remove_scratch, workdir, reported)
+            if own:
+                await asyncio.to_thread(remove_scratch, workdir, reported)
+            else:
+                await asyncio.to_thread(reported.unlink, missing_ok=True)
         timeout = float(self.config.get("timeout_s", 300))
         if process.timed_out:
             raise failure(

@@ -27,25 +27,14 @@ from goalctl.evaluation import CaseOutput
 from goalctl.gateway import WireError
 from goalctl.keys import remember_secret
 from goalctl.metering import BudgetExceeded
+from goalctl.processes import PROVIDER_VARIABLES as PROVIDER_VARIABLES
+from goalctl.processes import child_environment as child_environment
 from goalctl.projects import project_root
 from goalctl.providers.base import CompletionRequest, CompletionResponse
 from goalctl.scenario.render import RenderedCase
 from goalctl.trajectory import Trajectory
 
 DOCUMENT_VERSION = 1
-PROVIDER_VARIABLES = frozenset(
-    {
-        "ANTHROPIC_API_KEY",
-        "ANTHROPIC_AUTH_TOKEN",
-        "ANTHROPIC_BASE_URL",
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "OPENAI_ORG_ID",
-        "OPENAI_PROJECT_ID",
-    }
-)
-"""Never passed on from goalctl's own environment: the agent reaches models through the
-gateway only, so every call is metered and no real key is in its hands."""
 PRIVATE_CONFIG = frozenset({"env", "headers"})
 """Config keys that may hold secrets (``${NAME}`` expanded): never in the case document."""
 EVIDENCE_CHARS = 500
@@ -208,14 +197,6 @@ def expand_env(
 
         expanded[str(key)] = _VARIABLE.sub(lookup, str(value))
     return expanded
-
-
-def child_environment(*layers: Mapping[str, str]) -> dict[str, str]:
-    """goalctl's environment without provider credentials, then each layer over it."""
-    environment = {k: v for k, v in os.environ.items() if k not in PROVIDER_VARIABLES}
-    for layer in layers:
-        environment.update(layer)
-    return environment
 
 
 def workspace_source(scenario_path: Path, value: str) -> Path | None:

@@ -4,8 +4,8 @@
 the scenario's project by path and refused before anything is imported when it is outside it
 (:mod:`goalctl.projects`). Per case it is called with the keyword arguments it names —
 ``input``, ``prompt``, ``system``, ``goal``, ``config``, ``case``, ``attempt``, ``feedback``,
-``gateway`` — and returns the output, or :class:`goalctl.AgentResult` with steps for the
-trajectory.
+``gateway``, ``workspace`` (the case's folder, a Path, or None) — and returns the output, or
+:class:`goalctl.AgentResult` with steps for the trajectory.
 
 Every call runs in a thread of its own, an async function on an event loop of its own there:
 the gateway that serves the function's model calls lives on goalctl's loop, which must keep
@@ -53,7 +53,18 @@ from goalctl.projects import (
 from goalctl.trajectory import Trajectory, TrajectoryError
 
 AGENT_ARGUMENTS: Final = frozenset(
-    {"input", "prompt", "system", "goal", "config", "case", "attempt", "feedback", "gateway"}
+    {
+        "input",
+        "prompt",
+        "system",
+        "goal",
+        "config",
+        "case",
+        "attempt",
+        "feedback",
+        "gateway",
+        "workspace",
+    }
 )
 """The keyword arguments a python agent's function may name."""
 _KEY_WORDS: Final = ("api_key", "api key", "authentication")
@@ -115,6 +126,7 @@ class PythonAgent(PhasedAgent):
             "case": document["case"],
             "attempt": attempt,
             "feedback": feedback,
+            "workspace": case.workspace,
             "gateway": GatewayAccess(
                 base_url=environment["ANTHROPIC_BASE_URL"],
                 openai_base_url=environment["OPENAI_BASE_URL"],

@@ -7,6 +7,7 @@ and where it is (``line 2, column 5``), counted in the source as the user wrote 
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 import threading
 import time
@@ -16,6 +17,7 @@ from typing import NamedTuple
 from goalctl.errors import ExpressionError
 from goalctl.expressions.evaluator import _COMPREHENSIONS, _HANDLERS, _cause, _Evaluator
 from goalctl.expressions.limits import (
+    _BOUND_FUNCTIONS,
     _BUDGET,
     _FUNCTIONS,
     _OPERATORS,
@@ -179,8 +181,12 @@ def _problem(node: ast.AST, parent: ast.AST | None) -> str | None:
 def _call_problem(node: ast.Call) -> str | None:
     func = node.func
     if isinstance(func, ast.Name):
-        if func.id not in _FUNCTIONS and not func.id.startswith("_"):
-            return f"unknown function {func.id!r} (available: {', '.join(sorted(_FUNCTIONS))})"
+        known = func.id in _FUNCTIONS or func.id in _BOUND_FUNCTIONS
+        if not known and not func.id.startswith("_"):
+            names = sorted({*_FUNCTIONS, *_BOUND_FUNCTIONS})
+            close = difflib.get_close_matches(func.id, names, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            return f"unknown function {func.id!r} ({hint}available: {', '.join(names)})"
     elif not isinstance(func, ast.Attribute):
         return "only functions and methods can be called"
     if any(isinstance(arg, ast.Starred) for arg in node.args):

@@ -19,6 +19,7 @@ import simpleeval
 
 from goalctl.expressions.limits import (
     _ATTRIBUTES,
+    _BOUND_FUNCTIONS,
     _COPYING_METHODS,
     _FUNCTIONS,
     _OPERATORS,
@@ -114,6 +115,20 @@ class _Evaluator(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
         if function is not None:
             return function
         raise _Refusal(f"name {name!r} is not defined ({_known_names(self.names)})")
+
+    def _eval_call(self, node: ast.Call) -> Any:
+        func = node.func
+        if not (isinstance(func, ast.Name) and func.id in _BOUND_FUNCTIONS):
+            return super()._eval_call(node)
+        # `called(...)` is bound per evaluation (a closure over the case's trajectory): it is
+        # read from the names like data, and only a callable under such a name is called.
+        function = self._eval(func)
+        if not callable(function):
+            raise _Refusal(f"{func.id!r} is not a function here")
+        return function(
+            *(self._eval(arg) for arg in node.args),
+            **dict(self._eval(keyword) for keyword in node.keywords),
+        )
 
     def _eval_attribute(self, node: ast.Attribute) -> Any:
         value = self._eval(node.value)

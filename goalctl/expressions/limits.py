@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import simpleeval
 
+from goalctl.check_names import TRAJECTORY_FUNCTIONS
 from goalctl.sizes import flat_size
 
 MAX_SOURCE_LENGTH: Final = 2000
@@ -329,6 +330,12 @@ _FUNCTIONS: Final[Mapping[str, Callable[..., Any]]] = types.MappingProxyType(
         "contains": _contains,
     }
 )
+
+
+_BOUND_FUNCTIONS: Final[frozenset[str]] = TRAJECTORY_FUNCTIONS
+"""Names that may be called although they are not built in: their values come from the names
+of each evaluation (``called(name)`` over the case's trajectory). Only a callable bound under
+one of these names can be called; anything else a name holds is data."""
 
 
 # --- Attribute whitelists --------------------------------------------------------------------

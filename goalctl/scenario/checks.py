@@ -22,6 +22,7 @@ from goalctl.scenario.render import (
     render,
     render_target,
 )
+from goalctl.scenario.workspace_checks import check_workspace
 from goalctl.templates import SharedLimitError, render_limits
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ def check_scenario(
     _provider_options(reader, spec)
     _schemas(reader, spec)
     check_checks(reader, spec)
+    check_workspace(reader, spec, config)
     check_case_names(reader, [case.name for case in spec.cases])
     _judge_criteria(reader, spec)
     _templates(reader, spec, templates, config)

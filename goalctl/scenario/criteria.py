@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from goalctl.check_names import CHECK_ARGUMENTS, known_names, output_names, suggestion
+from goalctl.check_names import (
+    CHECK_ARGUMENTS,
+    TRAJECTORY_FUNCTIONS,
+    TRAJECTORY_NAMES,
+    known_names,
+    output_names,
+    suggestion,
+)
 from goalctl.errors import ExpressionError
 from goalctl.goal import Metric
 from goalctl.projects import Reference, inspect_reference, parse_reference, project_root
@@ -59,6 +66,78 @@ def check_checks(reader: _Reader, spec: ScenarioSpec) -> None:
             _reference(reader, path, reference)
             continue
         _expression(reader, path, source, output_keys, criterion=criterion_check)
+    check_tool_names(reader, spec)
+
+
+def check_tool_names(reader: _Reader, spec: ScenarioSpec) -> None:
+    """Tools that criteria and ``called``/``count`` name must be tools the agent has, when
+    goalctl knows them: the ``llm`` agent with declared ``tools:``. Other agents bring their
+    own tools, so any name goes there."""
+    tools = getattr(spec, "tools", None) or []  # the `tools:` field, when the scenario has one
+    declared = [str(getattr(tool, "name", None) or tool.get("name")) for tool in tools]
+    if spec.agent != "llm" or not declared:
+        return
+    named: list[tuple[tuple[str | int, ...], str]] = []
+    for index, criterion in enumerate(spec.success_criteria):
+        named.extend(_named_in_target(("success_criteria", index, "target"), criterion))
+        if criterion.metric is Metric.CUSTOM and criterion.check:
+            named.extend(_named_in_check(("success_criteria", index, "check"), criterion.check))
+    for index, constraint in enumerate(spec.constraints):
+        if constraint.check:
+            named.extend(_named_in_check(("constraints", index, "check"), constraint.check))
+    for path, name in named:
+        if name not in declared:
+            reader.at(
+                path,
+                f"unknown tool {name!r}: the scenario declares {', '.join(sorted(declared))}",
+                suggestion(name, declared),
+            )
+
+
+def _named_in_target(
+    path: tuple[str | int, ...], criterion: Any
+) -> list[tuple[tuple[str | int, ...], str]]:
+    target = criterion.target
+    if criterion.metric is Metric.TOOL_CALLED and isinstance(target, str) and "{" not in target:
+        return [(path, target)]
+    if criterion.metric is Metric.TOOL_SEQUENCE and isinstance(target, list):
+        return [
+            ((*path, index), name)
+            for index, name in enumerate(target)
+            if isinstance(name, str) and "{" not in name
+        ]
+    if criterion.metric is Metric.TOOL_ARGS and isinstance(target, dict):
+        tool = target.get("tool")
+        if isinstance(tool, str) and "{" not in tool:
+            return [((*path, "tool"), tool)]
+    return []
+
+
+def _named_in_check(
+    path: tuple[str | int, ...], source: str
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Tools named by ``called('x')`` and ``count('x')`` in a check expression."""
+    import ast
+
+    from goalctl.check_names import TRAJECTORY_FUNCTIONS
+    from goalctl.expressions import compile_expression
+
+    if source.strip() == "llm_judge" or parse_reference(source) is not None:
+        return []
+    try:
+        tree = compile_expression(source).tree
+    except ExpressionError:
+        return []  # reported with the check's other problems
+    return [
+        (path, node.args[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in TRAJECTORY_FUNCTIONS
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ]
 
 
 def _expression(
@@ -80,6 +159,16 @@ def _expression(
         return
     if output_keys is None:
         return  # the output's keys are unknown, so any name may be one of them
+    for name in sorted(expression.names & output_keys & set(TRAJECTORY_NAMES)):
+        # The trajectory's names win over the output's keys, as the case's names do; calling
+        # `count(...)` means the function, reading `count` alone likely means the key.
+        if name in TRAJECTORY_FUNCTIONS and not _read_bare(expression.tree, name):
+            continue
+        reader.at(
+            path,
+            f"{name!r} in {_quote(source)} is the trajectory's {name!r}, not the output's key",
+            f"read the output's key as output[{name!r}]",
+        )
     known = known_names(output_keys, criterion=criterion)
     for name in sorted(expression.names - known):
         reader.at(
@@ -87,6 +176,21 @@ def _expression(
             f"unknown name {name!r} in {_quote(source)}: a run would fail on every case",
             suggestion(name, known),
         )
+
+
+def _read_bare(tree: Any, name: str) -> bool:
+    """Whether ``name`` is read other than as the function of a call."""
+    import ast
+
+    called = {
+        id(node.func)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    return any(
+        isinstance(node, ast.Name) and node.id == name and id(node) not in called
+        for node in ast.walk(tree)
+    )
 
 
 def _reference(reader: _Reader, path: tuple[str | int, ...], reference: Reference) -> None:

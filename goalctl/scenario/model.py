@@ -225,6 +225,11 @@ class ScenarioSpec(Goal):
     """Regular expressions whose matches are replaced by ``[REDACTED]`` in model replies as they
     arrive and in every file a run writes, cassettes included (e.g. emails or account numbers
     in inputs). Criteria see the redacted reply, as a replay of the run would."""
+    workspace: str | None = None
+    """A folder, relative to the scenario and inside its project, copied into a fresh folder for
+    every case (for every agent kind); the agent works in it and world-state criteria
+    (file_exists, file_matches, command_succeeds) check it afterwards. Without it, a scenario
+    with world-state criteria gives each case an empty folder."""
 
     @model_validator(mode="after")
     def _check_structure(self) -> ScenarioSpec:
