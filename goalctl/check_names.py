@@ -21,8 +21,19 @@ METRIC_NAMES: Final = (
 )
 """Names a ``check`` can use besides the case's data; also the run totals of a budget."""
 
-CONTEXT_NAMES: Final = ("output", "text", "value", "input", "expected", "case", "error", "config")
-"""The case's data, bound for every check expression (``value`` is ``output`` again)."""
+CONTEXT_NAMES: Final = (
+    "output",
+    "text",
+    "value",
+    "input",
+    "expected",
+    "case",
+    "error",
+    "config",
+    "answers",
+)
+"""The case's data, bound for every check expression (``value`` is ``output`` again;
+``answers`` the text of each answer of a multi-turn case, ``[text]`` for any other)."""
 
 CRITERION_NAMES: Final = ("target",)
 """Bound only for ``custom`` criteria: the criterion's rendered ``target``."""
@@ -31,7 +42,18 @@ TRAJECTORY_NAMES: Final[tuple[str, ...]] = ()
 """Names of a case's trajectory (DESIGN §12); none are bound yet."""
 
 CHECK_ARGUMENTS: Final = frozenset(
-    {"output", "text", "input", "expected", "target", "case", "metrics", "config", "error"}
+    {
+        "output",
+        "text",
+        "input",
+        "expected",
+        "target",
+        "case",
+        "metrics",
+        "config",
+        "error",
+        "answers",
+    }
 )
 """Keyword arguments a ``module:function`` check may take (``metrics`` maps the metric names
 to their values)."""

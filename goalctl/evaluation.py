@@ -61,6 +61,9 @@ class CaseOutput:
     """Why the output is unusable (e.g. not JSON), if it is."""
     trajectory: list[dict[str, Any]] = field(default_factory=list)
     """The tool calls made for the output, in order (:mod:`goalctl.trajectory`)."""
+    answers: list[str] = field(default_factory=list)
+    """The text of each final answer of a multi-turn conversation, in order (the last is
+    ``text``); empty when the agent held no conversation (checks then see ``[text]``)."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,7 @@ class Evaluator:
             case=context.get("case"),
             error=result.error,
             config=self.config,
+            answers=list(result.answers) or [result.text],
         )
         names.update(metrics.names())
         return names

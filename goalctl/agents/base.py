@@ -68,6 +68,9 @@ class CaseRun:
     """``screen(trajectory)``: before a tool call runs, the trajectory so far with the proposed
     call as its last step (``result`` and ``error`` None); the first hard constraint over the
     trajectory that it violates (the call must then be refused), or None (DESIGN §12)."""
+    workspace: Path | None = None
+    """The case's own copy of the scenario's workspace, where command tools run; None when
+    the scenario has none."""
 
 
 @dataclass(frozen=True)
