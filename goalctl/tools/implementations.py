@@ -59,7 +59,7 @@ def answer_mock(spec: ToolSpec, args: dict[str, Any], context: Mapping[str, Any]
             applies = all(k in args and json_same(args[k], v) for k, v in rule.match.items())
         else:
             assert rule.when is not None
-            applies = _when(spec.name, number, rule.when, args, context)
+            applies = _when(spec, number, rule.when, args, context)
         if applies:
             if rule.error is not None:
                 raise ToolFailure(rule.error)
@@ -69,24 +69,32 @@ def answer_mock(spec: ToolSpec, args: dict[str, Any], context: Mapping[str, Any]
     )
 
 
-def when_names(args: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
-    """The names a mock rule's ``when`` reads: the input's top-level keys, then ``args``,
-    ``input`` (the case's input) and ``case``, which win over keys of the same name."""
-    names = {str(k): v for k, v in args.items() if str(k).isidentifier()}
+def when_names(
+    spec: ToolSpec, args: Mapping[str, Any], context: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The names a mock rule's ``when`` reads: the input's top-level keys (every property the
+    input_schema declares, None when the call leaves it out), then ``args``, ``input`` (the
+    case's input) and ``case``, which win over keys of the same name."""
+    properties = spec.input_schema.get("properties")
+    names: dict[str, Any] = {
+        str(k): None for k in (properties if isinstance(properties, dict) else ())
+    }
+    names.update({str(k): v for k, v in args.items()})
+    names = {k: v for k, v in names.items() if k.isidentifier()}
     names.update(args=dict(args), input=context.get("input"), case=context.get("case"))
     return names
 
 
 def _when(
-    tool: str, number: int, source: str, args: Mapping[str, Any], context: Mapping[str, Any]
+    spec: ToolSpec, number: int, source: str, args: Mapping[str, Any], context: Mapping[str, Any]
 ) -> bool:
     from goalctl.expressions import compile_expression
 
     try:
-        return bool(compile_expression(source).evaluate(when_names(args, context)))
+        return bool(compile_expression(source).evaluate(when_names(spec, args, context)))
     except ExpressionError as exc:
         raise ToolFailure(
-            f"mock rule {number} of tool {tool!r} cannot be evaluated: {exc}"
+            f"mock rule {number} of tool {spec.name!r} cannot be evaluated: {exc}"
         ) from None
 
 

@@ -78,7 +78,7 @@ class ToolSpec(_Strict):
     input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
     """JSON Schema of the tool's input (an object); a call whose arguments do not conform is
     a tool error sent back to the model, and the tool does not run."""
-    mock: list[MockRule] | None = None
+    mock: Annotated[list[MockRule], Field(min_length=1)] | None = None
     """Answers written in the scenario: rules tried in order, the first that applies answers;
     a call no rule answers is a tool error naming the call."""
     python: str | None = None
