@@ -38,8 +38,9 @@ CONTEXT_NAMES: Final = (
 CRITERION_NAMES: Final = ("target",)
 """Bound only for ``custom`` criteria: the criterion's rendered ``target``."""
 
-TRAJECTORY_NAMES: Final[tuple[str, ...]] = ()
-"""Names of a case's trajectory (DESIGN §12); none are bound yet."""
+TRAJECTORY_NAMES: Final[tuple[str, ...]] = ("trajectory",)
+"""Names of a case's trajectory (DESIGN §12). Minimal binding (``trajectory``, the list of
+step dicts) for the llm agent's screening tests; the checks work adds the rest."""
 
 CHECK_ARGUMENTS: Final = frozenset(
     {

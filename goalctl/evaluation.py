@@ -202,6 +202,7 @@ class Evaluator:
             error=result.error,
             config=self.config,
             answers=list(result.answers) or [result.text],
+            trajectory=list(result.trajectory),
         )
         names.update(metrics.names())
         return names
