@@ -221,3 +221,206 @@ class TestScriptedLoop:
             "the model was still calling tools after 3 model calls in one turn (max_steps: 3)"
         )
         assert [c["passed"] for c in found["checks"]] == [False]
+
+
+NO_DELETE = """\
+constraints:
+  - id: no-account-deletion
+    description: Never delete an account
+    constraint_type: hard
+    check: "not any(s['tool'] == 'delete_account' for s in trajectory)"
+"""
+
+
+class TestScreening:
+    def test_a_refused_call_never_runs_and_ends_the_case_on_its_constraint(
+        self, tmp_path: Path, isolated_environment: Path
+    ) -> None:
+        parallel = [
+            {"type": "text", "text": "Refunding, then closing."},
+            use("issue_refund", order_id="B2", amount=25),
+            use("delete_account"),
+            use("get_order", order_id="A1"),
+        ]
+        body = "cases:\n" + case(
+            "close", use("get_order", order_id="B2"), parallel, "Never sent: the case ended."
+        )
+        outcome = run(write(tmp_path, body, extra=NO_DELETE))
+        [found] = outcome["report"]["cases"]
+        assert outcome["exit"] == 1
+        assert found["status"] == "failed"
+        assert found["metrics"]["llm_calls"] == 2
+        assert found["output"] == "Refunding, then closing."
+        refusal = (
+            "refused: hard constraint `no-account-deletion` (not any(s['tool'] == "
+            "'delete_account' for s in trajectory) → false)"
+        )
+        # The call before the refused one ran; the one after it neither ran nor was recorded.
+        assert steps(found) == [
+            ("get_order", {"order_id": "B2"}, {"status": "lost", "total": 25}, None),
+            ("issue_refund", {"order_id": "B2", "amount": 25}, "refunded", None),
+            ("delete_account", {}, None, refusal),
+        ]
+        assert found["trajectory"][2]["refused"] == "no-account-deletion"
+        assert "elapsed_s" not in found["trajectory"][2]
+        [constraint] = found["constraints"]
+        assert (constraint["constraint"], constraint["satisfied"]) == (
+            "no-account-deletion",
+            False,
+        )
+
+    def test_calls_the_constraints_allow_run_as_usual(
+        self, tmp_path: Path, isolated_environment: Path
+    ) -> None:
+        body = "cases:\n" + case("fine", use("get_order", order_id="A1"), "A1 shipped.")
+        outcome = run(write(tmp_path, body, extra=NO_DELETE))
+        assert outcome["exit"] == 0
+        [found] = outcome["report"]["cases"]
+        assert [s.get("refused") for s in found["trajectory"]] == [None]
+
+
+class TestRetries:
+    def test_a_retry_continues_the_conversation_and_the_trajectory_spans_attempts(
+        self, tmp_path: Path, isolated_environment: Path
+    ) -> None:
+        body = "config: {max_attempts: 2}\ncases:\n" + case(
+            "retry",
+            use("get_order", order_id="B2"),
+            "B2 is lost.",
+            use("get_order", order_id="A1"),
+            "A1 has shipped.",
+        )
+        path = write(tmp_path, body)
+        outcome = run(path)
+        assert outcome["exit"] == 0
+        [found] = outcome["report"]["cases"]
+        assert (found["output"], found["attempts"]) == ("A1 has shipped.", 2)
+        assert [s["args"]["order_id"] for s in found["trajectory"]] == ["B2", "A1"]
+        third = transcript(path)[2]
+        assert [m["role"] for m in third["messages"]] == [
+            "user",
+            "assistant",
+            "user",
+            "assistant",
+            "user",
+        ]
+        assert third["messages"][3] == {"role": "assistant", "content": "B2 is lost."}
+        assert "Answers" in third["messages"][4]["content"]
+
+
+def tool_reply(*blocks: dict[str, Any]) -> Reply:
+    return Reply(text="", content=list(blocks), stop_reason="tool_use")
+
+
+class TestRealProviders:
+    def test_the_anthropic_sdk_loop_sends_tools_and_results(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        call = {"type": "tool_use", "id": "toolu_live_1", "name": "get_order",
+                "input": {"order_id": "A1"}}  # fmt: skip
+        with MessagesServer() as server:
+            server.enqueue(tool_reply({"type": "text", "text": "Looking."}, call))
+            server.enqueue(Reply(text="A1 has shipped."))
+            monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-llm-tools-0123456789")
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+            body = "cases: [{name: live, input: {question: 'Where is A1?'}}]\n"
+            path = write(tmp_path, body, provider="anthropic")
+            outcome = run(path)
+            first, second = (r.body for r in server.requests)
+        assert outcome["exit"] == 0
+        assert [t["name"] for t in first["tools"]] == [
+            "get_order",
+            "issue_refund",
+            "delete_account",
+        ]
+        assert first["tools"][0] == {
+            "name": "get_order",
+            "description": "Looks an order up by its id.",
+            "input_schema": {
+                "type": "object",
+                "properties": {"order_id": {"type": "string"}},
+                "required": ["order_id"],
+            },
+        }
+        assert second["messages"][1] == {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "Looking."}, call],
+        }
+        assert second["messages"][2]["content"] == [
+            {
+                "type": "tool_result",
+                "tool_use_id": "toolu_live_1",
+                "content": '{"status": "shipped", "total": 40}',
+            }
+        ]
+        [found] = outcome["report"]["cases"]
+        assert steps(found) == [
+            ("get_order", {"order_id": "A1"}, {"status": "shipped", "total": 40}, None)
+        ]
+
+    def test_the_openai_sdk_loop_sends_tools_and_results(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        call = {"type": "tool_use", "id": "call_7", "name": "get_order",
+                "input": {"order_id": "B2"}}  # fmt: skip
+        with ChatServer() as server:
+            server.enqueue(tool_reply(call))
+            server.enqueue(Reply(text="B2 was lost; A1 shipped."))
+            monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-test-llm-tools-5678")
+            monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+            body = "cases: [{name: live, input: {question: 'Where is B2?'}}]\nmodel: gpt-test\n"
+            path = write(tmp_path, body.replace("model: gpt-test\n", ""), provider="openai")
+            path.write_text(path.read_text().replace("claude-haiku-4-5", "gpt-4o-mini"))
+            outcome = run(path)
+            first, second = (r.body for r in server.requests)
+        assert outcome["exit"] == 0, outcome
+        assert [t["function"]["name"] for t in first["tools"]] == [
+            "get_order",
+            "issue_refund",
+            "delete_account",
+        ]
+        assistant, result = second["messages"][-2:]
+        assert assistant["tool_calls"][0]["id"] == "call_7"
+        assert json.loads(assistant["tool_calls"][0]["function"]["arguments"]) == {"order_id": "B2"}
+        assert result == {
+            "role": "tool",
+            "tool_call_id": "call_7",
+            "content": '{"status": "lost", "total": 25}',
+        }
+        [found] = outcome["report"]["cases"]
+        assert found["output"] == "B2 was lost; A1 shipped."
+        assert [s["id"] for s in found["trajectory"]] == ["call_7"]
+
+    def test_a_recorded_tool_loop_replays_with_its_results_in_the_keys(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        call = {"type": "tool_use", "id": "toolu_rec_1", "name": "get_order",
+                "input": {"order_id": "A1"}}  # fmt: skip
+        with MessagesServer() as server:
+            server.enqueue(tool_reply(call), Reply(text="A1 has shipped."))
+            monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-llm-tools-0123456789")
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+            body = "cases: [{name: rec, input: {question: 'Where is A1?'}}]\n"
+            path = write(tmp_path, body, provider="anthropic")
+            recorded = run(path, "--record")
+        monkeypatch.delenv("ANTHROPIC_API_KEY")
+        monkeypatch.delenv("ANTHROPIC_BASE_URL")
+        cassette = [
+            json.loads(line)
+            for line in (tmp_path / "support.cassette.jsonl").read_text().splitlines()
+        ]
+        assert len(cassette) == 2
+        assert cassette[1]["request"]["messages"][2]["content"][0]["tool_use_id"] == "toolu_rec_1"
+        replayed = run(path, "--provider", "replay")
+        assert replayed["exit"] == recorded["exit"] == 0
+        [before], [after] = recorded["report"]["cases"], replayed["report"]["cases"]
+        assert after["output"] == before["output"] == "A1 has shipped."
+        strip = [{k: v for k, v in s.items() if k != "elapsed_s"} for s in after["trajectory"]]
+        assert strip == [
+            {k: v for k, v in s.items() if k != "elapsed_s"} for s in before["trajectory"]
+        ]
+        # A different tool result is a different request: the cassette has no reply for it.
+        path.write_text(path.read_text().replace("status: shipped", "status: delayed"))
+        changed = run_cli("run", "--provider", "replay", str(path))
+        assert changed.exit_code == 3, changed.stdout + changed.stderr
+        assert "cassette" in changed.stdout + changed.stderr
