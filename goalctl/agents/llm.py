@@ -7,8 +7,14 @@ from typing import Any
 
 from goalctl.agents.base import AgentContext, CaseRun, PhasedAgent
 from goalctl.agents.conversation import Conversation, Settings, TurnEnd
+from goalctl.errors import TemplateError
 from goalctl.evaluation import CaseOutput, shorten
-from goalctl.scenario.render import case_context, render_turn, turn_template
+from goalctl.scenario.render import (
+    LocatedTemplateError,
+    case_context,
+    render_turn,
+    turn_template,
+)
 from goalctl.templates import render_builtin
 from goalctl.tools.toolbox import ToolBox
 from goalctl.trajectory import Trajectory
@@ -142,7 +148,12 @@ class LLMAgent(PhasedAgent):
             path = ("cases", case.index, "turns", number)
             found = scenario.source_map.get(path)
             line = (found.body_line or found.line) if found else 0
-            message = render_turn(turn_template(source, line, case.index, number), context, answers)
+            template = turn_template(source, line, case.index, number)
+            try:
+                message = render_turn(template, context, answers)
+            except LocatedTemplateError as exc:
+                where = f" (line {exc.file_line})" if exc.file_line else ""
+                raise TemplateError(f"{template.name}{where}: {exc}") from None
             end = await conversation.turn(message, system=system)
             answers.append(end.text)
             if not end.final:
