@@ -103,12 +103,12 @@ class Conversation:
         accepted: list[Block] = []
         refusal: tuple[Block, ConstraintCheck] | None = None
         for call in calls:
-            step = _step(call, len(proposed) + 1).to_json()
-            check = self.case.screen([*proposed, step])
+            shown = _step(call, len(proposed) + 1).to_json()
+            check = self.case.screen([*proposed, shown])
             if check is not None:
                 refusal = (call, check)
                 break
-            proposed.append(step)
+            proposed.append(shown)
             accepted.append(call)
         outcomes = await self._call_all(accepted)
         for call, outcome in zip(accepted, outcomes, strict=True):
@@ -118,9 +118,9 @@ class Conversation:
             self.trajectory.record(step)
         if refusal is not None:
             call, check = refusal
-            step = _step(call, 0)
-            step.error, step.refused = refusal_text(check), check.constraint
-            self.trajectory.record(step)
+            refused = _step(call, 0)
+            refused.error, refused.refused = refusal_text(check), check.constraint
+            self.trajectory.record(refused)
             return [], check
         return [
             outcome.block(str(call.get("id", "")))
