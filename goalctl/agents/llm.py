@@ -1,4 +1,5 @@
-"""The goal-seeking LLM agent: render → call → parse → evaluate, retrying with feedback."""
+"""The goal-seeking LLM agent: render → converse (tool calls, turns) → parse → evaluate, retrying
+with feedback; the conversation itself is in :mod:`goalctl.agents.conversation`."""
 
 from __future__ import annotations
 
