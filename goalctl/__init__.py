@@ -26,6 +26,7 @@ _EXPORTS = {
     "PhasedAgent": "goalctl.agents.base",
     "check": "goalctl.evaluation",
     "agent": "goalctl.agents.marking",
+    "tool": "goalctl.tools.marking",
     "AgentResult": "goalctl.agents.marking",
     "GatewayAccess": "goalctl.agents.marking",
     "GoalctlError": "goalctl.errors",
@@ -50,6 +51,7 @@ if TYPE_CHECKING:  # the names, for type checkers and editors; imported lazily a
     from goalctl.scenario.loader import load_scenario as load_scenario
     from goalctl.scenario.model import Scenario as Scenario
     from goalctl.state import RunStore as RunStore
+    from goalctl.tools.marking import tool as tool
     from goalctl.validation import validate_paths as validate_paths
 
 

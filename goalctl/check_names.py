@@ -21,8 +21,19 @@ METRIC_NAMES: Final = (
 )
 """Names a ``check`` can use besides the case's data; also the run totals of a budget."""
 
-CONTEXT_NAMES: Final = ("output", "text", "value", "input", "expected", "case", "error", "config")
-"""The case's data, bound for every check expression (``value`` is ``output`` again)."""
+CONTEXT_NAMES: Final = (
+    "output",
+    "text",
+    "value",
+    "input",
+    "expected",
+    "case",
+    "error",
+    "config",
+    "answers",
+)
+"""The case's data, bound for every check expression (``value`` is ``output`` again;
+``answers`` the text of each answer of a multi-turn case, ``[text]`` for any other)."""
 
 CRITERION_NAMES: Final = ("target",)
 """Bound only for ``custom`` criteria: the criterion's rendered ``target``."""
@@ -49,6 +60,7 @@ CHECK_ARGUMENTS: Final = frozenset(
         "config",
         "error",
         "trajectory",
+        "answers",
     }
 )
 """Keyword arguments a ``module:function`` check may take (``metrics`` maps the metric names

@@ -96,6 +96,11 @@ class RunError(GoalctlError):
     exit_code = ExitCode.RUN_ERROR
 
 
+class ToolSetupError(RunError):
+    """A scenario's tool cannot be run at all — its function is missing or unmarked, its program
+    not found — so the case errors (the model could do nothing about it)."""
+
+
 class ProviderError(RunError):
     """A provider call failed after its retries."""
 

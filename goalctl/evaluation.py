@@ -75,6 +75,9 @@ class CaseOutput:
     workspace: Path | None = None
     """The case's workspace, where world-state criteria look; set by the runner, not the
     agent (:mod:`goalctl.workspaces`)."""
+    answers: list[str] = field(default_factory=list)
+    """The text of each final answer of a multi-turn conversation, in order (the last is
+    ``text``); empty when the agent held no conversation (checks then see ``[text]``)."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ class Evaluator:
             case=context.get("case"),
             error=result.error,
             config=self.config,
+            answers=list(result.answers) or [result.text],
         )
         names.update(metrics.names())
         names.update(trajectory_names(result.trajectory))

@@ -93,6 +93,13 @@ class Trajectory:
                 )
             )
 
+    def record(self, step: Step) -> Step:
+        """Add a step the agent knows directly (a tool it ran itself), its result and error
+        bounded as any other; returns it numbered."""
+        step.result, step.error = _bounded(step.result), _bounded(step.error)
+        self._add(step)
+        return step
+
     def report(self, line: Mapping[str, Any], where: str) -> None:
         """Add a step the agent reported itself; :class:`TrajectoryError` if it is not one."""
         unknown = sorted(set(line) - REPORTED_KEYS - {"step", "id", "source"})

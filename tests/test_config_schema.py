@@ -279,12 +279,17 @@ def test_config_field_validates_when_built_in_python() -> None:
 
 def test_llm_manifest_resolves_empty_config_to_defaults() -> None:
     manifest = load_builtin("llm.yaml")
-    assert (manifest.name, manifest.version, manifest.capabilities) == ("llm", "0.1.0", ["llm"])
+    assert (manifest.name, manifest.version, manifest.capabilities) == (
+        "llm",
+        "0.1.0",
+        ["llm", "tools", "turns"],
+    )
     assert "max_attempts" in manifest.description
     values, issues = resolve_config(manifest.config_schema, {})
     assert issues == []
     assert values == {
         "max_attempts": 1,
+        "max_steps": 10,
         "max_tokens": 1024,
         "feedback": True,
         "judge_model": "",

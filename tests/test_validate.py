@@ -144,7 +144,7 @@ EXPECTED: dict[str, list[str]] = {
         "19:1: system: undefined name: 'persona' is undefined (rendering case 'first')",
     ],
     "missing_capability.yaml": [
-        "4:30: required_capabilities[1]: agent 'llm' does not provide capability 'web_search' (it provides: llm) (choose an agent that provides it, or remove the requirement)",
+        "4:30: required_capabilities[1]: agent 'llm' does not provide capability 'web_search' (it provides: llm, tools, turns) (choose an agent that provides it, or remove the requirement)",
     ],
     "missing_id.yaml": [
         "1:1: id: is required (add `id:`)",

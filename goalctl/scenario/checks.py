@@ -49,6 +49,10 @@ def check_scenario(
     check_case_names(reader, [case.name for case in spec.cases])
     _judge_criteria(reader, spec)
     _templates(reader, spec, templates, config)
+    from goalctl.tools.validation import check_tools, check_turns
+
+    check_tools(reader, spec, manifest)
+    check_turns(reader, spec, manifest)
     return config
 
 

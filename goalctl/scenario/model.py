@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,27 +20,13 @@ from goalctl.config.prices import MAX_PRICE
 from goalctl.goal import Goal, GoalStatus, OneLine, _Strict
 from goalctl.regexes import check_pattern
 from goalctl.scenario.positions import SourceMap
+from goalctl.tools.model import ToolName, ToolSpec
 
 FILE_FORMAT_VERSION = 1
 
 
 Regex = Annotated[str, AfterValidator(check_pattern)]
 """A string that must be a valid regular expression."""
-
-
-_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def _tool_name(value: str) -> str:
-    if not _TOOL_NAME.fullmatch(value):
-        raise ValueError(
-            f"{value!r} is not a tool name: use 1-64 letters, digits, '_' or '-' "
-            "(the names model APIs accept)"
-        )
-    return value
-
-
-ToolName = Annotated[str, AfterValidator(_tool_name)]
 
 
 class ToolCall(_Strict):
@@ -181,6 +166,12 @@ class Case(_Strict):
     """Scripted replies for this case, in order (offline ``scripted`` provider): one per agent
     call, so a tool loop takes the next reply at each step; the last one repeats. A reply is
     text, ``{tool_use: {name, input}}``, or a list of content blocks."""
+    turns: list[str] = Field(default_factory=list)
+    """Follow-up user messages of a multi-turn conversation (Jinja templates), each sent after
+    the model's previous final answer, in the same conversation. They see the case's names
+    plus ``previous`` (the previous answer's text), ``answers`` (the answers so far) and
+    ``turn`` (1 for the first follow-up). The case's output is the last answer; checks see
+    every answer as ``answers``."""
 
 
 class ScenarioSpec(Goal):
@@ -208,6 +199,9 @@ class ScenarioSpec(Goal):
     is refused before any call."""
     cases: list[Case] = Field(default_factory=list)
     """Inputs to run; no cases means one case with an empty input."""
+    tools: list[ToolSpec] = Field(default_factory=list)
+    """Tools the agent may call: ``{name, description, input_schema}`` and one implementation
+    (``mock`` rules, a ``python`` function marked ``@goalctl.tool``, or a ``command``)."""
     responses: list[ScriptedResponse] = Field(default_factory=list)
     """Scripted replies for the offline provider: reply *i* answers case *i*, or
     ``{match, reply}`` rules. A reply is text, ``{tool_use: {name, input}}``, or a list of

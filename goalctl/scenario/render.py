@@ -140,3 +140,24 @@ def _target_expression(source: str) -> Any:
 @functools.lru_cache(maxsize=4096)
 def _target_template(source: str) -> jinja2.Template:
     return compile_template(source)
+
+
+TURN_NAMES = ("previous", "answers", "turn")
+"""Names a case's ``turns`` templates see besides the case's own."""
+
+
+def turn_template(source: str, line: int, case: int, turn: int) -> TemplateText:
+    """Turn ``turn`` (0-based) of case ``case`` as a template whose first line is ``line``."""
+    return TemplateText(f"cases[{case}].turns[{turn}]", source, line)
+
+
+def render_turn(template: TemplateText, context: Mapping[str, Any], answers: list[str]) -> str:
+    """The follow-up user message after ``answers`` (the conversation's answers so far):
+    ``previous`` is the last of them and ``turn`` counts the follow-ups from 1."""
+    names = {
+        **context,
+        "previous": answers[-1] if answers else "",
+        "answers": list(answers),
+        "turn": len(answers),
+    }
+    return render(template, names)
