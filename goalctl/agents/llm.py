@@ -96,7 +96,12 @@ class LLMAgent(PhasedAgent):
             )
             output, error = parse_json_output(end.text) if wants_json else (end.text, None)
             result = CaseOutput(
-                output, end.text, attempt, end.error or error, trajectory.to_json(), answers
+                output,
+                end.text,
+                attempt,
+                end.error or error,
+                trajectory.to_json(),
+                answers=answers,
             )
             if not end.final:
                 # A refused call or max_steps ends the case: the runner evaluates what there is.
