@@ -322,10 +322,13 @@ def test_each_call_of_a_reply_is_screened_on_top_of_the_calls_before_it() -> Non
 
     assert (raised.value.status, raised.value.kind) == (400, "invalid_request_error")
     assert raised.value.message == (
-        "goalctl: hard constraint `no-delete` refuses the call delete_account({\"id\": 7}); "
+        'goalctl: hard constraint `no-delete` refuses the call delete_account({"id": 7}); '
         "the case fails at step 2"
     )
-    assert [[s["tool"] for s in t] for t in screened] == [["lookup_order"], ["lookup_order", REFUSED]]
+    assert [[s["tool"] for s in t] for t in screened] == [
+        ["lookup_order"],
+        ["lookup_order", REFUSED],
+    ]
     first, refused = session.trajectory.to_json()
     # Withheld with the reply: the agent never saw the allowed call either.
     assert first["error"] == "not run: the reply that made it was withheld (step 2)"
