@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -209,7 +208,7 @@ def test_the_console_names_the_refused_call_on_the_case_line(weather: dict[str, 
 
 
 def test_report_md_shows_a_refusing_id_edited_into_markup_as_text(
-    weather: dict[str, Any], tmp_path: Path
+    weather: dict[str, Any],
 ) -> None:
     report = refused_report(weather)
     atlantis = next(c for c in report["cases"] if c["name"] == "atlantis")
