@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from textwrap import dedent
@@ -173,12 +174,13 @@ import json
 import anthropic
 import goalctl
 
-RAN = []
-
-
 @goalctl.agent
 def run(prompt, gateway):
-    client = anthropic.Anthropic(base_url=gateway.base_url, api_key=gateway.api_key, max_retries=0)
+    with anthropic.Anthropic(base_url=gateway.base_url, api_key=gateway.api_key, max_retries=0) as client:
+        return converse(client, prompt)
+
+
+def converse(client, prompt):
     tools = [{"name": "lookup_order", "input_schema": {"type": "object"}},
              {"name": "delete_account", "input_schema": {"type": "object"}}]
     messages = [{"role": "user", "content": prompt}]
@@ -190,7 +192,6 @@ def run(prompt, gateway):
         if not calls:
             return reply.content[0].text
         messages.append({"role": "assistant", "content": [b.model_dump() for b in reply.content]})
-        RAN.extend(c.name for c in calls)
         with open("RAN_FILE", "a") as ran:
             ran.write("".join(c.name + "\\n" for c in calls))
         results = [{"type": "tool_result", "tool_use_id": c.id, "content": '{"ok": true, "tool": "%s"}' % c.name}
@@ -237,22 +238,27 @@ def test_an_http_agent_gets_an_api_error_for_a_refused_call_and_its_case_fails(
         ]
         messages: list[Any] = [{"role": "user", "content": "go"}]
         try:
-            while True:
-                reply = client.chat.completions.create(
-                    model="gpt-5-mini", messages=messages, tools=tools
-                )
-                message = reply.choices[0].message
-                if not message.tool_calls:
-                    return 200, {}, json.dumps({"text": message.content}).encode()
-                messages.append(message.model_dump(exclude_none=True))
-                for call in message.tool_calls:
-                    name = call.function.name  # type: ignore[union-attr]
-                    ran.append(name)
-                    result = json.dumps({"ok": True, "tool": name})
-                    messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+            return converse(client, tools, messages)
         except openai.APIStatusError as exc:
             errors.append((exc.status_code, exc.message))
             return 500, {}, json.dumps({"error": exc.message}).encode()
+        finally:
+            client.close()
+
+    def converse(client: Any, tools: Any, messages: list[Any]) -> tuple[int, dict[str, str], bytes]:
+        while True:
+            reply = client.chat.completions.create(
+                model="gpt-5-mini", messages=messages, tools=tools
+            )
+            message = reply.choices[0].message
+            if not message.tool_calls:
+                return 200, {}, json.dumps({"text": message.content}).encode()
+            messages.append(message.model_dump(exclude_none=True))
+            for call in message.tool_calls:
+                name = call.function.name  # type: ignore[union-attr]
+                ran.append(name)
+                result = json.dumps({"ok": True, "tool": name})
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
 
     service.routes["/agent"] = agent
     path = scenario(
@@ -391,3 +397,38 @@ def test_until_stopped_raises_the_refusal_even_when_the_agent_ended_on_its_own()
         "ran; the agent was stopped"
     )
     assert output.trajectory[-1]["refused"] == "no-delete"
+
+
+def test_a_case_that_errors_after_tool_calls_keeps_its_steps_for_the_report(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    ran = tmp_path / "ran"
+    ran.mkdir()  # the agent cannot write its log there: its tool crashes, it exits 1
+    agent = str(AGENTS / "tool_runner_agent.py")
+    path = scenario(
+        tmp_path,
+        "command",
+        f"""
+        config:
+          command: [{json.dumps(sys.executable)}, {json.dumps(agent)}]
+          env: {json.dumps({"RAN_FILE": str(ran)})}
+        """,
+    )
+    junit = tmp_path / "junit.xml"
+
+    result = run_cli("run", "--concurrency", "1", "--junit", str(junit), str(path))
+
+    assert result.exit_code == 3, result.stdout + result.stderr
+    report = json.loads((run_dir(isolated_environment) / "report.json").read_text())
+    deletes = report["cases"][0]
+    assert deletes["status"] == "error"
+    assert "IsADirectoryError" in deletes["error"]
+    assert [(s["step"], s["tool"], s["result"]) for s in deletes["trajectory"]] == [
+        (1, "lookup_order", None)
+    ]
+    root = ET.fromstring(junit.read_text())
+    [errored] = [c for c in root.iter("testcase") if c.find("error") is not None]
+    assert errored.get("name") == "criterion: answers"
+    assert (errored.findtext("system-out") or "").startswith(
+        'steps of case deletes:\n  #1 lookup_order({"order_id": "A-1001"}) → '
+    )

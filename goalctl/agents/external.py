@@ -215,6 +215,9 @@ async def attempts(
         except CallRefused as exc:
             context.log(f"{case.name}: {exc}")
             result, refused = exc.output(number, trajectory), True
+        except RunError as exc:
+            exc.trajectory = trajectory.to_json()
+            raise
         checks = await case.evaluate(result)
         unmet = [c for c in checks if not c.passed]
         if refused or not unmet or number == max_attempts:
