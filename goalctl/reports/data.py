@@ -51,7 +51,8 @@ class CaseRecord:
     earlier_attempts: list[dict[str, Any]] = field(default_factory=list)
     """Attempts before the last, oldest first: ``{"attempt", "text", "checks"}`` each."""
     trajectory: list[dict[str, Any]] = field(default_factory=list)
-    """The case's tool calls in order: ``{step, tool, args, result, error}`` each."""
+    """The case's tool calls in order (:meth:`goalctl.trajectory.Step.to_json` each); an
+    errored case keeps those it made before the error."""
 
     @classmethod
     def finished(
