@@ -7,8 +7,9 @@ messages. Anything that is not a :class:`GoalctlError` is a bug: exit 4, traceba
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class ExitCode(enum.IntEnum):
@@ -94,6 +95,9 @@ class RunError(GoalctlError):
     """A run errored (provider or agent failure): no verdict (exit 3)."""
 
     exit_code = ExitCode.RUN_ERROR
+    trajectory: Sequence[Mapping[str, Any]] = ()
+    """The steps of the case that met the error, made before it (the report shows how far
+    the agent got)."""
 
 
 class ToolSetupError(RunError):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from goalctl.agents.base import AgentContext, CaseRun, PhasedAgent
 from goalctl.caps import cap_strings
-from goalctl.errors import GoalctlError, ProviderError
+from goalctl.errors import GoalctlError, ProviderError, RunError
 from goalctl.evaluation import CaseOutput, Check, ConstraintCheck, Evaluator, Metrics, is_budget
 from goalctl.metering import BudgetExceeded, Clock, Meter, SystemClock
 from goalctl.planning import Plan, RunOptions, redactor_for
@@ -363,7 +363,8 @@ class ScenarioRun:
                 raise
             except GoalctlError as exc:
                 metrics.elapsed_s = self.clock.monotonic() - started
-                record = CaseRecord.errored(index, name, case, metrics, str(exc))
+                steps = exc.trajectory if isinstance(exc, RunError) else ()
+                record = CaseRecord.errored(index, name, case, metrics, str(exc), steps)
                 if isinstance(exc, ProviderError) and exc.every_call:
                     # Set before the semaphore is released, so no waiting case starts.
                     self.halted = True

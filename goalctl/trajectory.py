@@ -23,6 +23,8 @@ MAX_STEPS = 10_000
 """The most steps one case may record; more is an error, not a silent cut."""
 MAX_RESULT_CHARS = 20_000
 """A step's result or error longer than this is stored cut, with a note of its length."""
+CALL_CHARS = 200
+"""The most of a call's arguments quoted in a message about it (a refusal)."""
 REPORTED_KEYS = frozenset({"tool", "args", "result", "error"})
 
 
@@ -77,21 +79,29 @@ class Trajectory:
 
     def observe(self, request: CompletionRequest, response: CompletionResponse) -> None:
         """Take the results a request carries, then the calls its reply makes."""
+        self.take_results(request)
+        for block in response.tool_calls:
+            self.add_call(block)
+
+    def take_results(self, request: CompletionRequest) -> None:
+        """Take the results (or errors) of earlier calls that a request carries."""
         for message in request.messages:
             if isinstance(message.content, str):
                 continue
             for block in message.content:
                 if block.get("type") == "tool_result":
                     self._result(block)
-        for block in response.tool_calls:
-            self._add(
-                Step(
-                    step=0,
-                    tool=str(block.get("name", "")),
-                    args=block.get("input"),
-                    id=str(block.get("id") or "") or None,
-                )
-            )
+
+    def add_call(self, block: Mapping[str, Any]) -> Step:
+        """Add the call a ``tool_use`` block of a reply makes, as yet without a result."""
+        step = Step(
+            step=0,
+            tool=str(block.get("name", "")),
+            args=block.get("input"),
+            id=str(block.get("id") or "") or None,
+        )
+        self._add(step)
+        return step
 
     def record(self, step: Step) -> Step:
         """Add a step the agent knows directly (a tool it ran itself), its result and error
@@ -168,6 +178,14 @@ class Trajectory:
             step.error, step.result = _bounded(_as_text(content)), None
         else:
             step.result, step.error = _bounded(content), None
+
+
+def call_text(tool: str, args: Any, limit: int = CALL_CHARS) -> str:
+    """A call as one line, ``tool({"arg": 1})``, its arguments cut to ``limit`` characters."""
+    shown = " ".join(_as_text(args if args is not None else {}).split())
+    if len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    return f"{tool}({shown})"
 
 
 def _content(content: Any) -> Any:

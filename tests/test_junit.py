@@ -436,7 +436,7 @@ class TestTrajectories:
         root = assert_junit_shape(xml)
         expected = (
             "steps of case atlantis:\n"
-            '  1. get_weather {"city": "Atlantis"} -> error: no such city: Atlantis'
+            '  #1 get_weather({"city": "Atlantis"}) → ERROR: no such city: Atlantis'
         )
         for name in ("criterion: sunny", "constraint: finds-the-city"):
             case = find_case(root, "weather@1.0.0", name)

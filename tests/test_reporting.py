@@ -440,5 +440,5 @@ class TestTrajectories:
         trajectory = ["junk", {"step": 2, "tool": "t", "args": {"a": "x\ny"}, "error": "bad"}]
         assert step_lines("c", trajectory, 20) == [
             "steps of case c:",
-            '  2. t {"a": "x\\ny"} -> error: bad',
+            '  #2 t({"a": "x\\ny"}) → ERROR: bad',
         ]

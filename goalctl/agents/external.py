@@ -8,6 +8,12 @@ transcript and the cassette, and are scripted offline like the built-in agent's;
 builds the case's trajectory from them. A call the run cannot afford is answered with an API
 error naming the constraint, and the session remembers it so the agent stops the run; so is a
 provider error every call would meet (a rejected key: :attr:`ProviderError.every_call`).
+
+A tool call shows in the model's reply before the agent runs it, so the session screens each
+call of a reply against the hard constraints over the trajectory (DESIGN §12) before the agent
+sees the reply. A refused call is withheld with the whole reply: the agent gets an API error
+naming the constraint instead, its tool never runs, and the case stops there and fails on that
+constraint (:class:`CallRefused`) — the run goes on with the other cases.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 
 from goalctl.agents.base import AgentContext, CaseRun, unmet_feedback
 from goalctl.errors import ConfigError, ProviderError, RunError
-from goalctl.evaluation import CaseOutput
+from goalctl.evaluation import CaseOutput, ConstraintCheck
 from goalctl.gateway import WireError
 from goalctl.keys import remember_secret
 from goalctl.metering import BudgetExceeded
@@ -32,7 +38,7 @@ from goalctl.processes import child_environment as child_environment
 from goalctl.projects import project_root
 from goalctl.providers.base import CompletionRequest, CompletionResponse
 from goalctl.scenario.render import RenderedCase
-from goalctl.trajectory import Trajectory
+from goalctl.trajectory import Step, Trajectory, call_text
 
 DOCUMENT_VERSION = 1
 PRIVATE_CONFIG = frozenset({"env", "headers"})
@@ -49,21 +55,55 @@ class AgentFailed(RunError):
     """The agent itself failed on a case (non-zero exit, timeout, unusable output)."""
 
 
+class CallRefused(Exception):
+    """A hard constraint refused a tool call before it ran: the case ends at that step and
+    fails on the constraint (DESIGN §12). Not a :class:`~goalctl.errors.GoalctlError`: the
+    case is not in error, and the run goes on."""
+
+    def __init__(self, check: ConstraintCheck, step: Step) -> None:
+        self.check = check
+        self.step = step
+        self.call = call_text(step.tool, step.args)
+        super().__init__(
+            f"hard constraint `{check.constraint}` refused the call {self.call} at step "
+            f"{step.step}, before it ran; the agent was stopped"
+        )
+
+    def wire(self) -> WireError:
+        """What the agent's SDK raises: a 400 (not retried) naming the constraint."""
+        return WireError(
+            400,
+            f"goalctl: hard constraint `{self.check.constraint}` refuses the call {self.call}; "
+            f"the case fails at step {self.step.step}",
+        )
+
+    def output(self, attempt: int, trajectory: Trajectory) -> CaseOutput:
+        """The case's output: nothing, the refusal as its error, the steps up to the refused
+        one."""
+        return CaseOutput(None, "", attempt, str(self), trajectory.to_json())
+
+
 class CaseSession:
     """Serves one case's model calls through its metered route (a gateway session)."""
 
     def __init__(self, case: CaseRun, trajectory: Trajectory) -> None:
         self.case: str | None = case.name
         self._complete = case.complete
+        self._screen = case.screen
         self.trajectory = trajectory
         self.stop: BudgetExceeded | ProviderError | None = None
         """Set when a call was refused because the run must stop: a budget, or a provider
         error every later call would meet."""
+        self.refused: CallRefused | None = None
+        """Set when a hard constraint refused a tool call of a reply: the case stops."""
         self.stopped = asyncio.Event()
+        """Set with :attr:`stop` or :attr:`refused`: the agent must end."""
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         if self.stop is not None:
             raise _refusal(self.stop)
+        if self.refused is not None:
+            raise self.refused.wire()
         try:
             response: CompletionResponse = await self._complete(
                 list(request.messages),
@@ -83,8 +123,32 @@ class CaseSession:
             self.stop = exc
             self.stopped.set()
             raise _refusal(exc) from None
-        self.trajectory.observe(request, response)
+        # The call happened and was paid for (the meter has it) whether or not the reply
+        # reaches the agent.
+        self.trajectory.take_results(request)
+        self.screen(response)
         return response
+
+    def screen(self, response: CompletionResponse) -> None:
+        """Add the reply's tool calls to the trajectory, each screened in order on top of the
+        steps before it; at the first refused one, withhold the reply (raise the refusal's
+        :class:`WireError`) and stop the case."""
+        added: list[Step] = []
+        for block in response.tool_calls:
+            step = self.trajectory.add_call(block)
+            added.append(step)
+            check = self._screen(self.trajectory.to_json())
+            if check is None:
+                continue
+            step.refused = check.constraint
+            reason = f"{check.evidence}: {check.error}" if check.error else check.evidence
+            step.error = f"refused by hard constraint `{check.constraint}` before it ran ({reason})"
+            for earlier in added[:-1]:
+                # Withheld with the reply that made them: the agent never saw them.
+                earlier.error = f"not run: the reply that made it was withheld (step {step.step})"
+            self.refused = CallRefused(check, step)
+            self.stopped.set()
+            raise self.refused.wire()
 
 
 def _refusal(exc: BudgetExceeded | ProviderError) -> WireError:
@@ -98,7 +162,8 @@ def _refusal(exc: BudgetExceeded | ProviderError) -> WireError:
 
 
 async def until_stopped(session: CaseSession, work: Awaitable[Any]) -> Any:
-    """Await ``work``; when the session is stopped first, cancel it and raise the stop.
+    """Await ``work``; when the session is stopped first, cancel it and raise the stop (or
+    :class:`CallRefused` when a tool call was refused).
 
     The agent gets :data:`STOP_GRACE_S` to end on its own after its refusal, so what it says
     about it (its stderr: the SDK's error naming the constraint) reaches the run's events.
@@ -114,6 +179,8 @@ async def until_stopped(session: CaseSession, work: Awaitable[Any]) -> Any:
         if not task.done():
             task.cancel()
         await asyncio.gather(task, waiter, return_exceptions=True)
+    if session.refused is not None:
+        raise session.refused
     if session.stop is not None:
         raise session.stop
     return task.result()
@@ -131,11 +198,19 @@ async def attempts(
     feedback: str | None = None
     result = CaseOutput(None, "", 0, "no attempt made")
     for number in range(1, max_attempts + 1):
-        result = await attempt(number, feedback, trajectory)
+        refused = False
+        try:
+            result = await attempt(number, feedback, trajectory)
+        except CallRefused as exc:
+            context.log(f"{case.name}: {exc}")
+            result, refused = exc.output(number, trajectory), True
+        except RunError as exc:
+            exc.trajectory = trajectory.to_json()
+            raise
         checks = await case.evaluate(result)
         unmet = [c for c in checks if not c.passed]
-        if not unmet or number == max_attempts:
-            break
+        if refused or not unmet or number == max_attempts:
+            break  # a refused call ends the case: no retry walks around a hard constraint
         context.log(f"{case.name}: attempt {number} left {len(unmet)} criteria unmet; retrying")
         feedback = unmet_feedback(context.scenario.goal, unmet)
     return result

@@ -30,6 +30,7 @@ from typing import Any, Final
 
 from goalctl.agents.base import CaseRun, PhasedAgent
 from goalctl.agents.external import (
+    CallRefused,
     CaseSession,
     attempts,
     case_document,
@@ -139,8 +140,8 @@ class PythonAgent(PhasedAgent):
                 returned = await until_stopped(
                     session, call_in_thread(self.function, arguments, self.timeout_s)
                 )
-        except BudgetExceeded:
-            raise  # the run stops: not this case's error
+        except (BudgetExceeded, CallRefused):
+            raise  # the run stops, or the case fails on a constraint: not this case's error
         except TimeoutError:
             raise failure(
                 f"{self.reference} did not return within {self.timeout_s:g}s", ""

@@ -6,7 +6,7 @@ rendered from it, so saved runs can be re-reported without re-running anything.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -51,7 +51,8 @@ class CaseRecord:
     earlier_attempts: list[dict[str, Any]] = field(default_factory=list)
     """Attempts before the last, oldest first: ``{"attempt", "text", "checks"}`` each."""
     trajectory: list[dict[str, Any]] = field(default_factory=list)
-    """The case's tool calls in order: ``{step, tool, args, result, error}`` each."""
+    """The case's tool calls in order (:meth:`goalctl.trajectory.Step.to_json` each); an
+    errored case keeps those it made before the error."""
 
     @classmethod
     def finished(
@@ -87,7 +88,15 @@ class CaseRecord:
         )
 
     @classmethod
-    def errored(cls, index: int, name: str, case: Case, metrics: Metrics, error: str) -> CaseRecord:
+    def errored(
+        cls,
+        index: int,
+        name: str,
+        case: Case,
+        metrics: Metrics,
+        error: str,
+        trajectory: Sequence[Mapping[str, Any]] = (),
+    ) -> CaseRecord:
         return cls(
             index,
             name,
@@ -96,6 +105,7 @@ class CaseRecord:
             case.expected,
             error=cap_text(error),
             metrics=_metrics(metrics),
+            trajectory=[dict(step) for step in trajectory],
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from goalctl.config.prices import cost_text
 from goalctl.errors import Problem
+from goalctl.reports.steps import cases_with_steps, one_line
 from goalctl.verdict import ERROR, WARNING, verdict_of
 
+MAX_REFUSAL_ROWS = 20
+"""Refused calls listed in the step summary; report.json has them all."""
 Syntax = Literal["text", "json", "xml"]
 """What printed text is, so that its escapes keep its meaning (Markdown too is ``text``)."""
 
@@ -138,7 +141,43 @@ def step_summary(reports: Sequence[dict[str, Any]]) -> str:
         score = f"{report['score']:.0%}" if verdict.scored else "—"
         run_id = report["run_id"]
         rows.append(f"| {goal} | {mark} | {why} | {score} | {cases} | {cost} | `{run_id}` |")
-    return "\n".join(rows) + "\n"
+    return "\n".join(rows + _refusal_rows(reports)) + "\n"
+
+
+def _refusal_rows(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """A table of the tool calls hard constraints refused (DESIGN §12): which case, which
+    call, which constraint. Case names, tools and arguments are arbitrary text: escaped."""
+    rows = []
+    for report in reports:
+        goal = f"`{report['goal']['id']}`"
+        for case in cases_with_steps(report["cases"]):
+            for step in case["trajectory"]:
+                if not isinstance(step, Mapping) or step.get("refused") is None:
+                    continue
+                call = f"{one_line(step.get('tool'))}({one_line(step.get('args'))})"
+                cells = [
+                    goal,
+                    _markdown_text(str(case.get("name", "")), 80),
+                    _markdown_text(one_line(step.get("step")), 12),
+                    _markdown_text(call, 160),
+                    _markdown_text(one_line(step.get("refused")), 80),
+                ]
+                rows.append("| " + " | ".join(cells) + " |")
+                if len(rows) == MAX_REFUSAL_ROWS:
+                    rows.append("| … | more in report.json | | | |")
+                    return _refusal_table(rows)
+    return _refusal_table(rows) if rows else []
+
+
+def _refusal_table(rows: list[str]) -> list[str]:
+    return [
+        "",
+        "**Tool calls refused by a hard constraint** (each case failed at that step)",
+        "",
+        "| goal | case | step | call | refused by |",
+        "|---|---|--:|---|---|",
+        *rows,
+    ]
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~&:])")

@@ -28,6 +28,8 @@ from goalctl.verdict import FAILURE, Reason, verdict_of
 XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 STEP_WIDTH = 200
 """Widest argument or result of a step listed under a failure; report.json has them whole."""
+MAX_STEPS_OUT_CHARS = 16_000
+"""The most step text under one testcase; report.json has every step."""
 UNCHECKED = "no check: guides the agent but is not verified"
 
 # Characters XML 1.0 cannot hold, even as character references: C0 controls except tab,
@@ -173,6 +175,7 @@ def _add_criterion(
     evidence = "\n".join(criterion["evidence"])
     if error is not None:
         _element(case, "error", error, message=error, type="run-error")
+        _steps_out(case, _errored_cases(report))
     elif reason is not None and reason.level == FAILURE:
         message = (
             f"{criterion['id']}: {criterion['passed']}/{criterion['evaluated']} passed, "
@@ -202,6 +205,7 @@ def _add_constraint(
         _element(case, "skipped", message=UNCHECKED)
     elif error is not None:
         _element(case, "error", error, message=error, type="run-error")
+        _steps_out(case, _errored_cases(report))
     elif reason is not None and reason.level == FAILURE:
         first = constraint["violations"][0] if constraint["violations"] else "violated"
         message = f"{constraint['id']}: hard constraint violated: {first}"
@@ -218,14 +222,26 @@ def _add_constraint(
 
 
 def _steps_out(testcase: ET.Element, failed_cases: Sequence[Mapping[str, Any]]) -> None:
-    """``<system-out>``: the steps of each case that failed the testcase, to show how."""
-    lines = [
-        line
-        for case in failed_cases
-        for line in step_lines(case["name"], case["trajectory"], STEP_WIDTH)
-    ]
+    """``<system-out>``: the steps of each case that failed the testcase, to show how; at
+    most :data:`MAX_STEPS_OUT_CHARS` of them (CI pages show all of it, for every testcase)."""
+    lines: list[str] = []
+    size = 0
+    for case in failed_cases:
+        for line in step_lines(case["name"], case["trajectory"], STEP_WIDTH):
+            if size + len(line) + 1 > MAX_STEPS_OUT_CHARS:
+                lines.append("… more steps in report.json")
+                _element(testcase, "system-out", "\n".join(lines))
+                return
+            lines.append(line)
+            size += len(line) + 1
     if lines:
         _element(testcase, "system-out", "\n".join(lines))
+
+
+def _errored_cases(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The cases that errored the run and called tools first: their steps show how far
+    they got."""
+    return [c for c in cases_with_steps(report["cases"]) if c.get("status") == "error"]
 
 
 def _unmet(case: Mapping[str, Any], criterion: Mapping[str, Any]) -> bool:

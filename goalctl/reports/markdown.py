@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from goalctl.config.prices import cost_column, cost_text
 from goalctl.excerpts import plural
-from goalctl.reports.steps import cases_with_steps, hidden_steps, step_texts
+from goalctl.reports.steps import StepText, cases_with_steps, hidden_steps, step_texts
 from goalctl.verdict import FAILURE, WARNING, verdict_of
 
 VERDICT_LABELS = {
@@ -17,6 +18,7 @@ VERDICT_LABELS = {
 
 
 _REASON_MARKS = {WARNING: "⚠️ warning:", FAILURE: "❌"}
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_.-]*")  # goal.SLUG_PATTERN, without pydantic
 STEP_WIDTH = 80
 """Widest argument or result shown in a step table; report.json has them whole."""
 
@@ -160,16 +162,23 @@ def _trajectories(cases: list[dict[str, Any]]) -> list[str]:
             "",
             f"### {_cell(case['name'])} ({case['status']})",
             "",
-            "| step | tool | arguments | result |",
-            "|---|---|---|---|",
+            "| step | tool | arguments | result or error | elapsed |",
+            "|---|---|---|---|---|",
         ]
         for step in step_texts(case["trajectory"], STEP_WIDTH):
-            outcome = f"❌ {step.outcome}" if step.failed else step.outcome
-            cells = (step.tool, step.args, outcome)
-            lines.append(_row(step.step, *(_literal(cell) for cell in cells)))
+            cells = (_literal(step.tool), _literal(step.args), _outcome(step))
+            lines.append(_row(step.step, *cells, step.elapsed or "—"))
         if hidden_steps(case["trajectory"]):
             lines += ["", f"{hidden_steps(case['trajectory'])} more steps are in report.json."]
     return ["", "## Trajectories", *lines] if lines else []
+
+
+def _outcome(step: StepText) -> str:
+    if step.refused is not None:
+        # Ids are slugs; one edited by hand into anything else is shown as plain text.
+        name = f"`{step.refused}`" if _SLUG.fullmatch(step.refused) else _literal(step.refused)
+        return f"⛔ refused by {name}"
+    return f"❌ {_literal(step.outcome)}" if step.failed else _literal(step.outcome)
 
 
 def _literal(text: str) -> str:

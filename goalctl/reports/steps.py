@@ -25,8 +25,12 @@ class StepText:
     tool: str
     args: str
     outcome: str
-    """The result, or ``error: …`` for a call that failed."""
+    """The result, or ``error: …`` for a call that failed (or was refused)."""
     failed: bool
+    refused: str | None = None
+    """The hard constraint that refused the call before it ran (DESIGN §12)."""
+    elapsed: str = ""
+    """How long the call took (``0.42s``), when known."""
 
 
 def step_texts(trajectory: Sequence[Any], width: int) -> list[StepText]:
@@ -38,16 +42,26 @@ def step_texts(trajectory: Sequence[Any], width: int) -> list[StepText]:
         error = step.get("error")
         failed = error is not None
         outcome = f"error: {one_line(error)}" if failed else one_line(step.get("result"))
+        refused = step.get("refused")
         shown.append(
             StepText(
                 cut(one_line(step.get("step", "")), 12),
                 cut(one_line(step.get("tool", "")), width),
                 cut(one_line(step.get("args")), width),
                 cut(outcome, width),
-                failed,
+                failed or refused is not None,
+                None if refused is None else cut(one_line(refused), 80),
+                seconds(step.get("elapsed_s")),
             )
         )
     return shown
+
+
+def seconds(value: Any) -> str:
+    """``elapsed_s`` as ``0.42s``; empty when unknown (or not a number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        return ""
+    return f"{value:.2f}s" if value < 100 else f"{value:.0f}s"
 
 
 def hidden_steps(trajectory: Sequence[Any]) -> int:
@@ -55,12 +69,22 @@ def hidden_steps(trajectory: Sequence[Any]) -> int:
     return max(0, len(trajectory) - MAX_SHOWN_STEPS)
 
 
+def step_line(step: StepText) -> str:
+    """``#2 lookup(…) → result``, ``→ ERROR: …`` or ``→ REFUSED by <constraint>``."""
+    if step.refused is not None:
+        outcome = f"REFUSED by {step.refused}"
+    elif step.failed:
+        outcome = "ERROR: " + step.outcome.removeprefix("error: ")
+    else:
+        outcome = step.outcome
+    took = f" ({step.elapsed})" if step.elapsed else ""
+    return f"#{step.step} {step.tool}({step.args}) → {outcome}{took}"
+
+
 def step_lines(name: str, trajectory: Sequence[Any], width: int) -> list[str]:
     """Plain-text lines for one case's steps (JUnit ``system-out``, logs)."""
     lines = [f"steps of case {one_line(name)}:"]
-    lines += [
-        f"  {s.step}. {s.tool} {s.args} -> {s.outcome}" for s in step_texts(trajectory, width)
-    ]
+    lines += [f"  {step_line(s)}" for s in step_texts(trajectory, width)]
     if hidden_steps(trajectory):
         lines.append(f"  … {hidden_steps(trajectory)} more steps in report.json")
     return lines
