@@ -212,6 +212,7 @@ class ScenarioRun:
             self.meter.complete,
             self._open_gateway,
             self.options.concurrency,
+            self.clock.monotonic,
         )
         return agent_class(self.scenario.spec.agent)(context)
 

@@ -28,6 +28,12 @@ EXAMPLES = [
         "version": "1.0.0",
     },
     {
+        "scenario": "scenarios/coding-fizzbuzz.md",
+        "id": "coding-fizzbuzz",
+        "name": "A coding task: fizzbuzz",
+        "version": "1.0.0",
+    },
+    {
         "scenario": "scenarios/data_collector.md",
         "id": "data-collector",
         "name": "Data Collector",
@@ -64,6 +70,12 @@ EXAMPLES = [
         "version": "1.0.0",
     },
     {
+        "scenario": "scenarios/refund-support-tools.md",
+        "id": "refund-support-tools",
+        "name": "Refunds, with tools",
+        "version": "1.0.0",
+    },
+    {
         "scenario": "scenarios/sales_lead_qualifier.md",
         "id": "qualify-leads",
         "name": "Sales Lead Qualifier",
@@ -80,6 +92,12 @@ EXAMPLES = [
         "id": "support-triage",
         "name": "Support triage",
         "version": "0.1.0",
+    },
+    {
+        "scenario": "scenarios/table-booking-turns.md",
+        "id": "table-booking-turns",
+        "name": "Table bookings, over a conversation",
+        "version": "1.0.0",
     },
     {
         "scenario": "scenarios/ticket-title-curl.md",

@@ -274,6 +274,9 @@ def test_examples_are_valid() -> None:
         "ticket-title-curl",
         "refund-policy-python",
         "support-reply-http",
+        "refund-support-tools",
+        "table-booking-turns",
+        "coding-fizzbuzz",
     }
 
 
@@ -310,7 +313,7 @@ class TestCommand:
         result = run_cli("validate", str(SCENARIOS))
         assert (result.exit_code, result.stdout, result.stderr) == (
             0,
-            "11 scenario files valid\n",
+            "14 scenario files valid\n",
             "",
         )
 

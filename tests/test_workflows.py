@@ -129,7 +129,9 @@ def test_scenarios_workflow_shape(scenarios_workflow: dict[str, Any]) -> None:
         uses = [s.get("uses", "") for s in job["steps"]]
         assert uses[:2] == ["actions/checkout@v4", "actions/setup-python@v5"]
         assert job["steps"][1]["with"] == {"python-version": "3.12"}
-        assert job["steps"][2]["run"] == "python -m pip install ."
+        assert job["steps"][2]["run"].startswith("python -m pip install .")
+    # The scenario jobs also need pytest: coding-fizzbuzz runs the project's tests.
+    assert jobs["scenario"]["steps"][2]["run"] == "python -m pip install . pytest"
 
 
 def test_scenario_artifacts_are_uploaded_always_and_downloaded_by_pattern(

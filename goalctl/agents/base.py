@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -46,6 +47,8 @@ class AgentContext:
     not make itself: ``command``, ``http``, ``python``)."""
     concurrency: int = 1
     """How many cases the run may run at once (across its scenarios)."""
+    monotonic: Callable[[], float] = time.monotonic
+    """The run's clock, for durations that reach reports (a frozen one in snapshot tests)."""
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ class LLMAgent(PhasedAgent):
 
     def __init__(self, context: AgentContext) -> None:
         super().__init__(context)
-        self.toolbox = ToolBox.for_scenario(context.scenario)
+        self.toolbox = ToolBox.for_scenario(context.scenario, context.monotonic)
 
     async def execute(self, case: CaseRun) -> CaseOutput:
         scenario = self.context.scenario

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,21 +63,33 @@ class ToolOutcome:
 class ToolBox:
     """A scenario's tools: their definitions for the model, and :meth:`call`."""
 
-    def __init__(self, tools: Sequence[ToolSpec], *, project: Path, scenario_dir: Path) -> None:
+    def __init__(
+        self,
+        tools: Sequence[ToolSpec],
+        *,
+        project: Path,
+        scenario_dir: Path,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._tools = {tool.name: tool for tool in tools}
+        self.monotonic = monotonic
+        """The run's clock, which times each call (a frozen one in tests and snapshots)."""
         self.project = project
         """The project ``python`` tools are found in."""
         self.scenario_dir = scenario_dir
         """The scenario's folder, given to command tools as ``$GOALCTL_SCENARIO_DIR``."""
 
     @classmethod
-    def for_scenario(cls, scenario: Scenario) -> ToolBox:
+    def for_scenario(
+        cls, scenario: Scenario, monotonic: Callable[[], float] = time.monotonic
+    ) -> ToolBox:
         from goalctl.projects import project_root
 
         return cls(
             scenario.spec.tools,
             project=project_root(scenario.path),
             scenario_dir=scenario.path.resolve().parent,
+            monotonic=monotonic,
         )
 
     def __bool__(self) -> bool:
@@ -113,12 +125,12 @@ class ToolBox:
         problem = argument_problem(spec, args)
         if problem is not None:
             return ToolOutcome(error=problem)
-        started = time.monotonic()
+        started = self.monotonic()
         try:
             result = await self._dispatch(spec, args, workspace, context)
         except ToolFailure as exc:
-            return ToolOutcome(error=str(exc), elapsed_s=time.monotonic() - started)
-        return ToolOutcome(result=result, elapsed_s=time.monotonic() - started)
+            return ToolOutcome(error=str(exc), elapsed_s=self.monotonic() - started)
+        return ToolOutcome(result=result, elapsed_s=self.monotonic() - started)
 
     async def _dispatch(
         self,
