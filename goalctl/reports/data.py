@@ -53,6 +53,9 @@ class CaseRecord:
     trajectory: list[dict[str, Any]] = field(default_factory=list)
     """The case's tool calls in order (:meth:`goalctl.trajectory.Step.to_json` each); an
     errored case keeps those it made before the error."""
+    answers: list[str] = field(default_factory=list)
+    """Each final answer of a multi-turn case, in order (the last is ``text``); empty for a
+    case of one turn."""
 
     @classmethod
     def finished(
@@ -85,6 +88,7 @@ class CaseRecord:
                 for tried, cs in earlier
             ],
             list(output.trajectory),
+            [cap_text(answer) for answer in output.answers] if len(output.answers) > 1 else [],
         )
 
     @classmethod
@@ -115,6 +119,8 @@ class CaseRecord:
             del data["earlier_attempts"]
         if not self.trajectory:
             del data["trajectory"]  # only agents that call tools have one
+        if not self.answers:
+            del data["answers"]  # only multi-turn cases have several
         return data
 
     @classmethod

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from goalctl.config.prices import cost_column, cost_text
-from goalctl.excerpts import plural
+from goalctl.excerpts import plural, shorten
 from goalctl.reports.steps import StepText, cases_with_steps, hidden_steps, step_texts
 from goalctl.verdict import FAILURE, WARNING, verdict_of
 
@@ -132,6 +132,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             )
         )
     lines += _earlier_attempts(report["cases"])
+    lines += _conversations(report["cases"])
     lines += _trajectories(report["cases"])
     if report["agent_summary"]:
         lines += ["", "## Agent summary", "", report["agent_summary"]]
@@ -152,6 +153,18 @@ def _earlier_attempts(cases: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     return ["", "## Earlier attempts", "", "| case | attempt | unmet |", "|---|---|---|", *rows]
+
+
+def _conversations(cases: list[dict[str, Any]]) -> list[str]:
+    """Each answer of the multi-turn cases, turn by turn; the Cases table shows the last."""
+    rows = [
+        _row(_cell(case["name"]), turn, _cell(shorten(answer, STEP_WIDTH * 2)))
+        for case in cases
+        for turn, answer in enumerate(case.get("answers", ()), start=1)
+    ]
+    if not rows:
+        return []
+    return ["", "## Conversations", "", "| case | turn | answer |", "|---|---|---|", *rows]
 
 
 def _trajectories(cases: list[dict[str, Any]]) -> list[str]:
