@@ -52,6 +52,14 @@ class Step:
     refused: str | None = None
     """The id of the hard constraint that refused this call before it ran (DESIGN §12)."""
 
+    def refuse(self, constraint: str, evidence: str, error: str | None = None) -> None:
+        """Mark the call refused by the hard constraint ``constraint`` before it ran, with the
+        words every agent kind uses for it."""
+        reason = f"{evidence}: {error}" if error else evidence
+        self.refused = constraint
+        self.result = None
+        self.error = f"refused by hard constraint `{constraint}` before it ran ({reason})"
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "step": self.step,

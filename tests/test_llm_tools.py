@@ -252,7 +252,7 @@ class TestScreening:
         assert found["metrics"]["llm_calls"] == 2
         assert found["output"] == "Refunding, then closing."
         refusal = (
-            "refused: hard constraint `no-account-deletion` (not any(s['tool'] == "
+            "refused by hard constraint `no-account-deletion` before it ran (not any(s['tool'] == "
             "'delete_account' for s in trajectory) → false)"
         )
         # The call before the refused one ran; the one after it neither ran nor was recorded.

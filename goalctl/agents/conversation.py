@@ -119,7 +119,7 @@ class Conversation:
         if refusal is not None:
             call, check = refusal
             refused = _step(call, 0)
-            refused.error, refused.refused = refusal_text(check), check.constraint
+            refused.refuse(check.constraint, check.evidence, check.error)
             self.trajectory.record(refused)
             return [], check
         return [
@@ -157,9 +157,3 @@ def _step(call: Block, number: int) -> Step:
         args=call.get("input"),
         id=str(call.get("id") or "") or None,
     )
-
-
-def refusal_text(check: ConstraintCheck) -> str:
-    """The error of a refused step: which hard constraint refused it, and its evidence."""
-    evidence = f"{check.evidence}: {check.error}" if check.error else check.evidence
-    return f"refused: hard constraint `{check.constraint}` ({evidence})"

@@ -140,9 +140,7 @@ class CaseSession:
             check = self._screen(self.trajectory.to_json())
             if check is None:
                 continue
-            step.refused = check.constraint
-            reason = f"{check.evidence}: {check.error}" if check.error else check.evidence
-            step.error = f"refused by hard constraint `{check.constraint}` before it ran ({reason})"
+            step.refuse(check.constraint, check.evidence, check.error)
             for earlier in added[:-1]:
                 # Withheld with the reply that made them: the agent never saw them.
                 earlier.error = f"not run: the reply that made it was withheld (step {step.step})"
