@@ -73,8 +73,7 @@ def check_tool_names(reader: _Reader, spec: ScenarioSpec) -> None:
     """Tools that criteria and ``called``/``count`` name must be tools the agent has, when
     goalctl knows them: the ``llm`` agent with declared ``tools:``. Other agents bring their
     own tools, so any name goes there."""
-    tools = getattr(spec, "tools", None) or []  # the `tools:` field, when the scenario has one
-    declared = [str(getattr(tool, "name", None) or tool.get("name")) for tool in tools]
+    declared = list(dict.fromkeys(tool.name for tool in spec.tools))
     if spec.agent != "llm" or not declared:
         return
     named: list[tuple[tuple[str | int, ...], str]] = []
@@ -89,7 +88,7 @@ def check_tool_names(reader: _Reader, spec: ScenarioSpec) -> None:
         if name not in declared:
             reader.at(
                 path,
-                f"unknown tool {name!r}: the scenario declares {', '.join(sorted(declared))}",
+                f"unknown tool {name!r}: the scenario declares {', '.join(declared)}",
                 suggestion(name, declared),
             )
 
