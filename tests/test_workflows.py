@@ -701,3 +701,59 @@ def test_pre_commit_entry_is_a_real_command(monkeypatch: pytest.MonkeyPatch) -> 
     result = run_cli(*argv[1:], *files)
     assert (result.exit_code, result.stdout) == (0, f"{len(files)} scenario files valid\n")
     assert run_cli(*argv[1:], "scenarios").exit_code == 0
+
+
+# -- the README's workflow for other repositories ---------------------------------------------
+
+
+def readme_workflow() -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Using goalctl in your repository\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    # The block is indented inside a list item.
+    return "\n".join(line.removeprefix("   ") for line in block.splitlines()) + "\n"
+
+
+def test_readme_workflow_uses_the_action_with_keys_in_env_only() -> None:
+    workflow = YAML(typ="safe").load(readme_workflow())
+    assert workflow["permissions"] == {}
+    [job] = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "read"}
+    checkout, goalctl = job["steps"]
+    ours = {
+        item["uses"]
+        for item in all_steps(WORKFLOWS / "ci.yml")
+        if item.get("uses", "").startswith("actions/checkout@")
+    }
+    assert ours == {checkout["uses"]}
+    assert checkout["with"] == {"persist-credentials": False}
+    assert goalctl["uses"] == "OWNER/goalctl@COMMIT"
+    assert set(goalctl["with"]) <= set(load(ACTION)["inputs"])
+    assert "secrets." not in json.dumps(goalctl["with"])
+    assert "secrets.ANTHROPIC_API_KEY" in goalctl["env"]["ANTHROPIC_API_KEY"]
+
+
+def test_readme_workflow_passes_actionlint_and_zizmor(tmp_path: Path) -> None:
+    # With the placeholders filled in as a user would: a commit and its tag.
+    text = readme_workflow().replace(
+        "OWNER/goalctl@COMMIT # TAG", f"acme/goalctl@{'0' * 40} # v1.0.0"
+    )
+    path = tmp_path / "goals.yml"
+    path.write_text(text, encoding="utf-8")
+    checked = subprocess.run(
+        [lint_tool("actionlint"), "-shellcheck", lint_tool("shellcheck"), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    audited = subprocess.run(
+        [lint_tool("zizmor"), "--offline", "--no-progress", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+    )
+    assert audited.returncode == 0, audited.stdout + audited.stderr
