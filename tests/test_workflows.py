@@ -757,3 +757,20 @@ def test_readme_workflow_passes_actionlint_and_zizmor(tmp_path: Path) -> None:
         env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
     )
     assert audited.returncode == 0, audited.stdout + audited.stderr
+
+
+@pytest.mark.parametrize(
+    "name", ["prepare goalctl", "install goalctl", "goalctl validate", "goalctl run"]
+)
+def test_action_scripts_pass_shellcheck(action: dict[str, Any], name: str, tmp_path: Path) -> None:
+    # actionlint reads workflows only: the action's scripts get the same shellcheck here.
+    script = tmp_path / "step.sh"
+    script.write_text("#!/usr/bin/env bash\n" + step(action["runs"]["steps"], name=name)["run"])
+    checked = subprocess.run(
+        [lint_tool("shellcheck"), "--severity=style", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout
