@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
 .PHONY: run test lint fmt bench snapshots schemas clean
 
@@ -26,6 +27,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check goalctl tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/mypy --strict examples/agents
+	$(BIN)/actionlint -shellcheck $(BIN)/shellcheck $(WORKFLOWS)
+	$(BIN)/zizmor --offline --no-progress $(WORKFLOWS) action.yml
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix goalctl tests benchmarks examples

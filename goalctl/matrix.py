@@ -1,8 +1,8 @@
 """Splitting scenarios across CI jobs: ``goalctl matrix`` and ``goalctl run --shard i/n``.
 
-``matrix`` gives GitHub Actions one job per scenario (``strategy.matrix``); ``shard`` gives each
-of ``n`` jobs a share of the scenarios. Both are stable: adding a scenario adds an entry or
-lands in one shard, and never moves the others.
+``matrix`` gives GitHub Actions one job per scenario (``strategy.matrix``), or with ``shards``
+one job per non-empty shard; ``shard`` gives each of ``n`` jobs a share of the scenarios. Both
+are stable: adding a scenario adds an entry or lands in one shard, and never moves the others.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import hashlib
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from goalctl.errors import ScenarioError, UsageError
 from goalctl.goal import GoalStatus
@@ -28,18 +29,36 @@ _SKIPPED_BY_RUN = (GoalStatus.DRAFT, GoalStatus.SUSPENDED)
 _SHARD = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
 
 
+def parse_shards(text: str) -> int | Literal["auto"]:
+    """``goalctl matrix --shards``: a number of shards, or ``auto``."""
+    if text.strip() == "auto":
+        return "auto"
+    if text.strip().isdigit() and 1 <= int(text) <= MAX_MATRIX_JOBS:
+        return int(text)
+    raise UsageError(
+        f"invalid --shards {text!r} (use auto or a number from 1 to {MAX_MATRIX_JOBS})"
+    )
+
+
 def matrix(
     paths: Sequence[str | os.PathLike[str]],
     *,
     include_drafts: bool = False,
     exclude: Callable[[Path], bool] | None = None,
+    shards: int | Literal["auto"] | None = None,
 ) -> dict[str, Any]:
     """A GitHub Actions matrix with one entry per scenario under ``paths``, sorted by path.
 
-    Each entry has ``scenario`` (the path as found from ``paths``), ``id``, ``name`` and
-    ``version``. Draft and suspended goals are left out unless ``include_drafts``: ``goalctl
-    run`` skips them, so their jobs would run nothing. An invalid file raises
-    :class:`ScenarioError` with every problem, as ``goalctl validate`` reports them.
+    Each entry has ``scenario`` (the path as found from ``paths``), ``id``, ``name``,
+    ``version`` and ``job`` (``id-version``, unique, safe in a file or artifact name). Draft and
+    suspended goals are left out unless ``include_drafts``: ``goalctl run`` skips them, so their
+    jobs would run nothing. An invalid file raises :class:`ScenarioError` with every problem, as
+    ``goalctl validate`` reports them.
+
+    ``shards=N`` gives one entry per shard that holds a scenario, for ``goalctl run --shard
+    I/N``: ``shard`` (``I/N``), ``job`` (``shard-I-of-N``), ``name`` and ``scenarios`` (how
+    many). ``shards="auto"`` keeps one entry per scenario while GitHub's job limit allows and
+    shards into that many jobs beyond it, so a growing suite never breaks the workflow.
     """
     from goalctl.validation import validate_paths
 
@@ -57,15 +76,39 @@ def matrix(
                 "id": goal.id,
                 "name": goal.name,
                 "version": goal.version,
+                "job": f"{goal.id}-{goal.version}",
+                "key": scenario_key(scenario),
             }
         )
     entries.sort(key=lambda entry: entry["scenario"])
+    if shards == "auto":
+        shards = MAX_MATRIX_JOBS if len(entries) > MAX_MATRIX_JOBS else None
+    if shards is not None:
+        return {"include": _shard_entries([entry.pop("key") for entry in entries], shards)}
+    for entry in entries:
+        del entry["key"]
     if len(entries) > MAX_MATRIX_JOBS:
         raise UsageError(
             f"the matrix would have {len(entries)} jobs; GitHub Actions allows at most "
-            f"{MAX_MATRIX_JOBS} (give fewer paths, or run shards with `goalctl run --shard I/N`)"
+            f"{MAX_MATRIX_JOBS} (use `goalctl matrix --shards auto` with "
+            "`goalctl run --shard I/N`, or give fewer paths)"
         )
     return {"include": entries}
+
+
+def _shard_entries(keys: list[str], total: int) -> list[dict[str, Any]]:
+    """One entry per shard of ``total`` that holds at least one of ``keys``: an empty shard's
+    job would run nothing."""
+    counts = Counter(shard_of(key, total) for key in keys)
+    return [
+        {
+            "shard": f"{index}/{total}",
+            "job": f"shard-{index}-of-{total}",
+            "name": f"shard {index}/{total}",
+            "scenarios": counts[index],
+        }
+        for index in sorted(counts)
+    ]
 
 
 def format_matrix(data: dict[str, Any]) -> str:

@@ -13,12 +13,13 @@ from goalctl.matrix import (
     format_matrix,
     matrix,
     parse_shard,
+    parse_shards,
     shard,
     shard_of,
     shard_scenarios,
 )
 from goalctl.validation import validate_paths
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import FIXTURES, REPO, run_cli
 
 EXAMPLES = [
     {
@@ -107,6 +108,10 @@ EXAMPLES = [
     },
 ]
 
+# Every entry also names its job: unique, and safe in a file or artifact name.
+for _entry in EXAMPLES:
+    _entry["job"] = f"{_entry['id']}-{_entry['version']}"
+
 
 def write_goal(directory: Path, file_name: str, goal_id: str, status: str | None = None) -> Path:
     """A small valid YAML scenario; ``status`` omitted means the files' default, ready."""
@@ -185,6 +190,7 @@ class TestMatrix:
                     "id": goal_id,
                     "name": f"Goal {goal_id}",
                     "version": "1.0.0",
+                    "job": f"{goal_id}-1.0.0",
                 }
                 for name, goal_id in [
                     ("a.yaml", "ready-one"),
@@ -205,8 +211,79 @@ class TestMatrix:
             matrix(["scenarios"])
         assert str(info.value) == (
             f"the matrix would have {len(EXAMPLES)} jobs; GitHub Actions allows at most 5 "
-            "(give fewer paths, or run shards with `goalctl run --shard I/N`)"
+            "(use `goalctl matrix --shards auto` with `goalctl run --shard I/N`, or give fewer paths)"
         )
+
+
+class TestShardedMatrix:
+    def test_one_entry_per_non_empty_shard_with_its_count(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(REPO)
+        scenarios = validate_paths(["scenarios"]).scenarios
+        entries = matrix(["scenarios"], shards=3)["include"]
+        expected = [
+            {
+                "shard": f"{index}/3",
+                "job": f"shard-{index}-of-3",
+                "name": f"shard {index}/3",
+                "scenarios": len(shard_scenarios(scenarios, index, 3)),
+            }
+            for index in range(1, 4)
+            if shard_scenarios(scenarios, index, 3)
+        ]
+        assert entries == expected
+        assert sum(entry["scenarios"] for entry in entries) == len(EXAMPLES)
+
+    def test_empty_shards_get_no_job(self, tmp_path: Path) -> None:
+        write_goal(tmp_path, "a.yaml", "only-one")
+        [entry] = matrix([str(tmp_path)], shards=50)["include"]
+        assert entry["scenarios"] == 1
+        assert entry["shard"] == f"{shard_of('only-one@1.0.0', 50)}/50"
+
+    def test_auto_keeps_one_job_per_scenario_under_the_limit(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(REPO)
+        assert matrix(["scenarios"], shards="auto") == {"include": EXAMPLES}
+
+    def test_auto_shards_past_the_limit(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.chdir(REPO)
+        monkeypatch.setattr(goalctl.matrix, "MAX_MATRIX_JOBS", 5)
+        entries = matrix(["scenarios"], shards="auto")["include"]
+        assert 1 <= len(entries) <= 5
+        assert {entry["shard"].split("/")[1] for entry in entries} == {"5"}
+        assert sum(entry["scenarios"] for entry in entries) == len(EXAMPLES)
+
+    def test_drafts_are_not_counted(self, tmp_path: Path) -> None:
+        write_goal(tmp_path, "a.yaml", "ready-one")
+        write_goal(tmp_path, "b.yaml", "draft-one", "draft")
+        [entry] = matrix([str(tmp_path)], shards=1)["include"]
+        assert entry == {"shard": "1/1", "job": "shard-1-of-1", "name": "shard 1/1", "scenarios": 1}
+
+    def test_no_scenarios_no_shards(self, tmp_path: Path) -> None:
+        assert matrix([str(tmp_path)], shards=4) == {"include": []}
+
+    @pytest.mark.parametrize(("text", "expected"), [("auto", "auto"), ("1", 1), ("256", 256)])
+    def test_parse_shards(self, text: str, expected: object) -> None:
+        assert parse_shards(text) == expected
+
+    @pytest.mark.parametrize("text", ["0", "257", "-1", "two", "", "1/2"])
+    def test_parse_shards_refuses(self, text: str) -> None:
+        with pytest.raises(UsageError) as info:
+            parse_shards(text)
+        assert str(info.value) == f"invalid --shards {text!r} (use auto or a number from 1 to 256)"
+
+    def test_cli_prints_the_sharded_matrix_and_refuses_bad_counts(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(REPO)
+        result = run_cli("matrix", "--shards", "2", "scenarios")
+        assert (result.exit_code, result.stderr) == (0, "")
+        assert json.loads(result.stdout) == matrix(["scenarios"], shards=2)
+        result = run_cli("matrix", "--shards", "0", "scenarios")
+        assert result.exit_code == 2
+        assert "invalid --shards '0'" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -154,12 +154,22 @@ def schema(out: Path, check: bool) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=str)
 @click.option("--include-drafts", is_flag=True, help="Include draft and suspended goals.")
-def matrix(paths: tuple[str, ...], include_drafts: bool) -> None:
+@click.option(
+    "--shards",
+    "shards_text",
+    metavar="N|auto",
+    help="One job per non-empty shard of N, for `run --shard I/N`; auto: only past 256 jobs.",
+)
+def matrix(paths: tuple[str, ...], include_drafts: bool, shards_text: str | None) -> None:
     """Print a GitHub Actions matrix ({"include": [...]}) of scenarios, on one line."""
     from goalctl.matrix import matrix as build_matrix
+    from goalctl.matrix import parse_shards
 
+    shards = None if shards_text is None else parse_shards(shards_text)
     exclude = _settings().project.exclusion
-    data = build_matrix(paths or ("scenarios",), include_drafts=include_drafts, exclude=exclude)
+    data = build_matrix(
+        paths or ("scenarios",), include_drafts=include_drafts, exclude=exclude, shards=shards
+    )
     echo(json.dumps(data, separators=(",", ":"), ensure_ascii=False), syntax="json")
 
 
