@@ -350,11 +350,11 @@ class TestBadInput:
             f"goalctl: error: --config-file {tmp_path / 'list.yaml'} must hold a mapping of config keys\n",
         )
 
-    def test_report_needs_a_run(self) -> None:
+    def test_report_needs_a_run(self, isolated_environment: Path) -> None:
         result = run_cli("report")
         assert (result.exit_code, result.stderr) == (
             2,
-            "goalctl: error: name at least one run (or JUnit file with --merge-junit)\n",
+            f"goalctl: error: no runs in {isolated_environment}; start one with `goalctl run`\n",
         )
 
     def test_report_of_an_unknown_run(self) -> None:
