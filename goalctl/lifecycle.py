@@ -49,6 +49,8 @@ class RunSummary:
 
     outcomes: list[RunOutcome]
     skipped: list[tuple[Scenario, str]]
+    notices: list[str] = field(default_factory=list)
+    """Said once before the run: files passed over, config keys some scenarios do not take."""
 
     @property
     def exit_code(self) -> int:
@@ -62,13 +64,16 @@ class RunSummary:
 
 
 def load_for_run(
-    paths: Sequence[str], options: RunOptions
+    paths: Sequence[str], options: RunOptions, notices: list[str] | None = None
 ) -> tuple[list[Scenario], list[tuple[Scenario, str]]]:
-    """Validate every file (nothing runs if one is invalid) and set drafts aside."""
+    """Validate every file (nothing runs if one is invalid) and set drafts aside; files
+    passed over are told in ``notices``."""
     from goalctl.goal import GoalStatus
-    from goalctl.validation import validate_paths
+    from goalctl.validation import passed_over_notice, validate_paths
 
     report = validate_paths(paths, exclude=options.excluded)
+    if notices is not None:
+        notices.extend(passed_over_notice(path) for path in report.passed_over)
     if not report.ok:
         raise ScenarioError(report.problems)
     scenarios = report.scenarios
@@ -93,13 +98,30 @@ def run_paths(
     observer: Observer | None = None,
     clock: Clock | None = None,
     make_id: Callable[[str], str] = new_run_id,
+    notify: Callable[[str], None] | None = None,
 ) -> RunSummary:
-    """``goalctl run``: validate, plan (providers, config) for all, then run them all."""
-    scenarios, skipped = load_for_run(paths, options)
-    plans = [plan_scenario(scenario, options) for scenario in scenarios]
+    """``goalctl run``: validate, plan (providers, config) for all, then run them all.
+
+    ``notify`` hears each notice as soon as planning is done, before the first case runs.
+    """
+    notices: list[str] = []
+    scenarios, skipped = load_for_run(paths, options, notices)
+    plans = plan_all(scenarios, options, notices)
+    _tell(notices, notify)
     store = RunStore(state_dir)
     outcomes = asyncio.run(run_plans(plans, store, options, observer, clock, make_id))
-    return RunSummary(outcomes, skipped)
+    return RunSummary(outcomes, skipped, notices)
+
+
+def plan_all(scenarios: Sequence[Scenario], options: RunOptions, notices: list[str]) -> list[Plan]:
+    """Plan every scenario (config, providers, key checks): all before any work."""
+    return [plan_scenario(scenario, options) for scenario in scenarios]
+
+
+def _tell(notices: Sequence[str], notify: Callable[[str], None] | None) -> None:
+    if notify is not None:
+        for notice in notices:
+            notify(notice)
 
 
 # -- detached workers ------------------------------------------------------------------------
@@ -109,14 +131,22 @@ def run_paths(
 class Detached:
     run_ids: list[str]
     skipped: list[tuple[Scenario, str]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
 
-def run_detached(paths: Sequence[str], options: RunOptions, state_dir: Path) -> Detached:
+def run_detached(
+    paths: Sequence[str],
+    options: RunOptions,
+    state_dir: Path,
+    notify: Callable[[str], None] | None = None,
+) -> Detached:
     """``goalctl run --detach``: check and plan everything here, then one worker per run."""
-    scenarios, skipped = load_for_run(paths, options)
+    notices: list[str] = []
+    scenarios, skipped = load_for_run(paths, options, notices)
     store = RunStore(state_dir)
     run_ids = []
-    plans = [plan_scenario(scenario, options) for scenario in scenarios]  # key checks, no work
+    plans = plan_all(scenarios, options, notices)  # key checks, no work
+    _tell(notices, notify)
     for plan in plans:
         asyncio.run(_close(plan.agent_route.provider, plan.judge_route.provider))
     for plan in plans:
@@ -124,7 +154,7 @@ def run_detached(paths: Sequence[str], options: RunOptions, state_dir: Path) -> 
         store.create(initial_state(plan, options, run_id, SystemClock()))
         spawn_worker(store, run_id)
         run_ids.append(run_id)
-    return Detached(run_ids, skipped)
+    return Detached(run_ids, skipped, notices)
 
 
 async def _close(*providers: object) -> None:

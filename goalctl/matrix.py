@@ -33,6 +33,7 @@ def matrix(
     *,
     include_drafts: bool = False,
     exclude: Callable[[Path], bool] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """A GitHub Actions matrix with one entry per scenario under ``paths``, sorted by path.
 
@@ -40,10 +41,14 @@ def matrix(
     ``version``. Draft and suspended goals are left out unless ``include_drafts``: ``goalctl
     run`` skips them, so their jobs would run nothing. An invalid file raises
     :class:`ScenarioError` with every problem, as ``goalctl validate`` reports them.
+    ``notify`` hears of each Markdown file without front matter that was passed over.
     """
-    from goalctl.validation import validate_paths
+    from goalctl.validation import passed_over_notice, validate_paths
 
     report = validate_paths(paths, exclude=exclude)
+    if notify is not None:
+        for path in report.passed_over:
+            notify(passed_over_notice(path))
     if not report.ok:
         raise ScenarioError(report.problems)
     entries = []

@@ -149,7 +149,9 @@ def run(
         shard=parse_shard(shard_text) if shard_text else None,
     )
     if detach:
-        detached = run_detached(paths or ("scenarios",), options, _settings().state_dir)
+        detached = run_detached(
+            paths or ("scenarios",), options, _settings().state_dir, notify=echo_err
+        )
         for scenario, reason in detached.skipped:
             echo_err(f"skipped {scenario.path}: {reason}")
         if as_json:
@@ -161,7 +163,9 @@ def run(
     from goalctl.console import observer_for
 
     with observer_for(as_json, echo) as observer:
-        summary = run_paths(paths or ("scenarios",), options, _settings().state_dir, observer)
+        summary = run_paths(
+            paths or ("scenarios",), options, _settings().state_dir, observer, notify=echo_err
+        )
     for scenario, reason in summary.skipped:
         echo_err(f"skipped {scenario.path}: {reason}")
     reports = [o.report for o in summary.outcomes if o.report.get("version")]
