@@ -66,17 +66,17 @@ class RunSummary:
 def load_for_run(
     paths: Sequence[str], options: RunOptions, notices: list[str] | None = None
 ) -> tuple[list[Scenario], list[tuple[Scenario, str]]]:
-    """Validate every file (nothing runs if one is invalid) and set drafts aside; files
-    passed over are told in ``notices``."""
+    """Validate every file (nothing runs if one is invalid) and set drafts aside. Files
+    passed over, and config keys that some scenarios do not take, are told in ``notices``."""
     from goalctl.goal import GoalStatus
     from goalctl.validation import passed_over_notice, validate_paths
 
     report = validate_paths(paths, exclude=options.excluded)
-    if notices is not None:
-        notices.extend(passed_over_notice(path) for path in report.passed_over)
+    told = notices if notices is not None else []
+    told.extend(passed_over_notice(path) for path in report.passed_over)
     if not report.ok:
         raise ScenarioError(report.problems)
-    scenarios = report.scenarios
+    found = scenarios = report.scenarios
     if options.shard is not None:
         from goalctl.matrix import shard_scenarios
 
@@ -88,6 +88,7 @@ def load_for_run(
             skipped.append((scenario, f"status is {status.value}; use --include-drafts to run it"))
         else:
             runnable.append(scenario)
+    told.extend(options.overrides().spread(found, runnable))
     return runnable, skipped
 
 
@@ -106,16 +107,22 @@ def run_paths(
     """
     notices: list[str] = []
     scenarios, skipped = load_for_run(paths, options, notices)
-    plans = plan_all(scenarios, options, notices)
+    plans = plan_all(scenarios, options)
     _tell(notices, notify)
     store = RunStore(state_dir)
     outcomes = asyncio.run(run_plans(plans, store, options, observer, clock, make_id))
     return RunSummary(outcomes, skipped, notices)
 
 
-def plan_all(scenarios: Sequence[Scenario], options: RunOptions, notices: list[str]) -> list[Plan]:
+def plan_all(scenarios: Sequence[Scenario], options: RunOptions) -> list[Plan]:
     """Plan every scenario (config, providers, key checks): all before any work."""
-    return [plan_scenario(scenario, options) for scenario in scenarios]
+    from goalctl.planning import resolve_configs
+
+    configs = resolve_configs(scenarios, options)
+    return [
+        plan_scenario(scenario, options, config=config)
+        for scenario, config in zip(scenarios, configs, strict=True)
+    ]
 
 
 def _tell(notices: Sequence[str], notify: Callable[[str], None] | None) -> None:
@@ -145,7 +152,7 @@ def run_detached(
     scenarios, skipped = load_for_run(paths, options, notices)
     store = RunStore(state_dir)
     run_ids = []
-    plans = plan_all(scenarios, options, notices)  # key checks, no work
+    plans = plan_all(scenarios, options)  # key checks, no work
     _tell(notices, notify)
     for plan in plans:
         asyncio.run(_close(plan.agent_route.provider, plan.judge_route.provider))

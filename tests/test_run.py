@@ -248,7 +248,8 @@ class TestCommand:
         bad = run_cli("run", "--config-file", str(tmp_path / "bad.yaml"), str(path))
         assert (bad.exit_code, bad.stderr) == (
             2,
-            "goalctl: error: --config max_attempts: expected an integer, got 'many' (string)\n",
+            f"goalctl: error: {path}: --config-file {tmp_path / 'bad.yaml'}: max_attempts: "
+            "expected an integer, got 'many' (string)\n",
         )
 
     def test_invalid_scenarios_stop_everything_before_any_run(

@@ -136,6 +136,7 @@ def run(
         model=model,
         config_overrides=config_pairs,
         config_values=_config_file(config_file),
+        config_file=str(config_file) if config_file is not None else None,
         concurrency=concurrency or project.concurrency or DEFAULT_CONCURRENCY,
         prices=project.prices,
         default_provider=project.provider,
