@@ -4,6 +4,10 @@ options after the command (`goalctl status calc`, `goalctl report`, `status --st
 from __future__ import annotations
 
 import json
+import os
+import select
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,3 +165,41 @@ def test_help_documents_global_options_after_the_command() -> None:
     status = run_cli("status", "--help").stdout
     assert "--state-dir DIRECTORY" in status
     assert "a goal id (or its start) for the goal's latest run" in " ".join(status.split())
+
+
+def test_stop_of_a_finished_run_on_a_terminal_asks_nothing(
+    runs: list[str], isolated_environment: Path
+) -> None:
+    """On a real terminal, where `stop` would ask, a finished run is only told."""
+    leader, follower = os.openpty()
+    env = {**os.environ, "GOALCTL_STATE_DIR": str(isolated_environment)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "goalctl", "stop", "calc"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        close_fds=True,
+    )
+    os.close(follower)
+    output = b""
+    try:
+        # A prompt would wait for an answer: the process must end without one.
+        code = process.wait(timeout=30)
+        while select.select([leader], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            output += chunk
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(leader)
+    assert code == 0
+    assert output.decode().replace("\r\n", "\n") == (
+        f"run {runs[3]} has already completed; nothing to stop\n"
+    )
