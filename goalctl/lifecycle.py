@@ -465,7 +465,9 @@ def select_runs(
     A named run whose state is damaged is an error, unless ``force`` asks to remove it anyway.
     """
     if run_ids:
-        return [_named(store, store.resolve(text), force) for text in run_ids]
+        # Two names of one run (its id and its goal's) clean it up once.
+        named = dict.fromkeys(store.resolve(text) for text in run_ids)
+        return [_named(store, run_id, force) for run_id in named]
     if finished or older_than is not None:
         selected = store.list()
     else:

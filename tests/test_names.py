@@ -203,3 +203,8 @@ def test_stop_of_a_finished_run_on_a_terminal_asks_nothing(
     assert output.decode().replace("\r\n", "\n") == (
         f"run {runs[3]} has already completed; nothing to stop\n"
     )
+
+
+def test_cleanup_of_one_run_named_twice_removes_it_once(runs: list[str]) -> None:
+    result = run_cli("cleanup", "--yes", "calc", runs[3])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, f"removed {runs[3]}\n", "")
