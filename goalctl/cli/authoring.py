@@ -31,7 +31,7 @@ def validate(paths: tuple[str, ...], output_format: str | None, as_found: bool) 
 
     Every problem of every file is reported as path:line:col: key: message. Exits 1 when any
     file is invalid. In folders, Markdown files without YAML front matter (a README) are
-    skipped with a notice; a file named on the command line is always checked.
+    skipped with a notice; a file named on the command line is checked all the same.
     """
     from goalctl.reports import validation as report_format
     from goalctl.validation import passed_over_notice, validate_paths
