@@ -49,6 +49,8 @@ class RunSummary:
 
     outcomes: list[RunOutcome]
     skipped: list[tuple[Scenario, str]]
+    notices: list[str] = field(default_factory=list)
+    """Said once before the run: files passed over, config keys some scenarios do not take."""
 
     @property
     def exit_code(self) -> int:
@@ -62,16 +64,19 @@ class RunSummary:
 
 
 def load_for_run(
-    paths: Sequence[str], options: RunOptions
+    paths: Sequence[str], options: RunOptions, notices: list[str] | None = None
 ) -> tuple[list[Scenario], list[tuple[Scenario, str]]]:
-    """Validate every file (nothing runs if one is invalid) and set drafts aside."""
+    """Validate every file (nothing runs if one is invalid) and set drafts aside. Files
+    passed over, and config keys that some scenarios do not take, are told in ``notices``."""
     from goalctl.goal import GoalStatus
-    from goalctl.validation import validate_paths
+    from goalctl.validation import passed_over_notice, validate_paths
 
     report = validate_paths(paths, exclude=options.excluded)
+    told = notices if notices is not None else []
+    told.extend(passed_over_notice(path) for path in report.passed_over)
     if not report.ok:
         raise ScenarioError(report.problems)
-    scenarios = report.scenarios
+    found = scenarios = report.scenarios
     if options.shard is not None:
         from goalctl.matrix import shard_scenarios
 
@@ -83,6 +88,7 @@ def load_for_run(
             skipped.append((scenario, f"status is {status.value}; use --include-drafts to run it"))
         else:
             runnable.append(scenario)
+    told.extend(options.overrides().spread(found, runnable))
     return runnable, skipped
 
 
@@ -93,13 +99,36 @@ def run_paths(
     observer: Observer | None = None,
     clock: Clock | None = None,
     make_id: Callable[[str], str] = new_run_id,
+    notify: Callable[[str], None] | None = None,
 ) -> RunSummary:
-    """``goalctl run``: validate, plan (providers, config) for all, then run them all."""
-    scenarios, skipped = load_for_run(paths, options)
-    plans = [plan_scenario(scenario, options) for scenario in scenarios]
+    """``goalctl run``: validate, plan (providers, config) for all, then run them all.
+
+    ``notify`` hears each notice as soon as planning is done, before the first case runs.
+    """
+    notices: list[str] = []
+    scenarios, skipped = load_for_run(paths, options, notices)
+    plans = plan_all(scenarios, options)
+    _tell(notices, notify)
     store = RunStore(state_dir)
     outcomes = asyncio.run(run_plans(plans, store, options, observer, clock, make_id))
-    return RunSummary(outcomes, skipped)
+    return RunSummary(outcomes, skipped, notices)
+
+
+def plan_all(scenarios: Sequence[Scenario], options: RunOptions) -> list[Plan]:
+    """Plan every scenario (config, providers, key checks): all before any work."""
+    from goalctl.planning import resolve_configs
+
+    configs = resolve_configs(scenarios, options)
+    return [
+        plan_scenario(scenario, options, config=config)
+        for scenario, config in zip(scenarios, configs, strict=True)
+    ]
+
+
+def _tell(notices: Sequence[str], notify: Callable[[str], None] | None) -> None:
+    if notify is not None:
+        for notice in notices:
+            notify(notice)
 
 
 # -- detached workers ------------------------------------------------------------------------
@@ -109,14 +138,22 @@ def run_paths(
 class Detached:
     run_ids: list[str]
     skipped: list[tuple[Scenario, str]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
 
-def run_detached(paths: Sequence[str], options: RunOptions, state_dir: Path) -> Detached:
+def run_detached(
+    paths: Sequence[str],
+    options: RunOptions,
+    state_dir: Path,
+    notify: Callable[[str], None] | None = None,
+) -> Detached:
     """``goalctl run --detach``: check and plan everything here, then one worker per run."""
-    scenarios, skipped = load_for_run(paths, options)
+    notices: list[str] = []
+    scenarios, skipped = load_for_run(paths, options, notices)
     store = RunStore(state_dir)
     run_ids = []
-    plans = [plan_scenario(scenario, options) for scenario in scenarios]  # key checks, no work
+    plans = plan_all(scenarios, options)  # key checks, no work
+    _tell(notices, notify)
     for plan in plans:
         asyncio.run(_close(plan.agent_route.provider, plan.judge_route.provider))
     for plan in plans:
@@ -124,7 +161,7 @@ def run_detached(paths: Sequence[str], options: RunOptions, state_dir: Path) -> 
         store.create(initial_state(plan, options, run_id, SystemClock()))
         spawn_worker(store, run_id)
         run_ids.append(run_id)
-    return Detached(run_ids, skipped)
+    return Detached(run_ids, skipped, notices)
 
 
 async def _close(*providers: object) -> None:
@@ -428,7 +465,9 @@ def select_runs(
     A named run whose state is damaged is an error, unless ``force`` asks to remove it anyway.
     """
     if run_ids:
-        return [_named(store, store.resolve(text), force) for text in run_ids]
+        # Two names of one run (its id and its goal's) clean it up once.
+        named = dict.fromkeys(store.resolve(text) for text in run_ids)
+        return [_named(store, run_id, force) for run_id in named]
     if finished or older_than is not None:
         selected = store.list()
     else:

@@ -46,6 +46,7 @@ def matrix(
     include_drafts: bool = False,
     exclude: Callable[[Path], bool] | None = None,
     shards: int | Literal["auto"] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """A GitHub Actions matrix with one entry per scenario under ``paths``, sorted by path.
 
@@ -59,10 +60,14 @@ def matrix(
     I/N``: ``shard`` (``I/N``), ``job`` (``shard-I-of-N``), ``name`` and ``scenarios`` (how
     many). ``shards="auto"`` keeps one entry per scenario while GitHub's job limit allows and
     shards into that many jobs beyond it, so a growing suite never breaks the workflow.
+    ``notify`` hears of each Markdown file without front matter that was passed over.
     """
-    from goalctl.validation import validate_paths
+    from goalctl.validation import passed_over_notice, validate_paths
 
     report = validate_paths(paths, exclude=exclude)
+    if notify is not None:
+        for path in report.passed_over:
+            notify(passed_over_notice(path))
     if not report.ok:
         raise ScenarioError(report.problems)
     entries = []

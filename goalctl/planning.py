@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from goalctl.config.prices import Price, PriceTable, price_remedy
-from goalctl.errors import UsageError
+from goalctl.errors import ConfigError, UsageError
 from goalctl.metering import Route
+from goalctl.overrides import ConfigOverrides
 from goalctl.providers.base import Provider, ProviderContext
 from goalctl.redaction import Redactor
 from goalctl.scenario.model import Scenario
@@ -29,6 +30,8 @@ class RunOptions:
     config_overrides: tuple[str, ...] = ()
     config_values: dict[str, Any] = field(default_factory=dict)
     """Values from ``--config-file``, applied before ``--config`` pairs."""
+    config_file: str | None = None
+    """The ``--config-file`` the values came from, for messages."""
     concurrency: int = DEFAULT_CONCURRENCY
     record: bool = False
     report_dir: Path | None = None
@@ -47,6 +50,10 @@ class RunOptions:
     """The project's ``redact`` patterns, applied with each scenario's own."""
     excluded: Callable[[Path], bool] | None = None
     """Files left out when folders are scanned for scenarios (the project's ``exclude``)."""
+
+    def overrides(self) -> ConfigOverrides:
+        """``--config-file`` values and ``--config`` pairs, as applied to each scenario."""
+        return ConfigOverrides(self.config_values, self.config_overrides, self.config_file)
 
     def to_state(self, scenario: Scenario) -> dict[str, Any]:
         """What a worker needs to run (or resume) exactly as asked; kept in ``state.json``."""
@@ -99,7 +106,8 @@ def plan_scenario(
 ) -> Plan:
     """Resolve config and create providers; fails (e.g. a missing API key) before any work.
 
-    ``config`` is an already resolved config (a resumed run keeps the one it started with).
+    ``config`` is an already resolved config (a resumed run keeps the one it started with;
+    a command over many scenarios resolves them all first, see :func:`resolve_configs`).
     """
     from goalctl.agents.registry import agent_class
     from goalctl.providers.options import options_for
@@ -110,10 +118,9 @@ def plan_scenario(
         cassette_path,
         refuse_offline_recording,
     )
-    from goalctl.rendering import resolve_config_with
 
     if config is None:
-        config = resolve_config_with(scenario, options.config_values, options.config_overrides)
+        config = options.overrides().resolve(scenario)
     spec = scenario.spec
     agent_class(spec.agent).preflight(scenario, config)
     # A scenario that names its provider means it; the project's stands in for one that does not.
@@ -163,6 +170,21 @@ def plan_scenario(
                 judge_provider = RecordingProvider(judge_provider, path, redactor)
     judge_route = Route(judge_provider, judge_model)
     return Plan(scenario, config, provider_name, agent_route, judge_route, prices)
+
+
+def resolve_configs(scenarios: Sequence[Scenario], options: RunOptions) -> list[dict[str, Any]]:
+    """The config of each scenario, overrides applied to those whose agent takes them; one
+    :class:`ConfigError` lists the problems of every scenario."""
+    overrides = options.overrides()
+    configs, errors = [], []
+    for scenario in scenarios:
+        try:
+            configs.append(overrides.resolve(scenario, strict=False))
+        except ConfigError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return configs
 
 
 def redactor_for(scenario: Scenario, options: RunOptions) -> Redactor:

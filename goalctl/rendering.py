@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from goalctl.errors import ConfigError, ScenarioError, UsageError
+from goalctl.errors import ScenarioError, UsageError
+from goalctl.overrides import ConfigOverrides
 from goalctl.scenario.loader import load_scenario
-from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import LocatedTemplateError, RenderedCase, case_context, render_case
-
-
-def resolve_config_with(
-    scenario: Scenario, values: Mapping[str, Any] | None = None, pairs: Sequence[str] = ()
-) -> dict[str, Any]:
-    """The scenario's config with ``values`` (``--config-file``) then ``pairs`` (``--config
-    KEY=VALUE``) applied, checked again against the agent's ``config_schema``."""
-    if not values and not pairs:
-        return dict(scenario.config)
-    from goalctl.agents.registry import agent_manifest
-    from goalctl.config_schema import parse_config_overrides, resolve_config
-
-    schema = agent_manifest(scenario.spec.agent).config_schema
-    merged = {**scenario.spec.config, **(values or {}), **parse_config_overrides(schema, pairs)}
-    resolved, issues = resolve_config(schema, merged)
-    if issues:
-        raise ConfigError("; ".join(f"--config {issue}" for issue in issues))
-    return resolved
 
 
 def render_scenario(
@@ -38,7 +19,7 @@ def render_scenario(
         what = "not a regular file" if path.exists() else "no such file"
         raise UsageError(f"{what}: {path}")
     scenario = load_scenario(path)
-    config = resolve_config_with(scenario, None, config_overrides)
+    config = ConfigOverrides(pairs=tuple(config_overrides)).resolve(scenario)
     names = [scenario.case_name(index) for index in range(len(scenario.cases))]
     unknown = [name for name in case_names if name not in names]
     if unknown:

@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, NamedTuple
 from goalctl.destinations import system_directory
 from goalctl.errors import Problem, UsageError
 from goalctl.goal import semver_key
-from goalctl.scenario.loader import SCENARIO_SUFFIXES, LoadResult, read_scenario
+from goalctl.scenario.loader import (
+    MARKDOWN_SUFFIXES,
+    SCENARIO_SUFFIXES,
+    LoadResult,
+    read_scenario,
+)
 from goalctl.scenario.model import Scenario
 
 if TYPE_CHECKING:
@@ -27,6 +32,8 @@ class ValidationReport:
     """Every file checked, with its problems; lineage problems are attached to their file."""
 
     results: list[LoadResult] = field(default_factory=list)
+    passed_over: list[Path] = field(default_factory=list)
+    """Markdown files found in a folder without YAML front matter: notes, not scenarios."""
 
     @property
     def problems(self) -> list[Problem]:
@@ -56,13 +63,22 @@ def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 
 
 def find_scenario_files(
-    paths: Sequence[str | os.PathLike[str]], exclude: Callable[[Path], bool] | None = None
+    paths: Sequence[str | os.PathLike[str]],
+    exclude: Callable[[Path], bool] | None = None,
+    passed_over: list[Path] | None = None,
+    *,
+    as_found: bool = False,
 ) -> dict[Path, Problem | None]:
     """Every scenario file named by ``paths``, in order, each with None or the reason it is
     refused: a symlink found inside a searched directory (or under a glob's fixed part) that
     leads out of it is never followed. A symlink named on the command line is the user's
-    choice and is read. ``exclude`` (the project's ``exclude`` globs) leaves files out of
-    searched directories; a file named on the command line is read all the same.
+    choice and is read.
+
+    Files found in a directory or by a glob are left out when ``exclude`` (the project's
+    ``exclude`` globs) matches them, and Markdown files without YAML front matter (a
+    README.md, notes) are left out and appended to ``passed_over``. A file named on the
+    command line is read all the same, unless ``as_found`` treats named files like found
+    ones (the pre-commit hook names the files it found).
     """
     found: dict[Path, Problem | None] = {}
     for raw in paths:
@@ -70,10 +86,11 @@ def find_scenario_files(
         path = Path(text)
         if path.is_dir():
             entries = _scenario_files(path)
-            if exclude is not None:
-                entries = {file: why for file, why in entries.items() if not exclude(file)}
         elif path.is_file():
             entries = {path: None}
+            if not as_found:
+                found.setdefault(path, None)
+                continue
         elif _GLOB_CHARS & set(text):
             entries = _glob_scenario_files(text)
             if not entries:
@@ -83,8 +100,38 @@ def find_scenario_files(
         else:
             raise UsageError(f"no such file or directory: {text}")
         for file, refusal in entries.items():
-            found.setdefault(file, refusal)
+            if file in found or (exclude is not None and exclude(file)):
+                continue
+            if refusal is None and not _may_be_scenario(file):
+                if passed_over is not None and file not in passed_over:
+                    passed_over.append(file)
+                continue
+            found[file] = refusal
     return found
+
+
+def passed_over_notice(path: Path) -> str:
+    """The one line that says a file found in a folder is not a scenario (not a problem)."""
+    return f"skipped {path}: Markdown without YAML front matter (not a scenario)"
+
+
+_FRONT_MATTER_PEEK = 64
+_BOM = "\ufeff".encode()
+
+
+def _may_be_scenario(path: Path) -> bool:
+    """False for a Markdown file that does not open with YAML front matter: such a file is
+    documentation beside the scenarios. Whatever cannot be read is left to the reader, whose
+    error names the problem."""
+    if not path.name.lower().endswith(MARKDOWN_SUFFIXES):
+        return True
+    try:
+        with open(path, "rb") as file:
+            head = file.read(_FRONT_MATTER_PEEK).removeprefix(_BOM)
+    except OSError:
+        return True
+    # The reader's own test (split_front_matter), on the file's first bytes.
+    return head.startswith((b"---\n", b"---\r\n")) or head.rstrip() == b"---"
 
 
 def _scenario_files(directory: Path, tree: Path | None = None) -> dict[Path, Problem | None]:
@@ -228,13 +275,16 @@ def validate_paths(
     keep_scenarios: bool = True,
     jobs: int | None = None,
     exclude: Callable[[Path], bool] | None = None,
+    as_found: bool = False,
 ) -> ValidationReport:
     """Check every scenario file under ``paths``; a broken file never stops the others.
 
     With ``keep_scenarios=False`` (``goalctl validate``), large sets are checked by worker
     processes, one per core, and results carry problems and lineage but not the scenarios.
+    ``exclude`` and ``as_found`` are those of :func:`find_scenario_files`.
     """
-    found = find_scenario_files(paths, exclude)
+    passed_over: list[Path] = []
+    found = find_scenario_files(paths, exclude, passed_over, as_found=as_found)
     files = [path for path, refusal in found.items() if refusal is None]
     workers = _workers(len(files), jobs) if not keep_scenarios else 1
     if workers > 1:
@@ -248,7 +298,7 @@ def validate_paths(
         by_path[path] if refusal is None else LoadResult(path, problems=[refusal])
         for path, refusal in found.items()
     ]
-    report = ValidationReport(results)
+    report = ValidationReport(results, passed_over)
     check_lineage(report.results)
     for result in report.results:
         result.problems.sort(key=lambda problem: (problem.line, problem.col))
@@ -346,6 +396,8 @@ def _index_siblings(
 ) -> None:
     for file in sorted(directory.iterdir()):
         if file in checked or not file.is_file() or file.suffix.lower() not in SCENARIO_SUFFIXES:
+            continue
+        if not _may_be_scenario(file):
             continue
         sibling = read_scenario(file)
         if sibling.ref is not None:

@@ -55,7 +55,9 @@ def test_config_override_reaches_templates(tmp_path: Path) -> None:
 def test_bad_config_override() -> None:
     result = run_cli("render", "scenarios/calculator.md", "--config", "max_attempts=lots")
     assert result.exit_code == 2
-    assert result.stderr == "goalctl: error: --config max_attempts=lots: expected an integer\n"
+    assert result.stderr == (
+        "goalctl: error: scenarios/calculator.md: --config max_attempts=lots: expected an integer\n"
+    )
 
 
 def test_unknown_case() -> None:

@@ -136,11 +136,18 @@ class TestRunIds:
 
     def test_an_ambiguous_prefix_is_a_usage_error(self, store: RunStore) -> None:
         with pytest.raises(UsageError) as caught:
-            report_runs(store, ["calc"], "md")
+            report_runs(store, ["calculator-"], "md")
         assert str(caught.value) == (
-            "run id 'calc' is ambiguous: it matches calculator-00000000, "
-            "calculator-11111111; type more of it"
+            "run id 'calculator-' is ambiguous: it matches calculator-00000000, "
+            "calculator-11111111; type more of it, or a goal id for its latest run: calculator"
         )
+
+    def test_a_goal_id_names_its_latest_run(self, store: RunStore) -> None:
+        # Both were created at the frozen clock's instant: the tie goes to the greater id.
+        assert store.load(BEFORE).created_at == store.load(AFTER).created_at
+        expected = saved(store, AFTER, "report.md")
+        assert report_runs(store, ["calculator"], "md") == expected
+        assert report_runs(store, ["calc"], "md") == expected
 
     def test_an_unknown_run_is_a_usage_error(self, store: RunStore) -> None:
         with pytest.raises(UsageError) as caught:

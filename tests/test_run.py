@@ -248,7 +248,8 @@ class TestCommand:
         bad = run_cli("run", "--config-file", str(tmp_path / "bad.yaml"), str(path))
         assert (bad.exit_code, bad.stderr) == (
             2,
-            "goalctl: error: --config max_attempts: expected an integer, got 'many' (string)\n",
+            f"goalctl: error: {path}: --config-file {tmp_path / 'bad.yaml'}: max_attempts: "
+            "expected an integer, got 'many' (string)\n",
         )
 
     def test_invalid_scenarios_stop_everything_before_any_run(
@@ -350,11 +351,11 @@ class TestBadInput:
             f"goalctl: error: --config-file {tmp_path / 'list.yaml'} must hold a mapping of config keys\n",
         )
 
-    def test_report_needs_a_run(self) -> None:
+    def test_report_needs_a_run(self, isolated_environment: Path) -> None:
         result = run_cli("report")
         assert (result.exit_code, result.stderr) == (
             2,
-            "goalctl: error: name at least one run (or JUnit file with --merge-junit)\n",
+            f"goalctl: error: no runs in {isolated_environment}; start one with `goalctl run`\n",
         )
 
     def test_report_of_an_unknown_run(self) -> None:

@@ -602,11 +602,56 @@ def test_resolve_exact_ids_and_unique_prefixes(
 
 def test_resolve_ambiguous_prefix_lists_candidates(three_runs: RunStore) -> None:
     with pytest.raises(UsageError) as info:
+        three_runs.resolve("calculator-1a2b")
+    assert str(info.value) == (
+        "run id 'calculator-1a2b' is ambiguous: it matches calculator-1a2b3c4d, "
+        "calculator-1a2bffff; type more of it, or a goal id for its latest run: calculator"
+    )
+
+
+def test_resolve_a_prefix_of_two_goals_lists_both(three_runs: RunStore) -> None:
+    three_runs.create(make_state("calc-v2-00000000"))
+    with pytest.raises(UsageError) as info:
         three_runs.resolve("calc")
     assert str(info.value) == (
-        "run id 'calc' is ambiguous: it matches calculator-1a2b3c4d, calculator-1a2bffff; "
-        "type more of it"
+        "run id 'calc' is ambiguous: it matches calc-v2-00000000, calculator-1a2b3c4d, "
+        "calculator-1a2bffff; type more of it, or a goal id for its latest run: "
+        "calc-v2, calculator"
     )
+
+
+@pytest.fixture
+def goal_runs(store: RunStore) -> RunStore:
+    """Three runs of `calc` (the newest is not last by name) and one of `calculator`."""
+    for run_id, created in (
+        ("calc-ffffffff", "2025-01-01T00:00:00.000Z"),
+        ("calc-00000000", "2025-01-03T00:00:00.000Z"),
+        ("calc-88888888", "2025-01-02T00:00:00.000Z"),
+        ("calculator-00000000", "2025-01-04T00:00:00.000Z"),
+    ):
+        store.create(make_state(run_id, created_at=created))
+    return store
+
+
+def test_resolve_a_goal_id_names_its_latest_run(goal_runs: RunStore) -> None:
+    assert goal_runs.resolve("calc") == "calc-00000000"
+    assert goal_runs.resolve("calculator") == "calculator-00000000"
+
+
+def test_resolve_the_start_of_one_goal_id_names_its_latest_run(goal_runs: RunStore) -> None:
+    goal_runs.create(make_state("calculator-11111111", created_at="2025-01-05T00:00:00.000Z"))
+    assert goal_runs.resolve("calcu") == "calculator-11111111"
+    with pytest.raises(UsageError, match="'calculator-' is ambiguous"):
+        goal_runs.resolve("calculator-")  # the start of run ids, not of the goal id
+
+
+def test_resolve_a_run_id_prefix_still_names_one_run(goal_runs: RunStore) -> None:
+    assert goal_runs.resolve("calc-f") == "calc-ffffffff"
+
+
+def test_resolve_passes_over_a_damaged_run_of_the_goal(goal_runs: RunStore) -> None:
+    (goal_runs.run_dir("calc-00000000") / "state.json").write_text("{")
+    assert goal_runs.resolve("calc") == "calc-88888888"
 
 
 def test_resolve_prefers_an_exact_id_over_longer_ones(store: RunStore) -> None:

@@ -674,12 +674,12 @@ def test_pre_commit_hook() -> None:
         "id": "goalctl-validate",
         "name": "goalctl validate",
         "description": hook["description"],
-        "entry": "goalctl validate",
+        "entry": "goalctl validate --as-found",
         "language": "python",
         "types_or": ["markdown", "yaml"],
         "files": "(^|/)scenarios/",
         "pass_filenames": True,
-        "require_serial": False,
+        "require_serial": True,
     }
     files = re.compile(hook["files"])
     assert files.search("scenarios/calculator.md")

@@ -10,8 +10,10 @@ from __future__ import annotations
 import click
 
 from goalctl.cli import authoring, runs  # noqa: F401 - registers the commands
-from goalctl.cli.base import _settings, cli, echo_err
+from goalctl.cli.base import _settings, cli, echo_err, share_global_options
 from goalctl.error_handler import error_handler
+
+share_global_options(cli)
 
 __all__ = ["cli", "main"]
 

@@ -20,17 +20,28 @@ from goalctl.cli.base import _settings, cli, echo, echo_err, echo_json, in_githu
     default=None,
     help="Output format. [default: text; github under GITHUB_ACTIONS=true]",
 )
-def validate(paths: tuple[str, ...], output_format: str | None) -> None:
+@click.option(
+    "--as-found",
+    is_flag=True,
+    help="Treat the files named like files found in a folder: the project's exclude applies "
+    "and Markdown without front matter is skipped (what the pre-commit hook passes).",
+)
+def validate(paths: tuple[str, ...], output_format: str | None, as_found: bool) -> None:
     """Check scenario files, directories and globs (default: ./scenarios).
 
     Every problem of every file is reported as path:line:col: key: message. Exits 1 when any
-    file is invalid.
+    file is invalid. In folders, Markdown files without YAML front matter (a README) are
+    skipped with a notice; a file named on the command line is checked all the same.
     """
     from goalctl.reports import validation as report_format
-    from goalctl.validation import validate_paths
+    from goalctl.validation import passed_over_notice, validate_paths
 
     exclude = _settings().project.exclusion
-    report = validate_paths(paths or ("scenarios",), keep_scenarios=False, exclude=exclude)
+    report = validate_paths(
+        paths or ("scenarios",), keep_scenarios=False, exclude=exclude, as_found=as_found
+    )
+    for path in report.passed_over:
+        echo_err(passed_over_notice(path))
     fmt = output_format or ("github" if in_github_actions() else "text")
     if fmt == "json":
         echo_json(report_format.as_json(report))
@@ -168,7 +179,11 @@ def matrix(paths: tuple[str, ...], include_drafts: bool, shards_text: str | None
     shards = None if shards_text is None else parse_shards(shards_text)
     exclude = _settings().project.exclusion
     data = build_matrix(
-        paths or ("scenarios",), include_drafts=include_drafts, exclude=exclude, shards=shards
+        paths or ("scenarios",),
+        include_drafts=include_drafts,
+        exclude=exclude,
+        shards=shards,
+        notify=echo_err,
     )
     echo(json.dumps(data, separators=(",", ":"), ensure_ascii=False), syntax="json")
 

@@ -90,6 +90,9 @@ def _safe(text: str, syntax: Syntax) -> str:
     return neutralize(text, syntax)
 
 
+_STATE_DIR_HELP = "Where runs are kept. [default: $GOALCTL_STATE_DIR or ./.goalctl]"
+
+
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(
     __version__, "--version", "-V", prog_name="goalctl", message="%(prog)s %(version)s"
@@ -98,7 +101,7 @@ def _safe(text: str, syntax: Syntax) -> str:
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where runs are kept. [default: $GOALCTL_STATE_DIR or ./.goalctl]",
+    help=_STATE_DIR_HELP,
 )
 @click.pass_context
 def cli(ctx: click.Context, state_dir: Path | None) -> None:
@@ -107,5 +110,44 @@ def cli(ctx: click.Context, state_dir: Path | None) -> None:
     Write a scenario (Markdown with YAML front matter, or YAML) that declares a goal, its
     success criteria and constraints, the agent that pursues it and its config; then validate,
     render, run and report on it.
+
+    Global options may come before or after the command (`goalctl status --state-dir DIR`);
+    given on both sides, the one after the command wins.
     """
     ctx.obj = Settings(state_dir)
+
+
+def _global_state_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    """``--state-dir`` after the command: it replaces the one before it, if any."""
+    if value is not None:
+        settings = ctx.find_object(Settings)
+        if settings is None:  # a command invoked on its own, outside the group
+            settings = ctx.ensure_object(Settings)
+        settings._state_dir = value
+
+
+def _global_options(*, shown: bool) -> list[click.Parameter]:
+    """The group's options, as each command also accepts them after its name."""
+    return [
+        click.Option(
+            ["--state-dir"],
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            expose_value=False,
+            callback=_global_state_dir,
+            hidden=not shown,
+            help=_STATE_DIR_HELP,
+        )
+    ]
+
+
+RUN_COMMANDS = frozenset({"run", "status", "list", "logs", "stop", "start", "cleanup", "report"})
+"""Commands that read or write runs: their --help lists --state-dir (the others take it too,
+for the internal-error logs it locates, without crowding their help)."""
+
+
+def share_global_options(group: click.Group) -> None:
+    """Let every command of ``group`` take the group's options after its own name too: people
+    type `goalctl status --state-dir DIR` as often as `goalctl --state-dir DIR status`."""
+    for name, command in group.commands.items():
+        command.params.extend(_global_options(shown=name in RUN_COMMANDS))

@@ -136,6 +136,7 @@ def run(
         model=model,
         config_overrides=config_pairs,
         config_values=_config_file(config_file),
+        config_file=str(config_file) if config_file is not None else None,
         concurrency=concurrency or project.concurrency or DEFAULT_CONCURRENCY,
         prices=project.prices,
         default_provider=project.provider,
@@ -149,7 +150,9 @@ def run(
         shard=parse_shard(shard_text) if shard_text else None,
     )
     if detach:
-        detached = run_detached(paths or ("scenarios",), options, _settings().state_dir)
+        detached = run_detached(
+            paths or ("scenarios",), options, _settings().state_dir, notify=echo_err
+        )
         for scenario, reason in detached.skipped:
             echo_err(f"skipped {scenario.path}: {reason}")
         if as_json:
@@ -161,7 +164,9 @@ def run(
     from goalctl.console import observer_for
 
     with observer_for(as_json, echo) as observer:
-        summary = run_paths(paths or ("scenarios",), options, _settings().state_dir, observer)
+        summary = run_paths(
+            paths or ("scenarios",), options, _settings().state_dir, observer, notify=echo_err
+        )
     for scenario, reason in summary.skipped:
         echo_err(f"skipped {scenario.path}: {reason}")
     reports = [o.report for o in summary.outcomes if o.report.get("version")]
@@ -212,7 +217,11 @@ def run(
 @click.argument("run_id", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the run's state as JSON.")
 def status(run_id: str | None, as_json: bool) -> None:
-    """Show one run's state (default: the most recent run)."""
+    """Show one run's state (default: the most recent run).
+
+    RUN_ID is a run id or a unique prefix of one, or a goal id (or its start) for the goal's
+    latest run.
+    """
     from goalctl.state import RunStore
     from goalctl.views import latest_run, status_lines
 
@@ -257,7 +266,7 @@ def list_runs(statuses: tuple[str, ...], goals: tuple[str, ...], as_json: bool) 
 
 
 @cli.command()
-@click.argument("run_id")
+@click.argument("run_id", required=False)
 @click.option(
     "--lines",
     "-n",
@@ -268,13 +277,17 @@ def list_runs(statuses: tuple[str, ...], goals: tuple[str, ...], as_json: bool) 
 )
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the run ends.")
 @click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines.")
-def logs(run_id: str, lines: int, follow: bool, as_json: bool) -> None:
-    """Show a run's event log."""
+def logs(run_id: str | None, lines: int, follow: bool, as_json: bool) -> None:
+    """Show a run's event log (default: the most recent run).
+
+    RUN_ID is a run id or a unique prefix of one, or a goal id (or its start) for the goal's
+    latest run.
+    """
     from goalctl.state import RunStore
-    from goalctl.views import event_line, follow_events
+    from goalctl.views import event_line, follow_events, latest_run
 
     store = RunStore(_settings().state_dir)
-    resolved = store.resolve(run_id)
+    resolved = store.resolve(run_id) if run_id is not None else latest_run(store).run_id
     for event in follow_events(store, resolved, lines=lines, follow=follow):
         if as_json:
             echo(json.dumps(event, ensure_ascii=False), syntax="json")
@@ -307,7 +320,9 @@ def _confirm(question: str, yes: bool) -> None:
 def stop(run_id: str, yes: bool, timeout: float) -> None:
     """Stop a run from any shell; finished cases are kept and `start` resumes it.
 
-    Stopping a run that is already over (stopped, completed, failed) does nothing, says so
+    RUN_ID is a run id or a unique prefix of one, or a goal id (or its start) for the goal's
+    latest run. Stopping a run
+    that is already over (stopped, completed, failed) does nothing, says so without asking
     and exits 0.
     """
     from goalctl.lifecycle import nothing_to_stop, stop_run
@@ -327,6 +342,9 @@ def stop(run_id: str, yes: bool, timeout: float) -> None:
 @click.argument("run_id")
 def start(run_id: str) -> None:
     """Resume a stopped or interrupted run in a new background worker.
+
+    RUN_ID is a run id or a unique prefix of one, or a goal id (or its start) for the goal's
+    latest run.
 
     The worker's checks (scenario unchanged, provider, API key, checkpoint) run here first:
     a run that cannot resume is refused with exit 2 and no worker starts. Starting a run that
@@ -359,6 +377,9 @@ def cleanup(
     as_json: bool,
 ) -> None:
     """Release runs' workers and remove (or archive) their state.
+
+    Each RUN_ID is a run id or a unique prefix of one, or a goal id (or its start) for the
+    goal's latest run only.
 
     A running run is refused (exit 2) unless --force stops it first; --force also removes a
     run whose state is damaged, without trusting (or signalling) anything it names.
@@ -409,11 +430,16 @@ def cleanup(
 def report(
     run_ids: tuple[str, ...], output_format: str, merge_files: bool, output: Path | None
 ) -> None:
-    """Re-render reports of saved runs (two runs of one goal are compared)."""
+    """Re-render reports of saved runs (default: the most recent run); two runs of one goal
+    are compared.
+
+    Each RUN_ID is a run id or a unique prefix of one, or a goal id (or its start) for the goal's
+    latest run.
+    """
     from goalctl.errors import UsageError
 
-    if not run_ids:
-        raise UsageError("name at least one run (or JUnit file with --merge-junit)")
+    if not run_ids and merge_files:
+        raise UsageError("name the JUnit files to merge")
     syntax: Syntax = "json" if output_format == "json" else "text"
     if merge_files or output_format == "junit":
         syntax = "xml"
@@ -436,8 +462,11 @@ def report(
     else:
         from goalctl.reporting import report_runs
         from goalctl.state import RunStore
+        from goalctl.views import latest_run
 
-        text = report_runs(RunStore(_settings().state_dir), run_ids, output_format)
+        store = RunStore(_settings().state_dir)
+        named = run_ids or (latest_run(store).run_id,)
+        text = report_runs(store, named, output_format)
     if output is not None:
         output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     else:

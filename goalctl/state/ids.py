@@ -45,6 +45,11 @@ def is_run_id(text: str) -> bool:
     return _RUN_ID.fullmatch(text) is not None
 
 
+def goal_of_run_id(run_id: str) -> str:
+    """The goal id a well-formed run id starts with (everything before ``-<8 hex>``)."""
+    return run_id[: -len("-00000000")]
+
+
 def is_run_id_prefix(text: str) -> bool:
     return _RUN_ID_PREFIX.fullmatch(text) is not None
 

@@ -28,6 +28,7 @@ from goalctl.state.files import (
     write_atomic,
 )
 from goalctl.state.ids import (
+    goal_of_run_id,
     invalid_run_id_message,
     is_run_id,
     is_run_id_prefix,
@@ -300,21 +301,39 @@ class RunStore:
     # -- finding runs ------------------------------------------------------------------------
 
     def resolve(self, text: str) -> str:
-        """The run id ``text`` names: an exact id, or a unique prefix of one."""
+        """The run id ``text`` names, the first of: an exact run id; a goal id (its latest
+        run); a unique prefix of a run id; the start of exactly one goal id (its latest run).
+
+        A goal id wins over a prefix: ``calc`` is the latest run of goal ``calc`` even when
+        runs of ``calculator`` start with it too; with no goal ``calc``, it is the latest run
+        of ``calculator`` unless another goal starts with ``calc`` (then it is ambiguous).
+        """
         if is_run_id(text) and (self.runs_dir / text).is_dir():
             return text
         if not is_run_id_prefix(text):
             raise UsageError(invalid_run_id_message(text))
-        candidates = sorted(name for name in self._run_names() if name.startswith(text))
+        names = sorted(self._run_names())
+        of_goal = [name for name in names if goal_of_run_id(name) == text]
+        if of_goal:
+            return self._latest(of_goal)
+        candidates = [name for name in names if name.startswith(text)]
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:
             raise UsageError(f"no run matches {text!r} (`goalctl list` shows the runs)")
-        shown = ", ".join(candidates[:_MAX_LISTED_CANDIDATES])
-        more = len(candidates) - _MAX_LISTED_CANDIDATES
-        if more > 0:
-            shown += f" and {more} more"
-        raise UsageError(f"run id {text!r} is ambiguous: it matches {shown}; type more of it")
+        goals = {goal_of_run_id(name) for name in candidates}
+        if len(goals) == 1 and next(iter(goals)).startswith(text):
+            return self._latest(candidates)  # the start of one goal id, not of a run's hex
+        raise UsageError(_ambiguous_message(text, candidates))
+
+    def _latest(self, run_ids: builtins.list[str]) -> str:
+        """The most recently created of ``run_ids``; a damaged run cannot be dated, so it is
+        passed over unless every run is damaged (then loading it reports the damage)."""
+        dated: builtins.list[tuple[datetime, str]] = []
+        for run_id in run_ids:
+            with contextlib.suppress(DamagedRun, UsageError):
+                dated.append((_time_key(self.load(run_id).created_at), run_id))
+        return max(dated)[1] if dated else run_ids[-1]
 
     def scan(self) -> RunScan:
         """Every run oldest first, plus a problem for each directory that is not a readable run."""
@@ -401,6 +420,21 @@ class RunStore:
     def _forget(self, run_id: str) -> None:
         for name in _JOURNALS:
             self._journal_paths.pop((run_id, name), None)
+
+
+def _ambiguous_message(text: str, candidates: builtins.list[str]) -> str:
+    shown = ", ".join(candidates[:_MAX_LISTED_CANDIDATES])
+    more = len(candidates) - _MAX_LISTED_CANDIDATES
+    if more > 0:
+        shown += f" and {more} more"
+    goals = sorted({goal_of_run_id(name) for name in candidates})
+    listed = ", ".join(goals[:_MAX_LISTED_CANDIDATES])
+    if len(goals) > _MAX_LISTED_CANDIDATES:
+        listed += f" and {len(goals) - _MAX_LISTED_CANDIDATES} more"
+    return (
+        f"run id {text!r} is ambiguous: it matches {shown}; "
+        f"type more of it, or a goal id for its latest run: {listed}"
+    )
 
 
 def _no_run_message(run_id: str) -> str:
