@@ -81,6 +81,8 @@ def outcome_lines(outcome: RunOutcome) -> list[Line]:
     """
     head = outcome_line(outcome)
     lines = [head]
+    if outcome.status is RunStatus.STOPPED:
+        return lines  # a stopped run has no report yet: its cases are judged when it ends
     for case in outcome.report.get("cases", []):
         if case.get("status") in (None, "passed"):
             continue

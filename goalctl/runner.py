@@ -442,6 +442,11 @@ class ScenarioRun:
         """A stopped run keeps its finished cases and writes no report: it is not over."""
         totals = self.meter.totals.names()
         totals["elapsed_s"] = round(totals["elapsed_s"], 6)
+        # Labelled as a finished run's cost is: a stopped run's cost is simulated or unknown too.
+        totals |= {
+            "cost_basis": self.meter.cost_basis,
+            "unpriced_models": list(self.meter.unpriced),
+        }
         done = len(self.records)
 
         def stopped(state: RunState) -> None:
