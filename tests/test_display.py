@@ -285,3 +285,11 @@ class TestOtherViews:
 )
 def test_the_total_cost_keeps_its_label(totals: list[dict[str, object]], expected: str) -> None:
     assert total_cost_text(totals) == expected
+
+
+def test_the_command_line_loads_no_display_library_until_it_displays() -> None:
+    code = "import sys, goalctl.cli; print(sorted(m for m in ('rich', 'goalctl.console') if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
