@@ -8,7 +8,6 @@ and the live progress before it differ. Verdicts and case statuses are written w
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,7 +163,5 @@ def _shown(path: Path) -> str:
     """A path relative to the working directory when it is under it: shorter to read."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError):  # elsewhere, or the working directory is gone
         return str(path)
-    except OSError:
-        return os.fspath(path)
