@@ -122,7 +122,7 @@ class LiveDisplay:
         self.runs[run_id] = self.progress.add_task(f"  {run_id}", total=cases, problems="")
         self.total += cases
         self.progress.update(
-            self.overall, total=self.total, description=f"{plural(len(self.runs), 'run')}, cases"
+            self.overall, total=self.total, description=f"cases ({plural(len(self.runs), 'run')})"
         )
 
     def case_finished(self, run_id: str, record: CaseRecord) -> None:
