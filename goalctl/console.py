@@ -1,76 +1,88 @@
-"""What ``goalctl run`` shows while it works: rich progress on a terminal, plain lines otherwise.
+"""What ``goalctl run`` shows while it works, and the block it ends with.
 
-Plain lines are the default whenever stdout is not a TTY or ``NO_COLOR`` is set, so CI logs
-stay readable and greppable. rich is imported only for the interactive display.
+On a terminal: a live progress display (an overall bar, a bar per run in flight) that is
+erased when the runs end, then the verdicts and the summary, coloured by verdict. In a pipe
+(CI logs): a line per run started and per case finished, then the same verdicts and summary,
+word for word. ``NO_COLOR`` takes the colour away, never the progress. rich is imported only
+for the terminal display.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
-from goalctl.config.prices import cost_text
+from goalctl.excerpts import plural
 from goalctl.reports.data import CaseRecord
-from goalctl.runner import Observer, RunOutcome, SilentObserver
+from goalctl.run_summary import Line, Tone, case_line, started_line
+from goalctl.runner import RunOutcome
 from goalctl.scenario.model import Scenario
-from goalctl.state import RunStatus
-from goalctl.verdict import verdict_of
 
-_MARK = {"passed": "ok", "failed": "FAIL", "error": "ERROR"}
-_VERDICT = {"achieved": "achieved", "not_achieved": "NOT ACHIEVED", "error": "ERROR"}
+_STYLE: dict[Tone, str] = {"good": "green", "bad": "red", "warn": "yellow", "plain": ""}
+
+
+class Display(Protocol):
+    """An observer of the runner that also prints the block after the runs."""
+
+    def run_started(self, run_id: str, scenario: Scenario, cases: int) -> None: ...
+
+    def case_finished(self, run_id: str, record: CaseRecord) -> None: ...
+
+    def run_finished(self, outcome: RunOutcome) -> None: ...
+
+    def show(self, lines: Sequence[Line]) -> None: ...
 
 
 def interactive() -> bool:
+    """A live display fits: a terminal that can redraw, and not a CI log."""
     return (
         sys.stdout.isatty()
-        and not os.environ.get("NO_COLOR")
         and os.environ.get("TERM") != "dumb"
         and os.environ.get("GITHUB_ACTIONS") != "true"  # every line must pass cli's escaping
     )
 
 
-def outcome_line(outcome: RunOutcome) -> str:
-    report = outcome.report
-    if outcome.status is RunStatus.STOPPED:
-        return (
-            f"{outcome.run_id}: stopped — {report['cases_done']}/{report['cases']} cases finished"
-        )
-    totals = report["totals"]
-    verdict = verdict_of(report)
-    line = f"{outcome.run_id}: {_VERDICT.get(verdict.verdict, verdict.verdict)}"
-    explanation = verdict.explanation()
-    if explanation:
-        line += f" — {explanation}"
-    line += " — "
-    if verdict.scored:
-        line += f"score {report['score'] * 100:.0f}% (needs 90%), "
-    cases = f"{totals['cases_passed']}/{totals['cases']} cases passed"
-    return line + f"{cases}, " + cost_text(totals["cost_usd"], totals)
+class QuietDisplay:
+    """``run --json``: the JSON summary is the whole output."""
+
+    def run_started(self, run_id: str, scenario: Scenario, cases: int) -> None:
+        return None
+
+    def case_finished(self, run_id: str, record: CaseRecord) -> None:
+        return None
+
+    def run_finished(self, outcome: RunOutcome) -> None:
+        return None
+
+    def show(self, lines: Sequence[Line]) -> None:
+        return None
 
 
-class PlainObserver:
-    """One line per event, for logs."""
+class PlainDisplay:
+    """One line per event, for logs; the verdicts wait for the summary block."""
 
     def __init__(self, write: Callable[[str], None]) -> None:
         self.write = write
 
     def run_started(self, run_id: str, scenario: Scenario, cases: int) -> None:
-        noun = "case" if cases == 1 else "cases"
-        self.write(f"{run_id}: running {scenario.path} ({cases} {noun})")
+        self.write(started_line(run_id, scenario, cases))
 
     def case_finished(self, run_id: str, record: CaseRecord) -> None:
-        detail = f" — {record.error}" if record.error else ""
-        self.write(f"{run_id}: {_MARK.get(record.status, record.status)} {record.name}{detail}")
+        self.write(case_line(run_id, record).text)
 
     def run_finished(self, outcome: RunOutcome) -> None:
-        self.write(outcome_line(outcome))
+        return None
+
+    def show(self, lines: Sequence[Line]) -> None:
+        for line in lines:
+            self.write(line.text)
 
 
-class RichObserver:
-    """A progress bar per run; the outcome line when it ends."""
+class LiveDisplay:
+    """Bars while the runs go on, erased at the end: nothing is drawn below the verdicts."""
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -82,18 +94,24 @@ class RichObserver:
             TimeElapsedColumn,
         )
 
-        self.console = Console()
+        # rich reads NO_COLOR itself: colour goes, the progress stays.
+        self.console = Console(highlight=False)
         self.progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("{task.fields[problems]}", markup=False, style="red"),
             TimeElapsedColumn(),
             console=self.console,
-            transient=False,
+            transient=True,
         )
-        self.tasks: dict[str, Any] = {}
+        self.overall = self.progress.add_task("cases", total=0, problems="")
+        self.runs: dict[str, Any] = {}
+        self.total = 0
+        self.failed = 0
+        self.errored = 0
 
-    def __enter__(self) -> RichObserver:
+    def __enter__(self) -> LiveDisplay:
         self.progress.start()
         return self
 
@@ -101,36 +119,46 @@ class RichObserver:
         self.progress.stop()
 
     def run_started(self, run_id: str, scenario: Scenario, cases: int) -> None:
-        self.tasks[run_id] = self.progress.add_task(run_id, total=cases)
+        self.runs[run_id] = self.progress.add_task(f"  {run_id}", total=cases, problems="")
+        self.total += cases
+        self.progress.update(
+            self.overall, total=self.total, description=f"cases ({plural(len(self.runs), 'run')})"
+        )
 
     def case_finished(self, run_id: str, record: CaseRecord) -> None:
-        self.progress.advance(self.tasks[run_id])
-        if record.status != "passed":
-            detail = f" — {record.error}" if record.error else ""
-            style = "red" if record.status == "error" else "yellow"
-            self.console.print(
-                self._text(f"{run_id}: {record.status} {record.name}{detail}", style)
-            )
+        self.failed += record.status == "failed"
+        self.errored += record.status == "error"
+        parts = [f"{self.failed} failed" if self.failed else ""]
+        parts.append(f"{self.errored} errored" if self.errored else "")
+        problems = ", ".join(p for p in parts if p)
+        self.progress.update(self.overall, advance=1, problems=problems)
+        if run_id in self.runs:
+            self.progress.advance(self.runs[run_id])
 
     def run_finished(self, outcome: RunOutcome) -> None:
-        style = "green" if outcome.verdict == "achieved" else "red"
-        self.console.print(self._text(outcome_line(outcome), style))
+        # A finished run's bar goes: a wall of full bars says nothing the verdicts do not.
+        task = self.runs.get(outcome.run_id)
+        if task is not None:
+            self.progress.remove_task(task)
 
-    @staticmethod
-    def _text(line: str, style: str) -> Any:
-        # Text, never markup: case names and errors come from scenario files and providers.
+    def show(self, lines: Sequence[Line]) -> None:
         from rich.text import Text
 
-        return Text(line, style=style)
+        for line in lines:
+            # Text, never markup: case names and errors come from scenario files and providers.
+            self.console.print(Text(line.text, style=_STYLE[line.tone]))
 
 
 @contextmanager
-def observer_for(quiet: bool, write: Callable[[str], None]) -> Iterator[Observer]:
-    """The display for ``goalctl run``: none with ``--json``, rich on a terminal, else lines."""
+def display_for(quiet: bool, write: Callable[[str], None]) -> Iterator[Display]:
+    """The display of ``goalctl run``: none with ``--json``, live on a terminal, else lines.
+
+    The live display is erased when the block exits: call :meth:`Display.show` after it.
+    """
     if quiet:
-        yield SilentObserver()
+        yield QuietDisplay()
     elif interactive():
-        with RichObserver() as rich_observer:
-            yield rich_observer
+        with LiveDisplay() as live:
+            yield live
     else:
-        yield PlainObserver(write)
+        yield PlainDisplay(write)

@@ -28,6 +28,7 @@ from goalctl.reports.data import CaseRecord, build_report
 from goalctl.scenario.model import Scenario
 from goalctl.scenario.render import case_context, render_case
 from goalctl.state import RunState, RunStatus, RunStore, new_run_id
+from goalctl.verdict import case_word, verdict_word
 from goalctl.workspaces import CaseWorkspaces
 
 if TYPE_CHECKING:
@@ -296,7 +297,10 @@ class ScenarioRun:
             # checkpoint journal is what resume trusts.
             self.progress_saved = now
             self.store.update(self.run_id, functools.partial(_set_done, done=len(self.records)))
-        self.log(f"case {record.name}: {record.status}", case=record.name)
+        # The reason of an errored case is in the log, where `goalctl logs` shows it.
+        reason = f" — {record.error}" if record.error else ""
+        level = "error" if record.status == "error" else "info"
+        self.log(f"case {record.name}: {case_word(record.status)}{reason}", level, case=record.name)
         if announce:
             self.observer.case_finished(self.run_id, record)
 
@@ -428,7 +432,7 @@ class ScenarioRun:
 
         scored = f" (score {report['score']:.0%})" if report["verdict"] != "error" else ""
         # Logged before the state says the run is over: `logs --follow` stops reading then.
-        self.log(f"verdict: {report['verdict']}{scored}")
+        self.log(f"verdict: {verdict_word(report['verdict'])}{scored}")
         self.store.update(self.run_id, final)
         outcome = RunOutcome(self.run_id, self.scenario, status, report["verdict"], report, paths)
         self.observer.run_finished(outcome)
@@ -438,6 +442,11 @@ class ScenarioRun:
         """A stopped run keeps its finished cases and writes no report: it is not over."""
         totals = self.meter.totals.names()
         totals["elapsed_s"] = round(totals["elapsed_s"], 6)
+        # Labelled as a finished run's cost is: a stopped run's cost is simulated or unknown too.
+        totals |= {
+            "cost_basis": self.meter.cost_basis,
+            "unpriced_models": list(self.meter.unpriced),
+        }
         done = len(self.records)
 
         def stopped(state: RunState) -> None:

@@ -16,6 +16,20 @@ if TYPE_CHECKING:  # the reasons are rendered without loading the models
     from goalctl.scenario.model import Scenario
 
 
+_VERDICT_WORDS = {"achieved": "achieved", "not_achieved": "not achieved", "error": "errored"}
+_CASE_WORDS = {"passed": "passed", "failed": "failed", "error": "errored"}
+
+
+def verdict_word(verdict: str | None) -> str:
+    """``not achieved`` for ``not_achieved``: a verdict as every human-facing view writes it."""
+    return _VERDICT_WORDS.get(verdict or "", verdict or "-")
+
+
+def case_word(status: str) -> str:
+    """``errored`` for ``error``: a case status as every human-facing view writes it."""
+    return _CASE_WORDS.get(status, status)
+
+
 @dataclass
 class CriterionResult:
     id: str

@@ -10,11 +10,33 @@ from goalctl.config.prices import cost_text
 from goalctl.errors import UsageError
 from goalctl.excerpts import plural
 from goalctl.state import RunState, RunStatus, RunStore, StoreProblem
+from goalctl.verdict import verdict_word
 
 ACTIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING})
 DAMAGED = "damaged"
 """What ``list`` shows as the status of a run whose state cannot be read."""
 POLL_SECONDS = 0.2
+_ANSI = {"achieved": "\x1b[32m", "not_achieved": "\x1b[31m", "error": "\x1b[31m"}
+"""The colour of a verdict; ``echo`` strips it in a pipe and under NO_COLOR."""
+
+
+def painted(text: str, verdict: str | None) -> str:
+    """``text`` in the colour of ``verdict`` (none for a run that has no verdict yet)."""
+    code = _ANSI.get(verdict or "")
+    return f"{code}{text}\x1b[0m" if code else text
+
+
+def table(rows: Sequence[Sequence[str]], verdicts: Sequence[str | None] = ()) -> list[str]:
+    """Columns two spaces apart, each as wide as its widest cell, under an upper-case header:
+    the table style of ``list``. A row's verdict (``verdicts[i]`` for ``rows[i]``)
+    colours it; padding comes first, so colour never shifts a column."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        verdict = verdicts[index] if index < len(verdicts) else None
+        lines.append(painted(line.rstrip(), verdict))
+    return lines
 
 
 def latest_run(store: RunStore) -> RunState:
@@ -25,34 +47,35 @@ def latest_run(store: RunStore) -> RunState:
 
 
 def status_lines(state: RunState) -> list[str]:
-    verdict = state.verdict or "-"
+    verdict = verdict_word(state.verdict)
     if state.score is not None:
         verdict += f" (score {state.score * 100:.0f}%)"
     totals = state.totals or {}
-    lines = [
-        f"Run:      {state.run_id}",
-        f"Goal:     {state.goal_id} {state.goal_version} ({state.goal_name})",
-        f"Status:   {state.status.value}",
-        f"Phase:    {state.phase or '-'}",
-        f"Verdict:  {verdict}",
-        f"Cases:    {state.cases_done}/{state.cases_total}",
-        f"Agent:    {state.agent} via {state.provider} ({state.model})",
-        f"Started:  {state.started_at or '-'}",
-        f"Finished: {state.finished_at or '-'}",
+    rows = [
+        ("Run:", state.run_id),
+        ("Goal:", f"{state.goal_id} {state.goal_version} ({state.goal_name})"),
+        ("Status:", state.status.value),
+        ("Phase:", state.phase or "-"),
+        ("Verdict:", painted(verdict, state.verdict)),
+        ("Cases:", f"{state.cases_done}/{state.cases_total}"),
+        ("Agent:", f"{state.agent} via {state.provider} ({state.model})"),
+        ("Started:", state.started_at or "-"),
+        ("Finished:", state.finished_at or "-"),
     ]
     if totals:
         cost = float(totals.get("cost_usd", 0))
         elapsed = float(totals.get("elapsed_s", 0))
         calls = totals.get("llm_calls", 0)
-        lines.append(
-            f"Cost:     {cost_text(cost, totals)} ({plural(calls, 'call')}, {elapsed:.2f}s)"
+        rows.append(
+            ("Cost:", f"{cost_text(cost, totals)} ({plural(calls, 'call')}, {elapsed:.2f}s)")
         )
     if state.pid and state.status in ACTIVE:
-        lines.append(f"Worker:   pid {state.pid}")
+        rows.append(("Worker:", f"pid {state.pid}"))
     if state.error:
-        lines.append(f"Error:    {state.error}")
-    lines.append(f"Scenario: {state.scenario}")
-    return lines
+        rows.append(("Error:", state.error))
+    rows.append(("Scenario:", state.scenario))
+    # One space after the widest label, as scripts that read `Error:    ` have always seen.
+    return [f"{label:<9} {value}" for label, value in rows]
 
 
 def filter_damaged(
@@ -92,22 +115,20 @@ def list_lines(runs: Sequence[RunState], damaged: Sequence[StoreProblem] = ()) -
     if not runs and not damaged:
         return ["no runs"]
     rows = [("RUN ID", "STATUS", "VERDICT", "CASES", "STARTED")]
+    verdicts: list[str | None] = [None]
     for run in runs:
         rows.append(
             (
                 run.run_id,
                 run.status.value,
-                run.verdict or "-",
+                verdict_word(run.verdict),
                 f"{run.cases_done}/{run.cases_total}",
                 (run.started_at or run.created_at)[:19].replace("T", " "),
             )
         )
+        verdicts.append(run.verdict)
     rows.extend((str(problem.run_id), DAMAGED, "-", "-", "-") for problem in damaged)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
+    return table(rows, verdicts)
 
 
 def event_line(event: dict[str, Any]) -> str:

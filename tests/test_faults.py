@@ -529,13 +529,14 @@ def test_the_plain_output_names_the_failure(
     assert result.exit_code == 3
     [state] = RunStore(isolated_environment).list()
     limited = "anthropic: rate limited (429) after 2 retries; lower --concurrency or try later"
-    assert result.stdout.splitlines() == [
+    assert result.stdout.splitlines()[:6] == [
         f"{state.run_id}: running {scenario} (3 cases)",
-        f"{state.run_id}: ERROR a — {limited}",
-        f"{state.run_id}: ok b",
-        f"{state.run_id}: ok c",
-        f"{state.run_id}: ERROR — case 'a': {limited} — 2/3 cases passed, "
+        f"{state.run_id}: errored a — {limited}",
+        f"{state.run_id}: passed b",
+        f"{state.run_id}: passed c",
+        f"{state.run_id}: errored — case 'a': {limited} — 2/3 cases passed, "
         "unknown (no price for claude-test)",
+        "  errored a",  # its error is the run's, quoted on the line above
     ]
     assert result.stderr == ""
     status = run_cli("status", state.run_id)
@@ -645,7 +646,12 @@ def test_ctrl_c_during_a_stalled_call_stops_the_run_at_once(
         [run] = json.loads(stdout)["runs"]
         assert (run["status"], run["verdict"], run["error"]) == ("stopped", None, None)
     else:
-        assert stdout.splitlines()[-1] == f"{state.run_id}: stopped — 1/3 cases finished"
+        lines = stdout.splitlines()
+        assert f"{state.run_id}: stopped — 1/3 cases finished" in lines
+        assert lines[-2:] == [
+            "Stopped before the end; resume with:",
+            f"  goalctl start {state.run_id}",
+        ]
 
 
 class StoppedAsAnswersLand:

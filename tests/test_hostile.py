@@ -272,7 +272,7 @@ def test_a_template_bomb_on_a_retry_errors_the_case(tmp_path: Path) -> None:
     result = goalctl("run", "--provider", "scripted", path)
     assert result.exit_code == 3
     assert (
-        ": ERROR first — template exceeded its size limit: the result of '*' would be larger "
+        ": errored first — template exceeded its size limit: the result of '*' would be larger "
         "than 1,000,000 characters\n"
     ) in result.stdout
 

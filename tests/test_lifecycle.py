@@ -180,7 +180,9 @@ def test_ctrl_c_stops_a_foreground_run_cleanly(tmp_path: Path, isolated_environm
     [state] = store.list()
     assert state.status is RunStatus.STOPPED
     assert 1 <= state.cases_done < 20
-    assert out.splitlines()[-1] == f"{state.run_id}: stopped — {state.cases_done}/20 cases finished"
+    lines = out.splitlines()
+    assert f"{state.run_id}: stopped — {state.cases_done}/20 cases finished" in lines
+    assert lines[-1] == f"  goalctl start {state.run_id}"
 
 
 class TestStopAndStart:

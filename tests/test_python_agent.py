@@ -356,7 +356,7 @@ def test_a_run_refuses_an_unmarked_function_validate_could_not_judge_before_any_
 
     assert result.exit_code == 3, result.stdout + result.stderr
     assert (
-        "ERROR — callable: 'reexport:answer' is not marked with @goalctl.agent; refusing to call it"
+        "errored — callable: 'reexport:answer' is not marked with @goalctl.agent; refusing to call it"
         in result.stdout
     )
 

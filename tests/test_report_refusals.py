@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from goalctl.console import PlainObserver
+from goalctl.console import PlainDisplay
 from goalctl.reports.data import CaseRecord
 from goalctl.reports.github import run_annotations, step_summary
 from goalctl.reports.junit import MAX_STEPS_OUT_CHARS, render_junit
@@ -199,7 +199,7 @@ def test_the_console_names_the_refused_call_on_the_case_line(weather: dict[str, 
     atlantis = next(c for c in report["cases"] if c["name"] == "atlantis")
     lines: list[str] = []
 
-    PlainObserver(lines.append).case_finished("run-1", CaseRecord.from_json(atlantis))
+    PlainDisplay(lines.append).case_finished("run-1", CaseRecord.from_json(atlantis))
 
     [line] = lines
     assert line.endswith(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from textwrap import dedent
 from typing import Any
 
 import pytest
 
+from goalctl.error_handler import state_dir_from_env
 from goalctl.lifecycle import run_paths
 from goalctl.planning import RunOptions
+from goalctl.state import RunStore
 from tests.conftest import run_cli
 
 
@@ -209,10 +212,19 @@ class TestCommand:
         result = run_cli("run", str(path))
         lines = result.stdout.splitlines()
         run_id = lines[0].split(":")[0]
+        report = RunStore(state_dir_from_env()).run_dir(run_id) / "report.md"
+        assert re.sub(r"\d+\.\d\ds$", "<time>", lines[4]) == (
+            "1 run: 1 achieved, 0 not achieved, 0 errored — cost $0.000141 (simulated) — <time>"
+        )
+        del lines[4]
         assert lines == [
             f"{run_id}: running {path} (1 case)",
-            f"{run_id}: ok case-1",
-            f"{run_id}: achieved — score 100% (needs 90%), 1/1 cases passed, $0.000141 (simulated)",
+            f"{run_id}: passed case-1",
+            f"{run_id}: achieved — score 100% (needs 90%), 1/1 case passed, $0.000141 (simulated)",
+            "",
+            "Reports (report.json beside each):",
+            f"  {report}",
+            f"See one with: goalctl report {run_id}",
         ]
 
     def test_config_override_reaches_the_agent(

@@ -137,7 +137,7 @@ def test_every_output_agrees(name: str, tmp_path: Path, monkeypatch: pytest.Monk
     assert warned == set(expected.warnings)
 
     # the console line, report.md and the step summary name every reason
-    outcome = re.compile(r"pitch-[0-9a-f]+: (achieved|NOT ACHIEVED|ERROR) — ")
+    outcome = re.compile(r"pitch-[0-9a-f]+: (achieved|not achieved|errored) — ")
     [line] = [line for line in result.stdout.splitlines() if outcome.match(line)]
     headline = markdown.splitlines()[0]
     table = [r.split(" | ") for r in summary.read_text().splitlines() if r.startswith("|")]

@@ -52,6 +52,10 @@ def validate(paths: tuple[str, ...], output_format: str | None, as_found: bool) 
         for line in lines:
             echo(line)
         summary = report_format.summary_line(report)
+        if fmt == "text":
+            from goalctl.views import painted
+
+            summary = painted(summary, "achieved" if report.ok else "error")
         if fmt == "github" or not report.ok:
             echo_err(summary)
         else:

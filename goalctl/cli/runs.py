@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -161,14 +162,17 @@ def run(
             for run_id in detached.run_ids:
                 echo(run_id)
         return
-    from goalctl.console import observer_for
+    from goalctl.console import display_for
+    from goalctl.run_summary import summary_lines
 
-    with observer_for(as_json, echo) as observer:
+    started = time.monotonic()
+    with display_for(as_json, echo) as display:
         summary = run_paths(
-            paths or ("scenarios",), options, _settings().state_dir, observer, notify=echo_err
+            paths or ("scenarios",), options, _settings().state_dir, display, notify=echo_err
         )
     for scenario, reason in summary.skipped:
         echo_err(f"skipped {scenario.path}: {reason}")
+    display.show(summary_lines(summary.outcomes, time.monotonic() - started))
     reports = [o.report for o in summary.outcomes if o.report.get("version")]
     if junit_path is not None:
         from goalctl.reports.junit import render_junit
