@@ -51,17 +51,48 @@ def validate(paths: tuple[str, ...], output_format: str | None) -> None:
 
 @cli.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--case", "case_names", multiple=True, help="Render only this case (repeatable).")
+@click.option(
+    "--case",
+    "case_names",
+    multiple=True,
+    metavar="NAME",
+    help="Render only the cases with this name or glob, e.g. 'refund-*' (repeatable).",
+)
 @click.option(
     "--config", "config_pairs", multiple=True, metavar="KEY=VALUE", help="Override a config value."
 )
+@click.option(
+    "--judge",
+    "judge_id",
+    metavar="CRITERION_ID",
+    help="Print the judge prompt of this llm_judge criterion instead (the output is a "
+    "placeholder).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def render(
-    scenario: Path, case_names: tuple[str, ...], config_pairs: tuple[str, ...], as_json: bool
+    scenario: Path,
+    case_names: tuple[str, ...],
+    config_pairs: tuple[str, ...],
+    judge_id: str | None,
+    as_json: bool,
 ) -> None:
     """Print the rendered system and user prompts of each case. Calls nothing."""
-    from goalctl.rendering import render_scenario
+    from goalctl.rendering import render_judge, render_scenario
 
+    if judge_id is not None:
+        judged = render_judge(
+            scenario, judge_id, case_names=case_names, config_overrides=config_pairs
+        )
+        if as_json:
+            echo_json([{"case": j.name, "criterion": judge_id, "judge": j.prompt} for j in judged])
+            return
+        for index, judge in enumerate(judged):
+            if index:
+                echo()
+            echo(f"=== {judge.name} ===")
+            echo(f"--- judge: {judge_id} ---")
+            echo(judge.prompt.rstrip("\n"))
+        return
     rendered = render_scenario(scenario, case_names=case_names, config_overrides=config_pairs)
     if as_json:
         echo_json([{"case": r.name, "system": r.system, "prompt": r.prompt} for r in rendered])

@@ -99,6 +99,13 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     help="Write a JUnit XML file: a testsuite per scenario, a testcase per criterion.",
 )
 @click.option("--shard", "shard_text", metavar="I/N", help="Run only the I-th of N stable shares.")
+@click.option(
+    "--case",
+    "case_patterns",
+    multiple=True,
+    metavar="NAME",
+    help="Run only the cases with this name or glob, e.g. 'refund-*' (repeatable).",
+)
 def run(
     paths: tuple[str, ...],
     provider: str | None,
@@ -113,6 +120,7 @@ def run(
     detach: bool,
     junit_path: Path | None,
     shard_text: str | None,
+    case_patterns: tuple[str, ...],
 ) -> None:
     """Run scenarios (default: ./scenarios) and evaluate their goals.
 
@@ -147,6 +155,7 @@ def run(
         report_dir=report_dir,
         include_drafts=include_drafts,
         shard=parse_shard(shard_text) if shard_text else None,
+        cases=case_patterns,
     )
     if detach:
         detached = run_detached(paths or ("scenarios",), options, _settings().state_dir)
