@@ -9,10 +9,16 @@ from pathlib import Path
 import click
 
 from goalctl.cli.base import _settings, cli, echo, echo_err, echo_json, in_github_actions
+from goalctl.cli.completion import (
+    complete_agent_names,
+    complete_case_names,
+    complete_judged_criteria,
+    complete_scenario_paths,
+)
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=str)
+@click.argument("paths", nargs=-1, type=str, shell_complete=complete_scenario_paths)
 @click.option(
     "--format",
     "output_format",
@@ -56,6 +62,7 @@ def validate(paths: tuple[str, ...], output_format: str | None) -> None:
     "case_names",
     multiple=True,
     metavar="NAME",
+    shell_complete=complete_case_names,
     help="Render only the cases with this name or glob, e.g. 'refund-*' (repeatable).",
 )
 @click.option(
@@ -65,6 +72,7 @@ def validate(paths: tuple[str, ...], output_format: str | None) -> None:
     "--judge",
     "judge_id",
     metavar="CRITERION_ID",
+    shell_complete=complete_judged_criteria,
     help="Print the judge prompt of this llm_judge criterion instead (the output is a "
     "placeholder).",
 )
@@ -108,7 +116,7 @@ def render(
 
 
 @cli.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_agent_names)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def agents(name: str | None, as_json: bool) -> None:
     """List agents, or show one agent's config_schema."""
@@ -183,7 +191,7 @@ def schema(out: Path, check: bool) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=str)
+@click.argument("paths", nargs=-1, type=str, shell_complete=complete_scenario_paths)
 @click.option("--include-drafts", is_flag=True, help="Include draft and suspended goals.")
 def matrix(paths: tuple[str, ...], include_drafts: bool) -> None:
     """Print a GitHub Actions matrix ({"include": [...]}) of scenarios, on one line."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from goalctl.cli.base import _settings, cli, echo, echo_err, echo_json, in_github_actions
+from goalctl.cli.completion import complete_case_names, complete_run_ids, complete_scenario_paths
 
 if TYPE_CHECKING:
     from goalctl.reports.github import Syntax
@@ -48,7 +49,7 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=str)
+@click.argument("paths", nargs=-1, type=str, shell_complete=complete_scenario_paths)
 @click.option(
     "--provider",
     callback=_name,
@@ -104,6 +105,7 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     "case_patterns",
     multiple=True,
     metavar="NAME",
+    shell_complete=complete_case_names,
     help="Run only the cases with this name or glob, e.g. 'refund-*' (repeatable).",
 )
 def run(
@@ -218,7 +220,7 @@ def run(
 
 
 @cli.command()
-@click.argument("run_id", required=False)
+@click.argument("run_id", required=False, shell_complete=complete_run_ids)
 @click.option("--json", "as_json", is_flag=True, help="Print the run's state as JSON.")
 def status(run_id: str | None, as_json: bool) -> None:
     """Show one run's state (default: the most recent run)."""
@@ -266,7 +268,7 @@ def list_runs(statuses: tuple[str, ...], goals: tuple[str, ...], as_json: bool) 
 
 
 @cli.command()
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=complete_run_ids)
 @click.option(
     "--lines",
     "-n",
@@ -304,7 +306,7 @@ def _confirm(question: str, yes: bool) -> None:
 
 
 @cli.command()
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=complete_run_ids)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option(
     "--timeout",
@@ -333,7 +335,7 @@ def stop(run_id: str, yes: bool, timeout: float) -> None:
 
 
 @cli.command()
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=complete_run_ids)
 def start(run_id: str) -> None:
     """Resume a stopped or interrupted run in a new background worker.
 
@@ -349,7 +351,7 @@ def start(run_id: str) -> None:
 
 
 @cli.command()
-@click.argument("run_ids", nargs=-1)
+@click.argument("run_ids", nargs=-1, shell_complete=complete_run_ids)
 @click.option("--finished", is_flag=True, help="Every run that is not running.")
 @click.option("--older-than", metavar="AGE", help="Only runs older than AGE (30m, 12h, 7d, 2w).")
 @click.option(
@@ -399,7 +401,7 @@ def cleanup(
 
 
 @cli.command()
-@click.argument("run_ids", nargs=-1)
+@click.argument("run_ids", nargs=-1, shell_complete=complete_run_ids)
 @click.option(
     "--format",
     "output_format",
