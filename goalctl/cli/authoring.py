@@ -206,6 +206,15 @@ def matrix(paths: tuple[str, ...], include_drafts: bool) -> None:
 @click.argument("name")
 @click.option("--yaml", "as_yaml", is_flag=True, help="Write a YAML scenario instead of Markdown.")
 @click.option(
+    "--agent",
+    type=click.Choice(["llm", "command", "http", "python"]),
+    default="llm",
+    show_default=True,
+    help="Who pursues the goal: the built-in llm agent, or your own program (command), "
+    "service (http) or Python function (python), with a starter file written beside the "
+    "scenario.",
+)
+@click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
@@ -213,13 +222,16 @@ def matrix(paths: tuple[str, ...], include_drafts: bool) -> None:
     show_default=True,
     help="Where to write it.",
 )
-def init(name: str, as_yaml: bool, directory: Path) -> None:
-    """Write a new scenario that validates and runs offline as written."""
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+def init(name: str, as_yaml: bool, agent: str, directory: Path, force: bool) -> None:
+    """Write a new scenario named NAME that validates and runs offline as written."""
     from goalctl.destinations import check_destination
-    from goalctl.scaffold import init_scenario
+    from goalctl.scaffold import init_files
 
     check_destination(directory, "--dir", directory=True)
     if not directory.exists():
         directory.mkdir(parents=True)  # `goalctl init` in a new project: make its scenarios/
-    path = init_scenario(name, directory, yaml=as_yaml)
-    echo(f"wrote {path}; try `goalctl run {path}`")
+    written = init_files(name, directory, yaml=as_yaml, agent=agent, force=force)
+    if written.agent is not None:
+        echo(f"wrote {written.agent}")
+    echo(f"wrote {written.scenario}; try `goalctl run {written.scenario}`")
