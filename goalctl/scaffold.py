@@ -128,7 +128,8 @@ def _agent_block(agent: str, scenario: Path, starter: Path | None) -> str:
             "# command|http|python` starts one; `goalctl agents` lists every kind.\n"
             "agent: llm\n"
             "config:\n"
-            "  max_attempts: 2  # a failed case is retried once, with the unmet criteria as feedback"
+            "  max_attempts: 2  # a failed case is retried once, with the unmet criteria as "
+            "feedback"
         )
     if agent == "command":
         return (

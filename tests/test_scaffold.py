@@ -66,7 +66,9 @@ def test_the_text_fits_the_name(as_yaml: bool, tmp_path: Path) -> None:
         "request": "A first example request about Q3 forecast; replace it with a real one"
     }
     text = path.read_text(encoding="utf-8").lower()
-    assert "support" not in text and "triage" not in text and "billing" not in text
+    assert "support" not in text
+    assert "triage" not in text
+    assert "billing" not in text
     # The other options are named in comments, for the user to pick from.
     for option in ("llm_judge", "output_matches", "json_schema", "constraint_type: hard"):
         assert option in text
@@ -226,7 +228,8 @@ class TestAgentKinds:
         (project / ".git").mkdir(parents=True)
         (project / "evals").mkdir()
         written = init_files("Release notes", project / "evals", yaml=as_yaml, agent=agent)
-        assert written.agent is not None and written.agent.is_file()
+        assert written.agent is not None
+        assert written.agent.is_file()
         [scenario] = validate_paths([written.scenario]).scenarios
         assert scenario.spec.agent == agent
         name = written.scenario.name
@@ -263,7 +266,8 @@ class TestAgentKinds:
         assert {key: scenario.spec.config[key] for key in config} == config
         source = written.agent.read_text(encoding="utf-8")
         compile(source, str(written.agent), "exec")
-        assert source.startswith("# Starter ") and '"Release notes"' in source.splitlines()[0]
+        assert source.startswith("# Starter ")
+        assert '"Release notes"' in source.splitlines()[0]
 
     def test_nothing_is_overwritten_without_force(self, tmp_path: Path) -> None:
         starter = tmp_path / "release_notes_agent.py"
@@ -302,7 +306,8 @@ class TestAgentKinds:
         )
         again = run_cli("init", "Release notes", "--agent", "command", "--dir", "evals")
         assert again.exit_code == 2
-        assert "already exists" in again.stderr and "--force" in again.stderr
+        assert "already exists" in again.stderr
+        assert "--force" in again.stderr
         forced = run_cli("init", "Release notes", "--agent", "command", "--dir", "evals", "--force")
         assert forced.exit_code == 0
         run = run_cli("run", "evals/release-notes.md", "--json")

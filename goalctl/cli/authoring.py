@@ -210,9 +210,9 @@ def matrix(paths: tuple[str, ...], include_drafts: bool) -> None:
     type=click.Choice(["llm", "command", "http", "python"]),
     default="llm",
     show_default=True,
-    help="Who pursues the goal: the built-in llm agent, or your own program (command), "
-    "service (http) or Python function (python), with a starter file written beside the "
-    "scenario.",
+    metavar="KIND",
+    help="Who pursues the goal: llm (the built-in agent), or your own command (a program), "
+    "http (a service) or python (a function), with a starter written beside the scenario.",
 )
 @click.option(
     "--dir",
@@ -224,7 +224,11 @@ def matrix(paths: tuple[str, ...], include_drafts: bool) -> None:
 )
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 def init(name: str, as_yaml: bool, agent: str, directory: Path, force: bool) -> None:
-    """Write a new scenario named NAME that validates and runs offline as written."""
+    """Write a new scenario that validates and runs offline as written.
+
+    NAME names the goal ("Release notes"); its slug is the goal id and the file name. With
+    --agent command, http or python, a starter agent is written beside the scenario.
+    """
     from goalctl.destinations import check_destination
     from goalctl.scaffold import init_files
 
