@@ -249,3 +249,23 @@ class TestRunAndRender:
             f"goalctl: error: criterion 'right-total' of {path} is checked by output_contains, "
             "not by a judge, so it has no judge prompt (llm_judge criteria: polite)\n",
         )
+
+
+def test_a_detached_run_keeps_its_case_selection(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    from goalctl.state import RunStatus, RunStore
+    from tests.test_lifecycle import detach, wait_for
+
+    path = project(tmp_path, "data.csv", TestRunAndRender.DATA)
+    run_id = detach(path, "--case", "order-*")
+    store = RunStore(isolated_environment)
+    wait_for(store, run_id, lambda state: state.status is RunStatus.COMPLETED)
+    state = store.load(run_id)
+    assert (state.cases_total, state.verdict, state.options["cases"]) == (
+        1,
+        "achieved",
+        ["order-*"],
+    )
+    report = json.loads((store.run_dir(run_id) / "report.json").read_text(encoding="utf-8"))
+    assert [case["name"] for case in report["cases"]] == ["order-1"]
