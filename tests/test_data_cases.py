@@ -269,3 +269,11 @@ def test_a_detached_run_keeps_its_case_selection(
     )
     report = json.loads((store.run_dir(run_id) / "report.json").read_text(encoding="utf-8"))
     assert [case["name"] for case in report["cases"]] == ["order-1"]
+
+
+def test_a_yaml_data_file_in_a_scanned_folder_is_not_a_scenario(tmp_path: Path) -> None:
+    path = project(tmp_path, "cases.yaml", "- name: a\n  input: {total: 1}\n")
+    report = validate_paths([path.parent])
+    assert (report.problems, [s.path for s in report.scenarios]) == ([], [path])
+    # Named on its own, without its scenario, it is no scenario.
+    assert not validate_paths([path.parent / "cases.yaml"]).ok

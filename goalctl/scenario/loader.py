@@ -46,6 +46,9 @@ class LoadResult:
     problems: list[Problem] = field(default_factory=list)
     ref: GoalRef | None = None
     """What other files need to know of this one (lineage); set whenever a goal was read."""
+    data_file: Path | None = None
+    """The data file its ``cases: {file: …}`` names (resolved), so that scanning a folder does
+    not read it as a scenario of its own."""
 
     @property
     def ok(self) -> bool:
@@ -53,7 +56,7 @@ class LoadResult:
 
     def light(self) -> LoadResult:
         """The result without the scenario itself: small and picklable, for worker processes."""
-        return LoadResult(self.path, None, self.problems, self.ref)
+        return LoadResult(self.path, None, self.problems, self.ref, self.data_file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +114,7 @@ def read_scenario(path: Path, text: str | None = None) -> LoadResult:
         key=lambda problem: (problem.path != reader.display, *_reading_order(problem))
     )
     ref = GoalRef.of(reader.scenario) if reader.scenario is not None else None
-    return LoadResult(path, reader.scenario, reader.problems, ref)
+    return LoadResult(path, reader.scenario, reader.problems, ref, reader.data_path)
 
 
 def _reading_order(problem: Problem) -> tuple[int, int]:
@@ -134,6 +137,7 @@ class _Reader:
         self.template_lines: dict[str, Position] = {}
         self.case_data: DataCases | None = None
         self.cases_unread = False
+        self.data_path: Path | None = None
         """``cases: {file: …}`` named a data file that could not be read as cases."""
         """The data file of ``cases: {file: …}``: problems of its rows are reported in it."""
 
@@ -318,7 +322,7 @@ class _Reader:
     def data_cases(self, data: dict[str, Any]) -> dict[str, Any]:
         """``data`` with ``cases: {file: …}`` replaced by the data file's rows (or by no cases
         once its problem is reported)."""
-        from goalctl.scenario.datafile import DataFileError, read_data_cases
+        from goalctl.scenario.datafile import DataFileError, data_file, read_data_cases
 
         spec = data["cases"]
         data = {**data, "cases": []}
@@ -338,6 +342,8 @@ class _Reader:
             )
             self.cases_unread = True
             return data
+        with contextlib.suppress(DataFileError):
+            self.data_path = data_file(self.path, value)
         schema = data.get("input_schema")
         try:
             found = read_data_cases(self.path, value, schema if isinstance(schema, dict) else None)
