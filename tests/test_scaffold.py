@@ -226,8 +226,9 @@ class TestAgentKinds:
     ) -> None:
         project = tmp_path / "project"
         (project / ".git").mkdir(parents=True)
-        (project / "evals").mkdir()
-        written = init_files("Release notes", project / "evals", yaml=as_yaml, agent=agent)
+        # A folder name no other test imports: a process imports one module of a name.
+        (project / "notes_evals").mkdir()
+        written = init_files("Release notes", project / "notes_evals", yaml=as_yaml, agent=agent)
         assert written.agent is not None
         assert written.agent.is_file()
         [scenario] = validate_paths([written.scenario]).scenarios
