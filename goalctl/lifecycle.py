@@ -89,7 +89,32 @@ def load_for_run(
         else:
             runnable.append(scenario)
     told.extend(options.overrides().spread(found, runnable))
+    if options.cases:
+        runnable = _select_cases(runnable, skipped, options.cases)
     return runnable, skipped
+
+
+def _select_cases(
+    scenarios: list[Scenario], skipped: list[tuple[Scenario, str]], patterns: Sequence[str]
+) -> list[Scenario]:
+    """The scenarios with only the cases ``--case`` names; one without any is skipped, and a
+    pattern that matches no case of any scenario is refused (a typo must not pass as green)."""
+    from goalctl.scenario.selection import no_case_error, select_cases, unmatched
+
+    names = [s.case_name(i) for s in scenarios for i in range(len(s.cases))]
+    unknown = unmatched(patterns, names)
+    if unknown:
+        where = str(scenarios[0].path) if len(scenarios) == 1 else "any scenario"
+        raise no_case_error(unknown, where, list(dict.fromkeys(names)))
+    selected = []
+    shown = ", ".join(repr(p) for p in patterns)
+    for scenario in scenarios:
+        kept = select_cases(scenario, patterns)
+        if kept is None:
+            skipped.append((scenario, f"no case matches --case {shown}"))
+        else:
+            selected.append(kept)
+    return selected
 
 
 def run_paths(
@@ -260,6 +285,13 @@ def prepare_resume(store: RunStore, state: RunState) -> Plan:
     options = replace(
         RunOptions.from_state(state.options), provider=state.provider, model=state.model
     )
+    if options.cases:
+        from goalctl.scenario.selection import select_cases
+
+        selected = select_cases(scenario, options.cases)
+        if selected is None:
+            raise UsageError(f"run {run_id}: no case of {scenario_path} matches its --case")
+        scenario = selected
     return plan_scenario(scenario, options, config=dict(state.config))
 
 

@@ -48,6 +48,8 @@ class RunOptions:
     """The project's judge model, when a scenario's config names none."""
     redact: tuple[str, ...] = ()
     """The project's ``redact`` patterns, applied with each scenario's own."""
+    cases: tuple[str, ...] = ()
+    """``--case`` glob patterns: only the cases whose names match run (all when empty)."""
     excluded: Callable[[Path], bool] | None = None
     """Files left out when folders are scanned for scenarios (the project's ``exclude``)."""
 
@@ -65,6 +67,7 @@ class RunOptions:
             "prices": {name: [p.input, p.output] for name, p in self.prices.items()},
             "judge_model": self.judge_model,
             "redact": list(self.redact),
+            "cases": list(self.cases),
         }
 
     @classmethod
@@ -78,6 +81,7 @@ class RunOptions:
             prices={name: Price(float(i), float(o)) for name, (i, o) in prices.items()},
             judge_model=options.get("judge_model"),
             redact=tuple(options.get("redact") or ()),
+            cases=tuple(p for p in options.get("cases") or () if isinstance(p, str)),
         )
 
 

@@ -298,6 +298,10 @@ def validate_paths(
         by_path[path] if refusal is None else LoadResult(path, problems=[refusal])
         for path, refusal in found.items()
     ]
+    # A scenario's data file (`cases: {file: cases.yaml}`) found by the same scan is its data.
+    data_files = {result.data_file for result in results if result.data_file is not None}
+    if data_files:
+        results = [r for r in results if Path(os.path.realpath(r.path)) not in data_files]
     report = ValidationReport(results, passed_over)
     check_lineage(report.results)
     for result in report.results:

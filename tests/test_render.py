@@ -64,7 +64,7 @@ def test_unknown_case() -> None:
     result = run_cli("render", "scenarios/calculator.md", "--case", "nope")
     assert (result.exit_code, result.stderr) == (
         2,
-        "goalctl: error: no case named 'nope' in scenarios/calculator.md "
+        "goalctl: error: --case 'nope' matches no case in scenarios/calculator.md "
         "(cases: addition, precedence, division)\n",
     )
 

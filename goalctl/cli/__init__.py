@@ -1,15 +1,16 @@
 """The command line: each command parses options, calls one library function, formats.
 
 Library modules are imported inside the commands so that ``goalctl --version`` and ``--help``
-stay fast (DESIGN §9). Commands live in :mod:`goalctl.cli.authoring` (scenario files) and
-:mod:`goalctl.cli.runs` (runs); importing them registers them on the group.
+stay fast (DESIGN §9). Commands live in :mod:`goalctl.cli.authoring` (scenario files),
+:mod:`goalctl.cli.runs` (runs) and :mod:`goalctl.cli.completion` (shell completion); importing
+them registers them on the group.
 """
 
 from __future__ import annotations
 
 import click
 
-from goalctl.cli import authoring, runs  # noqa: F401 - registers the commands
+from goalctl.cli import authoring, completion, runs  # noqa: F401 - registers the commands
 from goalctl.cli.base import _settings, cli, echo_err, share_global_options
 from goalctl.error_handler import error_handler
 

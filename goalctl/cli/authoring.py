@@ -9,10 +9,16 @@ from pathlib import Path
 import click
 
 from goalctl.cli.base import _settings, cli, echo, echo_err, echo_json, in_github_actions
+from goalctl.cli.completion import (
+    complete_agent_names,
+    complete_case_names,
+    complete_judged_criteria,
+    complete_scenario_paths,
+)
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=str)
+@click.argument("paths", nargs=-1, type=str, shell_complete=complete_scenario_paths)
 @click.option(
     "--format",
     "output_format",
@@ -66,17 +72,50 @@ def validate(paths: tuple[str, ...], output_format: str | None, as_found: bool) 
 
 @cli.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--case", "case_names", multiple=True, help="Render only this case (repeatable).")
+@click.option(
+    "--case",
+    "case_names",
+    multiple=True,
+    metavar="NAME",
+    shell_complete=complete_case_names,
+    help="Render only the cases with this name or glob, e.g. 'refund-*' (repeatable).",
+)
 @click.option(
     "--config", "config_pairs", multiple=True, metavar="KEY=VALUE", help="Override a config value."
 )
+@click.option(
+    "--judge",
+    "judge_id",
+    metavar="CRITERION_ID",
+    shell_complete=complete_judged_criteria,
+    help="Print the judge prompt of this llm_judge criterion instead (the output is a "
+    "placeholder).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def render(
-    scenario: Path, case_names: tuple[str, ...], config_pairs: tuple[str, ...], as_json: bool
+    scenario: Path,
+    case_names: tuple[str, ...],
+    config_pairs: tuple[str, ...],
+    judge_id: str | None,
+    as_json: bool,
 ) -> None:
     """Print the rendered system and user prompts of each case. Calls nothing."""
-    from goalctl.rendering import render_scenario
+    from goalctl.rendering import render_judge, render_scenario
 
+    if judge_id is not None:
+        judged = render_judge(
+            scenario, judge_id, case_names=case_names, config_overrides=config_pairs
+        )
+        if as_json:
+            echo_json([{"case": j.name, "criterion": judge_id, "judge": j.prompt} for j in judged])
+            return
+        for index, judge in enumerate(judged):
+            if index:
+                echo()
+            echo(f"=== {judge.name} ===")
+            echo(f"--- judge: {judge_id} ---")
+            echo(judge.prompt.rstrip("\n"))
+        return
     rendered = render_scenario(scenario, case_names=case_names, config_overrides=config_pairs)
     if as_json:
         echo_json([{"case": r.name, "system": r.system, "prompt": r.prompt} for r in rendered])
@@ -92,7 +131,7 @@ def render(
 
 
 @cli.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_agent_names)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def agents(name: str | None, as_json: bool) -> None:
     """List agents, or show one agent's config_schema."""
@@ -167,7 +206,7 @@ def schema(out: Path, check: bool) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=str)
+@click.argument("paths", nargs=-1, type=str, shell_complete=complete_scenario_paths)
 @click.option("--include-drafts", is_flag=True, help="Include draft and suspended goals.")
 @click.option(
     "--shards",
@@ -196,6 +235,15 @@ def matrix(paths: tuple[str, ...], include_drafts: bool, shards_text: str | None
 @click.argument("name")
 @click.option("--yaml", "as_yaml", is_flag=True, help="Write a YAML scenario instead of Markdown.")
 @click.option(
+    "--agent",
+    type=click.Choice(["llm", "command", "http", "python"]),
+    default="llm",
+    show_default=True,
+    metavar="KIND",
+    help="Who pursues the goal: llm (the built-in agent), or your own command (a program), "
+    "http (a service) or python (a function), with a starter written beside the scenario.",
+)
+@click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
@@ -203,13 +251,20 @@ def matrix(paths: tuple[str, ...], include_drafts: bool, shards_text: str | None
     show_default=True,
     help="Where to write it.",
 )
-def init(name: str, as_yaml: bool, directory: Path) -> None:
-    """Write a new scenario that validates and runs offline as written."""
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+def init(name: str, as_yaml: bool, agent: str, directory: Path, force: bool) -> None:
+    """Write a new scenario that validates and runs offline as written.
+
+    NAME names the goal ("Release notes"); its slug is the goal id and the file name. With
+    --agent command, http or python, a starter agent is written beside the scenario.
+    """
     from goalctl.destinations import check_destination
-    from goalctl.scaffold import init_scenario
+    from goalctl.scaffold import init_files
 
     check_destination(directory, "--dir", directory=True)
     if not directory.exists():
         directory.mkdir(parents=True)  # `goalctl init` in a new project: make its scenarios/
-    path = init_scenario(name, directory, yaml=as_yaml)
-    echo(f"wrote {path}; try `goalctl run {path}`")
+    written = init_files(name, directory, yaml=as_yaml, agent=agent, force=force)
+    if written.agent is not None:
+        echo(f"wrote {written.agent}")
+    echo(f"wrote {written.scenario}; try `goalctl run {written.scenario}`")

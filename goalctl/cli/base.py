@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from goalctl import __version__
+from goalctl.cli.help import SectionedGroup
 from goalctl.error_handler import state_dir_from_env
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def _safe(text: str, syntax: Syntax) -> str:
 _STATE_DIR_HELP = "Where runs are kept. [default: $GOALCTL_STATE_DIR or ./.goalctl]"
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=SectionedGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(
     __version__, "--version", "-V", prog_name="goalctl", message="%(prog)s %(version)s"
 )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from goalctl.cli.base import _settings, cli, echo, echo_err, echo_json, in_github_actions
+from goalctl.cli.completion import complete_case_names, complete_run_ids, complete_scenario_paths
 
 if TYPE_CHECKING:
     from goalctl.reports.github import Syntax
@@ -49,7 +50,7 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=str)
+@click.argument("paths", nargs=-1, type=str, shell_complete=complete_scenario_paths)
 @click.option(
     "--provider",
     callback=_name,
@@ -100,6 +101,14 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     help="Write a JUnit XML file: a testsuite per scenario, a testcase per criterion.",
 )
 @click.option("--shard", "shard_text", metavar="I/N", help="Run only the I-th of N stable shares.")
+@click.option(
+    "--case",
+    "case_patterns",
+    multiple=True,
+    metavar="NAME",
+    shell_complete=complete_case_names,
+    help="Run only the cases with this name or glob, e.g. 'refund-*' (repeatable).",
+)
 def run(
     paths: tuple[str, ...],
     provider: str | None,
@@ -114,6 +123,7 @@ def run(
     detach: bool,
     junit_path: Path | None,
     shard_text: str | None,
+    case_patterns: tuple[str, ...],
 ) -> None:
     """Run scenarios (default: ./scenarios) and evaluate their goals.
 
@@ -149,6 +159,7 @@ def run(
         report_dir=report_dir,
         include_drafts=include_drafts,
         shard=parse_shard(shard_text) if shard_text else None,
+        cases=case_patterns,
     )
     if detach:
         detached = run_detached(
@@ -218,7 +229,7 @@ def run(
 
 
 @cli.command()
-@click.argument("run_id", required=False)
+@click.argument("run_id", required=False, shell_complete=complete_run_ids)
 @click.option("--json", "as_json", is_flag=True, help="Print the run's state as JSON.")
 def status(run_id: str | None, as_json: bool) -> None:
     """Show one run's state (default: the most recent run).
@@ -270,7 +281,7 @@ def list_runs(statuses: tuple[str, ...], goals: tuple[str, ...], as_json: bool) 
 
 
 @cli.command()
-@click.argument("run_id", required=False)
+@click.argument("run_id", required=False, shell_complete=complete_run_ids)
 @click.option(
     "--lines",
     "-n",
@@ -312,7 +323,7 @@ def _confirm(question: str, yes: bool) -> None:
 
 
 @cli.command()
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=complete_run_ids)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option(
     "--timeout",
@@ -343,7 +354,7 @@ def stop(run_id: str, yes: bool, timeout: float) -> None:
 
 
 @cli.command()
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=complete_run_ids)
 def start(run_id: str) -> None:
     """Resume a stopped or interrupted run in a new background worker.
 
@@ -362,7 +373,7 @@ def start(run_id: str) -> None:
 
 
 @cli.command()
-@click.argument("run_ids", nargs=-1)
+@click.argument("run_ids", nargs=-1, shell_complete=complete_run_ids)
 @click.option("--finished", is_flag=True, help="Every run that is not running.")
 @click.option("--older-than", metavar="AGE", help="Only runs older than AGE (30m, 12h, 7d, 2w).")
 @click.option(
@@ -415,7 +426,7 @@ def cleanup(
 
 
 @cli.command()
-@click.argument("run_ids", nargs=-1)
+@click.argument("run_ids", nargs=-1, shell_complete=complete_run_ids)
 @click.option(
     "--format",
     "output_format",

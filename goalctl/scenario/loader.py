@@ -10,7 +10,7 @@ import contextlib
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -29,6 +29,9 @@ from goalctl.scenario.model_errors import (
 from goalctl.scenario.positions import KeyPath, Position, SourceMap, format_key
 from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
 
+if TYPE_CHECKING:
+    from goalctl.scenario.datafile import DataCases
+
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 YAML_SUFFIXES = (".yaml", ".yml")
 SCENARIO_SUFFIXES = MARKDOWN_SUFFIXES + YAML_SUFFIXES
@@ -43,6 +46,9 @@ class LoadResult:
     problems: list[Problem] = field(default_factory=list)
     ref: GoalRef | None = None
     """What other files need to know of this one (lineage); set whenever a goal was read."""
+    data_file: Path | None = None
+    """The data file its ``cases: {file: …}`` names (resolved), so that scanning a folder does
+    not read it as a scenario of its own."""
 
     @property
     def ok(self) -> bool:
@@ -50,7 +56,7 @@ class LoadResult:
 
     def light(self) -> LoadResult:
         """The result without the scenario itself: small and picklable, for worker processes."""
-        return LoadResult(self.path, None, self.problems, self.ref)
+        return LoadResult(self.path, None, self.problems, self.ref, self.data_file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +109,12 @@ def read_scenario(path: Path, text: str | None = None) -> LoadResult:
             )
         )
         reader.scenario = None
-    reader.problems.sort(key=_reading_order)
+    # The scenario's own problems first, then those of its data file.
+    reader.problems.sort(
+        key=lambda problem: (problem.path != reader.display, *_reading_order(problem))
+    )
     ref = GoalRef.of(reader.scenario) if reader.scenario is not None else None
-    return LoadResult(path, reader.scenario, reader.problems, ref)
+    return LoadResult(path, reader.scenario, reader.problems, ref, reader.data_path)
 
 
 def _reading_order(problem: Problem) -> tuple[int, int]:
@@ -126,6 +135,11 @@ class _Reader:
         self.source_map = SourceMap()
         self.scenario: Scenario | None = None
         self.template_lines: dict[str, Position] = {}
+        self.case_data: DataCases | None = None
+        self.cases_unread = False
+        self.data_path: Path | None = None
+        """``cases: {file: …}`` named a data file that could not be read as cases."""
+        """The data file of ``cases: {file: …}``: problems of its rows are reported in it."""
 
     # -- reporting ------------------------------------------------------------------------
 
@@ -141,8 +155,18 @@ class _Reader:
         self.problems.append(Problem(self.display, line, col, message, key, remedy, severity))
 
     def at(self, path: KeyPath, message: str, remedy: str = "", *, key: bool = False) -> None:
+        display, line, col = self.locate(path, key=key)
+        self.problems.append(Problem(display, line, col, message, format_key(path), remedy))
+
+    def locate(self, path: KeyPath, *, key: bool = False) -> tuple[str, int, int]:
+        """The file, line and column that define ``path``: a case read from a data file is
+        located in that file."""
+        data = self.case_data
+        if data is not None and len(path) >= 2 and path[0] == "cases" and isinstance(path[1], int):
+            line, col = data.find(tuple(path[1:]))
+            return data.display, line, col
         line, col = self.source_map.find(path, key=key)
-        self.problem(line, col, message, format_key(path), remedy)
+        return self.display, line, col
 
     # -- stages ---------------------------------------------------------------------------
 
@@ -162,6 +186,8 @@ class _Reader:
             )
             raise _Abort
         spec = self.model(data)
+        if self.cases_unread:
+            raise _Abort  # the checks of cases and templates need the cases
         from goalctl.scenario.checks import check_scenario
 
         templates = self.templates({name: getattr(spec, name) for name in TEMPLATE_NAMES})
@@ -279,6 +305,8 @@ class _Reader:
     def model(self, data: dict[str, Any]) -> ScenarioSpec:
         from goalctl.scenario.criteria import refuse_runtime_fields
 
+        if isinstance(data.get("cases"), dict):
+            data = self.data_cases(data)
         refused = refuse_runtime_fields(self, data)
         try:
             spec = ScenarioSpec.model_validate(data)
@@ -290,6 +318,48 @@ class _Reader:
         if refused:
             raise _Abort
         return spec
+
+    def data_cases(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` with ``cases: {file: …}`` replaced by the data file's rows (or by no cases
+        once its problem is reported)."""
+        from goalctl.scenario.datafile import DataFileError, data_file, read_data_cases
+
+        spec = data["cases"]
+        data = {**data, "cases": []}
+        for key in spec:
+            if key != "file":
+                self.at(
+                    ("cases", key),
+                    f"unknown key {key!r}",
+                    "cases from a data file are `cases: {file: cases.jsonl}`",
+                    key=True,
+                )
+        value = spec.get("file")
+        if not isinstance(value, str):
+            what = "is required" if value is None else "must be a string"
+            self.at(
+                ("cases", "file"), what, "name a .jsonl, .csv or .yaml file beside the scenario"
+            )
+            self.cases_unread = True
+            return data
+        with contextlib.suppress(DataFileError):
+            self.data_path = data_file(self.path, value)
+        schema = data.get("input_schema")
+        try:
+            found = read_data_cases(self.path, value, schema if isinstance(schema, dict) else None)
+        except DataFileError as exc:
+            if exc.line:
+                display = str(self.path.parent / value)
+                self.problems.append(
+                    Problem(display, exc.line, exc.col, exc.message, "", exc.remedy)
+                )
+            else:
+                self.at(("cases", "file"), exc.message, exc.remedy)
+            self.cases_unread = True
+            return data
+        self.case_data = found
+        data["cases"] = found.rows
+        return data
 
     def unbuilt(self, data: dict[str, Any]) -> None:
         """Check what can be checked when other fields are broken: report everything at once."""
@@ -314,8 +384,8 @@ class _Reader:
         if kind == "missing":
             markdown = self.path.suffix.lower() in MARKDOWN_SUFFIXES
             message, remedy = "is required", missing_remedy(loc, markdown)
-            line, col = self.source_map.find(loc[:-1])
-            self.problem(line, col, message, format_key(loc), remedy)
+            display, line, col = self.locate(loc[:-1])
+            self.problems.append(Problem(display, line, col, message, format_key(loc), remedy))
             return
         message, remedy = describe(error)
         self.at(loc, message, remedy)

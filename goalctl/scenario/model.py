@@ -174,6 +174,27 @@ class Case(_Strict):
     every answer as ``answers``."""
 
 
+def _cases_schema(schema: dict[str, Any]) -> None:
+    """Published schemas accept ``cases: {file: …}``, which the loader replaces by the data
+    file's rows before the model sees them."""
+    inline = {key: value for key, value in schema.items() if key not in ("description", "title")}
+    for key in inline:
+        del schema[key]
+    data_file = {
+        "type": "object",
+        "properties": {
+            "file": {
+                "type": "string",
+                "description": "A .jsonl, .csv, .yaml or .yml file of cases, relative to the "
+                "scenario and inside its project.",
+            }
+        },
+        "required": ["file"],
+        "additionalProperties": False,
+    }
+    schema["anyOf"] = [inline, data_file]
+
+
 class ScenarioSpec(Goal):
     """A scenario file: the goal's fields plus how to run it (Markdown front matter or YAML)."""
 
@@ -197,8 +218,9 @@ class ScenarioSpec(Goal):
     """Prices of models goalctl does not know, by model name (longest prefix wins); these win
     over the project's ``prices`` and the built-in table. A cost check on a model with no price
     is refused before any call."""
-    cases: list[Case] = Field(default_factory=list)
-    """Inputs to run; no cases means one case with an empty input."""
+    cases: list[Case] = Field(default_factory=list, json_schema_extra=_cases_schema)
+    """Inputs to run; no cases means one case with an empty input. ``{file: cases.jsonl}``
+    (also ``.csv``, ``.yaml``) reads them from a data file beside the scenario."""
     tools: list[ToolSpec] = Field(default_factory=list)
     """Tools the agent may call: ``{name, description, input_schema}`` and one implementation
     (``mock`` rules, a ``python`` function marked ``@goalctl.tool``, or a ``command``)."""
