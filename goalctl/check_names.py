@@ -105,8 +105,14 @@ def known_names(output_keys: Iterable[str], *, criterion: bool) -> frozenset[str
     return frozenset(names)
 
 
+JSON_LITERALS: Final = {"true": "True", "false": "False", "null": "None", "none": "None"}
+"""Names YAML and JSON habits put in an expression, with the Python literal meant."""
+
+
 def suggestion(name: str, known: Iterable[str]) -> str:
     """A remedy for an unknown ``name``: the closest known name, or the list of them."""
+    if name in JSON_LITERALS:
+        return f"expressions are Python: write {JSON_LITERALS[name]}, not {name}"
     ordered = sorted(known)
     close = difflib.get_close_matches(name, ordered, n=1, cutoff=0.6)
     if close:

@@ -39,6 +39,14 @@ def test_example_report(name: str, tmp_path: Path, text_snapshot: SnapshotAssert
     markdown = (run_dir / "report.md").read_text()
     report = json.loads((run_dir / "report.json").read_text())
     assert report["scenario"] == f"scenarios/{name}"
+    # An example shows tools working: a step that errored would be pinned as if it were meant.
+    failed_steps = [
+        (case["name"], step["step"], step["error"])
+        for case in report["cases"]
+        for step in case.get("trajectory", [])
+        if step["error"]
+    ]
+    assert failed_steps == []
     assert markdown == text_snapshot(name="report.md")
     assert json.dumps(report, indent=2, ensure_ascii=False) == text_snapshot(name="report.json")
 

@@ -309,3 +309,46 @@ class TestDeclarations:
             "input_schema": {"type": "object"},
         }
         assert json.loads(json.dumps(spec.definition())) == spec.definition()
+
+
+def test_validate_refuses_a_when_that_reads_names_no_call_binds(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    path = tmp_path / "when.yaml"
+    path.write_text(
+        dedent(
+            """\
+            id: w
+            name: W
+            description: d
+            provider: scripted
+            tools:
+              - name: open
+                description: o
+                input_schema: {type: object, properties: {id: {type: integer}}}
+                mock: [{when: "true", result: 1}]
+              - name: closed
+                description: c
+                input_schema:
+                  type: object
+                  properties: {order_id: {type: string}}
+                  additionalProperties: false
+                mock: [{when: "order == 'A-1'", result: 1}, {when: "args and order_id", result: 2}]
+              - name: loose
+                description: l
+                input_schema: {type: object}
+                mock: [{when: "anything_goes > 1", result: 1}]
+            success_criteria: [{id: ok, description: Ok, metric: output_contains, target: ok}]
+            """
+        )
+    )
+
+    result = run_cli("validate", str(path))
+
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"{path}:9:19: tools[0].mock[0].when: unknown name 'true' in 'true': the rule cannot "
+        "be evaluated (expressions are Python: write True, not true)",
+        f"{path}:16:19: tools[1].mock[0].when: unknown name 'order' in \"order == 'A-1'\": the "
+        "rule cannot be evaluated (did you mean 'order_id'?)",
+    ]

@@ -317,7 +317,7 @@ class _Reader:
 def test_tool_names_are_checked_against_the_llm_agents_declared_tools(tmp_path: Path) -> None:
     tools = "".join(
         f"  - {{name: {name}, description: d, input_schema: {{type: object}},"
-        f" mock: [{{when: 'true', result: 1}}]}}\n"
+        f" mock: [{{when: 'True', result: 1}}]}}\n"
         for name in ("lookup_order", "refund", "delete_account")
     )
     path = tmp_path / "tools.yaml"

@@ -42,7 +42,7 @@ def check_tools(reader: _Reader, spec: ScenarioSpec, manifest: AgentManifest | N
         _input_schema(reader, index, tool)
         for number, rule in enumerate(tool.mock or []):
             if rule.when is not None:
-                _when(reader, ("tools", index, "mock", number, "when"), rule.when)
+                _when(reader, ("tools", index, "mock", number, "when"), rule.when, tool)
         if tool.python is not None:
             _python(reader, index, tool)
 
@@ -63,13 +63,31 @@ def _input_schema(reader: _Reader, index: int, tool: ToolSpec) -> None:
         )
 
 
-def _when(reader: _Reader, path: tuple[str | int, ...], source: str) -> None:
+def _when(reader: _Reader, path: tuple[str | int, ...], source: str, tool: ToolSpec) -> None:
+    """A ``when`` that compiles and reads only names a call binds: ``args``, ``input``,
+    ``case`` and the input's keys. Keys the input_schema does not declare may still arrive
+    when it allows other properties, so only ``true``/``false``/``null`` (never bound) are
+    refused then."""
+    from goalctl.check_names import JSON_LITERALS, suggestion
     from goalctl.expressions import compile_expression
+    from goalctl.expressions.checker import _quote
 
     try:
-        compile_expression(source)
+        expression = compile_expression(source)
     except ExpressionError as exc:
         reader.at(path, str(exc))
+        return
+    properties = tool.input_schema.get("properties")
+    declared = [str(k) for k in (properties if isinstance(properties, dict) else ())]
+    known = {"args", "input", "case", *(k for k in declared if k.isidentifier())}
+    closed = tool.input_schema.get("additionalProperties") is False
+    for name in sorted(expression.names - known):
+        if closed or name in JSON_LITERALS:
+            reader.at(
+                path,
+                f"unknown name {name!r} in {_quote(source)}: the rule cannot be evaluated",
+                suggestion(name, known),
+            )
 
 
 def _python(reader: _Reader, index: int, tool: ToolSpec) -> None:
