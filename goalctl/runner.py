@@ -3,8 +3,8 @@
 One :class:`ScenarioRun` per scenario: it records the run in the :class:`RunStore`, drives the
 agent through initialize → execute (cases concurrently, under one semaphore shared by every
 scenario of the command) → report → cleanup, journals each finished case before counting it,
-and writes ``report.md`` and ``report.json``. The library never prints: progress goes to an
-observer.
+and writes ``report.md`` and ``report.json``. Each case runs in :mod:`goalctl.case_execution`.
+The library never prints: progress goes to an observer.
 """
 
 from __future__ import annotations
@@ -13,23 +13,22 @@ import asyncio
 import contextlib
 import functools
 import signal
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from goalctl.agents.base import AgentContext, CaseRun, PhasedAgent
+from goalctl.agents.base import AgentContext, PhasedAgent
 from goalctl.caps import cap_strings
-from goalctl.errors import GoalctlError, ProviderError, RunError
-from goalctl.evaluation import CaseOutput, Check, ConstraintCheck, Evaluator, Metrics, is_budget
+from goalctl.case_execution import CaseExecutor, EveryCaseFails
+from goalctl.errors import GoalctlError, ProviderError
+from goalctl.evaluation import ConstraintCheck, Evaluator, is_budget
 from goalctl.metering import BudgetExceeded, Clock, Meter, SystemClock
 from goalctl.planning import Plan, RunOptions, redactor_for
 from goalctl.reports.data import CaseRecord, build_report
 from goalctl.scenario.model import Scenario
-from goalctl.scenario.render import case_context, render_case
 from goalctl.state import RunState, RunStatus, RunStore, new_run_id
 from goalctl.verdict import case_word, verdict_word
-from goalctl.workspaces import CaseWorkspaces
 
 if TYPE_CHECKING:
     from goalctl.gateway import Gateway
@@ -72,16 +71,6 @@ class RunOutcome:
         return str(value) if value else None
 
 
-class _EveryCaseFails(Exception):
-    """A case met an error that every other case would meet too (see ProviderError.every_call)."""
-
-    def __init__(self, record: CaseRecord, error: ProviderError) -> None:
-        super().__init__(str(error))
-        self.case = record.name
-        self.record = record
-        """The case that met the error: it ran and errored, unlike the cases left unrun."""
-
-
 def _set_done(state: RunState, done: int) -> None:
     state.cases_done = done
 
@@ -102,7 +91,6 @@ class ScenarioRun:
         self.plan = plan
         self.scenario = plan.scenario
         self.store = store
-        self.semaphore = semaphore
         self.observer = observer
         self.clock = clock
         self.run_id = run_id
@@ -123,14 +111,11 @@ class ScenarioRun:
         self.records: dict[int, CaseRecord] = {}
         self.budget_stop: ConstraintCheck | None = None
         self.error: str | None = None
-        self.halted = False
-        """A case met an error every case would meet: cases that have not started never do."""
         self.stopped = False
         self.progress_saved = clock.monotonic()
-        self.goal_context = self.scenario.goal.to_prompt_context()
         self._gateway: Gateway | None = None
         self._gateway_lock = asyncio.Lock()
-        self.workspaces = CaseWorkspaces(self.scenario)
+        self.cases = CaseExecutor(plan, self.evaluator, self.meter, clock, semaphore)
 
     # -- state --------------------------------------------------------------------------
 
@@ -237,7 +222,7 @@ class ScenarioRun:
         if self._gateway is not None:
             await self._gateway.aclose()
             self._gateway = None
-        await self.workspaces.close()
+        await self.cases.close()
         routes = {
             id(r.provider): r.provider for r in (self.plan.agent_route, self.plan.judge_route)
         }
@@ -249,15 +234,15 @@ class ScenarioRun:
 
     async def execute(self, agent: PhasedAgent) -> None:
         pending = [i for i in range(len(self.scenario.cases)) if i not in self.records]
-        tasks = [asyncio.create_task(self.run_case(agent, i)) for i in pending]
-        halted: _EveryCaseFails | None = None
+        tasks = [asyncio.create_task(self.cases.run(agent, i)) for i in pending]
+        halted: EveryCaseFails | None = None
         try:
             for finished in asyncio.as_completed(tasks):
                 self.journal(await finished)
         except BudgetExceeded as exc:
             self.budget_stop = exc.check
             self.log(f"budget exceeded: {exc.check.constraint}: {exc.check.evidence}", "error")
-        except _EveryCaseFails as exc:
+        except EveryCaseFails as exc:
             halted = exc
         finally:
             # A stop (or a budget) can land in the same loop turn as answers: cases that are
@@ -303,87 +288,6 @@ class ScenarioRun:
         self.log(f"case {record.name}: {case_word(record.status)}{reason}", level, case=record.name)
         if announce:
             self.observer.case_finished(self.run_id, record)
-
-    async def run_case(self, agent: PhasedAgent, index: int) -> CaseRecord:
-        async with self.semaphore:
-            if self.halted:
-                raise asyncio.CancelledError
-            scenario = self.scenario
-            case = scenario.cases[index]
-            name = scenario.case_name(index)
-            metrics = Metrics()
-            started = self.clock.monotonic()
-            context = case_context(
-                scenario.goal,
-                self.plan.config,
-                case,
-                name,
-                scenario.spec.phase_instructions,
-                goal_context=self.goal_context,
-            )
-            tries: list[tuple[CaseOutput, Sequence[Check]]] = []
-
-            async def judge(prompt: str) -> str:
-                reply = await self.meter.complete(
-                    prompt, purpose="judge", case=name, metrics=metrics
-                )
-                return reply.text
-
-            async def evaluate(output: CaseOutput) -> Sequence[Check]:
-                # The workspace is the runner's to give: an agent's output never names one.
-                seen = output if workspace is None else replace(output, workspace=workspace)
-                checks = await self.evaluator.check_case(context, seen, metrics, judge)
-                tries.append((output, checks))
-                return checks
-
-            def render(attempt: int = 1, feedback: str | None = None) -> Any:
-                names = {**context, "attempt": attempt, "feedback": feedback}
-                return render_case(scenario.templates, names, name)
-
-            async def complete(messages: Any, **kwargs: Any) -> Any:
-                kwargs.setdefault("purpose", "agent")
-                return await self.meter.complete(messages, case=name, metrics=metrics, **kwargs)
-
-            def screen(trajectory: Sequence[Mapping[str, Any]]) -> ConstraintCheck | None:
-                return self.evaluator.screen_call(context, trajectory, metrics)
-
-            workspace: Path | None = None
-            try:
-                workspace = await self.workspaces.make()
-                run = CaseRun(
-                    index, name, case, render, complete, evaluate, screen, workspace=workspace
-                )
-                output = await agent.execute(run)
-                metrics.attempts = output.attempts
-                if not tries or tries[-1][0] is not output:
-                    await evaluate(output)
-                # The output the agent returns is the one that counts; earlier evaluations
-                # are its earlier attempts.
-                *earlier, (_, checks) = tries
-                metrics.elapsed_s = self.clock.monotonic() - started
-                constraints = await self.evaluator.check_constraints(
-                    context, output, metrics, judge
-                )
-            except (BudgetExceeded, asyncio.CancelledError):
-                raise
-            except GoalctlError as exc:
-                metrics.elapsed_s = self.clock.monotonic() - started
-                steps = exc.trajectory if isinstance(exc, RunError) else ()
-                record = CaseRecord.errored(index, name, case, metrics, str(exc), steps)
-                if isinstance(exc, ProviderError) and exc.every_call:
-                    # Set before the semaphore is released, so no waiting case starts.
-                    self.halted = True
-                    raise _EveryCaseFails(record, exc) from None
-                return record
-            except Exception as exc:
-                metrics.elapsed_s = self.clock.monotonic() - started
-                message = f"agent {scenario.spec.agent!r} failed: {type(exc).__name__}: {exc}"
-                return CaseRecord.errored(index, name, case, metrics, message)
-            finally:
-                await self.workspaces.remove(workspace)
-            return CaseRecord.finished(
-                index, name, case, output, metrics, checks, constraints, earlier
-            )
 
     def _ordered(self) -> list[CaseRecord]:
         return [self.records[i] for i in sorted(self.records)]
