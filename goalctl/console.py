@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from goalctl.excerpts import plural
 from goalctl.reports.data import CaseRecord
 from goalctl.run_summary import Line, Tone, case_line, started_line
-from goalctl.runner import RunOutcome
+from goalctl.runner import RunOutcome, SilentObserver
 from goalctl.scenario.model import Scenario
 
 _STYLE: dict[Tone, str] = {"good": "green", "bad": "red", "warn": "yellow", "plain": ""}
@@ -45,17 +45,8 @@ def interactive() -> bool:
     )
 
 
-class QuietDisplay:
+class QuietDisplay(SilentObserver):
     """``run --json``: the JSON summary is the whole output."""
-
-    def run_started(self, run_id: str, scenario: Scenario, cases: int) -> None:
-        return None
-
-    def case_finished(self, run_id: str, record: CaseRecord) -> None:
-        return None
-
-    def run_finished(self, outcome: RunOutcome) -> None:
-        return None
 
     def show(self, lines: Sequence[Line]) -> None:
         return None
