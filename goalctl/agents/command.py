@@ -20,12 +20,12 @@ from typing import Any
 
 from goalctl.agents.base import CaseRun, PhasedAgent
 from goalctl.agents.external import (
-    CaseSession,
     attempts,
     case_document,
     child_environment,
     expand_env,
     failure,
+    gateway_lease,
     make_workspace,
     remove_scratch,
     until_stopped,
@@ -81,9 +81,6 @@ class CommandAgent(PhasedAgent):
         document = case_document(self.context, case, rendered, attempt, feedback)
         if self.scratch is None:
             raise RuntimeError("the command agent was not initialized")
-        gateway = await self.context.open_gateway()
-        session = CaseSession(case, trajectory)
-        key = gateway.open(session)
         argv: list[str] = list(self.config["command"])
         number = next(self._attempts)
         # The scenario's own `workspace:` is the runner's: the case's one folder for every
@@ -91,46 +88,46 @@ class CommandAgent(PhasedAgent):
         own = case.workspace is None
         workdir = case.workspace or self.scratch / f"case-{number}"
         reported = self.scratch / f"case-{number}.trajectory.jsonl"
-        try:
-            if own:
-                # Copying a workspace and removing it are disk work: in a thread, so the
-                # gateway keeps serving the other cases' calls meanwhile.
-                await asyncio.to_thread(make_workspace, self.workspace, workdir)
-            environment = child_environment(
-                gateway.environment(key),
-                {
-                    "GOALCTL_TRAJECTORY": str(reported),
-                    "GOALCTL_CASE": case.name,
-                    "GOALCTL_ATTEMPT": str(attempt),
-                },
-                self.env,
-            )
+        async with gateway_lease(self.context, case, trajectory) as lease:
             try:
-                process = await until_stopped(
-                    session,
-                    run_process(
-                        argv,
-                        stdin=json.dumps(document, ensure_ascii=False).encode(),
-                        cwd=workdir,
-                        env=environment,
-                        timeout_s=float(self.config.get("timeout_s", 300)),
-                        on_stderr=lambda line: self.context.log(f"{case.name} stderr: {line}"),
-                    ),
+                if own:
+                    # Copying a workspace and removing it are disk work: in a thread, so the
+                    # gateway keeps serving the other cases' calls meanwhile.
+                    await asyncio.to_thread(make_workspace, self.workspace, workdir)
+                environment = child_environment(
+                    lease.environment,
+                    {
+                        "GOALCTL_TRAJECTORY": str(reported),
+                        "GOALCTL_CASE": case.name,
+                        "GOALCTL_ATTEMPT": str(attempt),
+                    },
+                    self.env,
                 )
-            except FileNotFoundError:
-                raise failure(f"command not found: {argv[0]!r}", "") from None
-            except PermissionError:
-                raise failure(f"command is not executable: {argv[0]!r}", "") from None
-            try:
-                trajectory.read_reported(reported)
-            except TrajectoryError as exc:
-                raise failure("the agent reported a malformed step", str(exc)) from None
-        finally:
-            gateway.close(key)
-            if own:
-                await asyncio.to_thread(remove_scratch, workdir, reported)
-            else:
-                await asyncio.to_thread(reported.unlink, missing_ok=True)
+                try:
+                    process = await until_stopped(
+                        lease.session,
+                        run_process(
+                            argv,
+                            stdin=json.dumps(document, ensure_ascii=False).encode(),
+                            cwd=workdir,
+                            env=environment,
+                            timeout_s=float(self.config.get("timeout_s", 300)),
+                            on_stderr=lambda line: self.context.log(f"{case.name} stderr: {line}"),
+                        ),
+                    )
+                except FileNotFoundError:
+                    raise failure(f"command not found: {argv[0]!r}", "") from None
+                except PermissionError:
+                    raise failure(f"command is not executable: {argv[0]!r}", "") from None
+                try:
+                    trajectory.read_reported(reported)
+                except TrajectoryError as exc:
+                    raise failure("the agent reported a malformed step", str(exc)) from None
+            finally:
+                if own:
+                    await asyncio.to_thread(remove_scratch, workdir, reported)
+                else:
+                    await asyncio.to_thread(reported.unlink, missing_ok=True)
         timeout = float(self.config.get("timeout_s", 300))
         if process.timed_out:
             raise failure(

@@ -23,7 +23,8 @@ import contextlib
 import os
 import re
 import shutil
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,31 @@ def _refusal(exc: BudgetExceeded | ProviderError) -> WireError:
         400,
         f"goalctl: hard constraint `{check.constraint}` violated ({check.evidence}); the run stops",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayLease:
+    """One attempt's way to the run's gateway: its session, its own key, and the variables
+    that carry both (``ANTHROPIC_BASE_URL``, ``ANTHROPIC_API_KEY``, ``OPENAI_*``)."""
+
+    session: CaseSession
+    key: str
+    environment: dict[str, str]
+
+
+@contextlib.asynccontextmanager
+async def gateway_lease(
+    context: AgentContext, case: CaseRun, trajectory: Trajectory
+) -> AsyncIterator[GatewayLease]:
+    """A key of the case's own to the run's gateway for one attempt, revoked when it ends,
+    however it ends: a late call of a stopped agent is refused, never served unmetered."""
+    gateway = await context.open_gateway()
+    session = CaseSession(case, trajectory)
+    key = gateway.open(session)
+    try:
+        yield GatewayLease(session, key, dict(gateway.environment(key)))
+    finally:
+        gateway.close(key)
 
 
 async def until_stopped(session: CaseSession, work: Awaitable[Any]) -> Any:

@@ -25,12 +25,12 @@ from urllib.parse import urlsplit
 
 from goalctl.agents.base import CaseRun, PhasedAgent
 from goalctl.agents.external import (
-    CaseSession,
     attempts,
     case_document,
     child_environment,
     expand_env,
     failure,
+    gateway_lease,
     until_stopped,
 )
 from goalctl.agents.service import PORT_VARIABLE, Service, serve_problem
@@ -152,30 +152,24 @@ class HttpAgent(PhasedAgent):
     ) -> CaseOutput:
         rendered = case.render(attempt=attempt, feedback=feedback)
         document = case_document(self.context, case, rendered, attempt, feedback)
-        gateway = await self.context.open_gateway()
-        session = CaseSession(case, trajectory)
-        key = gateway.open(session)
-        environment = gateway.environment(key)
-        access = {
-            "anthropic_base_url": environment["ANTHROPIC_BASE_URL"],
-            "openai_base_url": environment["OPENAI_BASE_URL"],
-            "api_key": key,
-        }
-        typed = any(name.lower() == "content-type" for name in self.headers)
-        headers = {
-            **({} if typed else {"Content-Type": "application/json"}),
-            **self.headers,
-            "X-Goalctl-Gateway-Url": access["anthropic_base_url"],
-            "X-Goalctl-Openai-Base-Url": access["openai_base_url"],
-            "X-Goalctl-Gateway-Key": key,
-            "X-Goalctl-Case": case.name,
-            "X-Goalctl-Attempt": str(attempt),
-        }
-        try:
+        async with gateway_lease(self.context, case, trajectory) as lease:
+            access = {
+                "anthropic_base_url": lease.environment["ANTHROPIC_BASE_URL"],
+                "openai_base_url": lease.environment["OPENAI_BASE_URL"],
+                "api_key": lease.key,
+            }
+            typed = any(name.lower() == "content-type" for name in self.headers)
+            headers = {
+                **({} if typed else {"Content-Type": "application/json"}),
+                **self.headers,
+                "X-Goalctl-Gateway-Url": access["anthropic_base_url"],
+                "X-Goalctl-Openai-Base-Url": access["openai_base_url"],
+                "X-Goalctl-Gateway-Key": lease.key,
+                "X-Goalctl-Case": case.name,
+                "X-Goalctl-Attempt": str(attempt),
+            }
             body = self._body(document, access)
-            answer = await until_stopped(session, self._exchange(case.name, body, headers))
-        finally:
-            gateway.close(key)
+            answer = await until_stopped(lease.session, self._exchange(case.name, body, headers))
         return CaseOutput(*self._output(answer.body), attempt, None, trajectory.to_json())
 
     def _body(self, document: dict[str, Any], access: dict[str, str]) -> bytes | None:

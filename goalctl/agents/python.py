@@ -31,10 +31,10 @@ from typing import Any, Final
 from goalctl.agents.base import CaseRun, PhasedAgent
 from goalctl.agents.external import (
     CallRefused,
-    CaseSession,
     attempts,
     case_document,
     failure,
+    gateway_lease,
     until_stopped,
 )
 from goalctl.agents.lent_environment import lent_environment
@@ -114,46 +114,41 @@ class PythonAgent(PhasedAgent):
     ) -> CaseOutput:
         rendered = case.render(attempt=attempt, feedback=feedback)
         document = case_document(self.context, case, rendered, attempt, feedback)
-        gateway = await self.context.open_gateway()
-        session = CaseSession(case, trajectory)
-        key = gateway.open(session)
-        environment = gateway.environment(key)
-        arguments = {
-            "input": case.case.input,
-            "prompt": rendered.prompt,
-            "system": rendered.system,
-            "goal": document["goal"],
-            "config": document["config"],
-            "case": document["case"],
-            "attempt": attempt,
-            "feedback": feedback,
-            "workspace": case.workspace,
-            "gateway": GatewayAccess(
-                base_url=environment["ANTHROPIC_BASE_URL"],
-                openai_base_url=environment["OPENAI_BASE_URL"],
-                api_key=key,
-                environment=environment,
-            ),
-        }
-        try:
-            with lent_environment(environment if self.shared_environment else {}):
-                returned = await until_stopped(
-                    session, call_in_thread(self.function, arguments, self.timeout_s)
-                )
-        except (BudgetExceeded, CallRefused):
-            raise  # the run stops, or the case fails on a constraint: not this case's error
-        except TimeoutError:
-            raise failure(
-                f"{self.reference} did not return within {self.timeout_s:g}s", ""
-            ) from None
-        except ProjectError as exc:
-            raise failure(f"{self.reference} cannot be called", str(exc)) from None
-        except Exception as exc:
-            raise failure(
-                f"{self.reference} raised {type(exc).__name__}", str(exc) + self._hint(exc)
-            ) from None
-        finally:
-            gateway.close(key)
+        async with gateway_lease(self.context, case, trajectory) as lease:
+            arguments = {
+                "input": case.case.input,
+                "prompt": rendered.prompt,
+                "system": rendered.system,
+                "goal": document["goal"],
+                "config": document["config"],
+                "case": document["case"],
+                "attempt": attempt,
+                "feedback": feedback,
+                "workspace": case.workspace,
+                "gateway": GatewayAccess(
+                    base_url=lease.environment["ANTHROPIC_BASE_URL"],
+                    openai_base_url=lease.environment["OPENAI_BASE_URL"],
+                    api_key=lease.key,
+                    environment=lease.environment,
+                ),
+            }
+            try:
+                with lent_environment(lease.environment if self.shared_environment else {}):
+                    returned = await until_stopped(
+                        lease.session, call_in_thread(self.function, arguments, self.timeout_s)
+                    )
+            except (BudgetExceeded, CallRefused):
+                raise  # the run stops, or the case fails on a constraint: not this case's error
+            except TimeoutError:
+                raise failure(
+                    f"{self.reference} did not return within {self.timeout_s:g}s", ""
+                ) from None
+            except ProjectError as exc:
+                raise failure(f"{self.reference} cannot be called", str(exc)) from None
+            except Exception as exc:
+                raise failure(
+                    f"{self.reference} raised {type(exc).__name__}", str(exc) + self._hint(exc)
+                ) from None
         return self._output(returned, attempt, trajectory)
 
     def _hint(self, exc: Exception) -> str:
