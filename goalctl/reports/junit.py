@@ -1,16 +1,16 @@
 """JUnit XML, the test-report format CI systems read (GitHub, GitLab, Jenkins).
 
-Each run is a ``<testsuite>``; each success criterion and each constraint is a
-``<testcase>`` pointing at the scenario line that defines it. With trials, a criterion's
-testcase carries its pass rate, 95% interval, pass@k and pass^k as ``<properties>`` (the
-criterion is what gates, so its testcase is where the numbers belong), and each flaky case
-is a ``<skipped>`` testcase with its pass rate: reported, never failing the suite. Only what
-fails the goal is a ``<failure>`` — the reasons of :func:`goalctl.verdict.verdict_of`, the
-same reasons every other output names. A warning (a violated soft constraint, or an unmet criterion when the met ones
-carry 90% of the weight anyway) only writes ``<system-out>``, so CI readers count it as passed
-and a goal that exits 0 has no failure. A constraint without a ``check`` is ``<skipped>``: it
-guides the agent and is never verified. When the run errored there is no verdict, so every
-verifiable testcase carries an ``<error>`` instead.
+Each run is a ``<testsuite>``; each success criterion and each constraint is a ``<testcase>``
+pointing at the scenario line that defines it. With trials, a criterion's testcase carries its
+pass rate, 95% interval, pass@k and pass^k as ``<properties>`` (the criterion is what gates, so
+its testcase is where the numbers belong), and each flaky case is a ``<skipped>`` testcase with
+its pass rate: reported, never failing the suite. Only what fails the goal is a ``<failure>`` —
+the reasons of :func:`goalctl.verdict.verdict_of`, the same reasons every other output names. A
+warning (a violated soft constraint, or an unmet criterion when the met ones carry 90% of the
+weight anyway) only writes ``<system-out>``, so CI readers count it as passed and a goal that
+exits 0 has no failure. A constraint without a ``check`` is ``<skipped>``: it guides the agent
+and is never verified. When the run errored there is no verdict, so every verifiable testcase
+carries an ``<error>`` instead.
 """
 
 from __future__ import annotations
