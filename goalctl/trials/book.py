@@ -61,6 +61,8 @@ class TrialBook:
 
     def add(self, record: CaseRecord) -> bool:
         """Keep a trial's record; True when it finished its case."""
+        if not 0 <= record.index < len(self.planned) or record.trial > self.planned[record.index]:
+            return False  # not a trial of this run (the checkpoint of another plan)
         trials = self.records.setdefault(record.index, {})
         trials[record.trial] = record
         self._tallies.pop(record.index, None)
