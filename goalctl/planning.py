@@ -52,6 +52,10 @@ class RunOptions:
     """``--case`` glob patterns: only the cases whose names match run (all when empty)."""
     excluded: Callable[[Path], bool] | None = None
     """Files left out when folders are scanned for scenarios (the project's ``exclude``)."""
+    trials: int | None = None
+    """``--trials N``: trials per case, over the scenario's ``trials`` (a case's own wins)."""
+    early_stop: bool = True
+    """False with ``--no-early-stop``: every case runs all its trials."""
 
     def overrides(self) -> ConfigOverrides:
         """``--config-file`` values and ``--config`` pairs, as applied to each scenario."""
@@ -68,6 +72,8 @@ class RunOptions:
             "judge_model": self.judge_model,
             "redact": list(self.redact),
             "cases": list(self.cases),
+            "trials": self.trials,
+            "early_stop": self.early_stop,
         }
 
     @classmethod
@@ -82,7 +88,18 @@ class RunOptions:
             judge_model=options.get("judge_model"),
             redact=tuple(options.get("redact") or ()),
             cases=tuple(p for p in options.get("cases") or () if isinstance(p, str)),
+            trials=_trials(options.get("trials")),
+            early_stop=options.get("early_stop") is not False,
         )
+
+
+def _trials(value: Any) -> int | None:
+    """A saved ``--trials``; anything else (an older state, a hand edit) is no ``--trials``."""
+    from goalctl.trials import MAX_TRIALS
+
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_TRIALS:
+        return value
+    return None
 
 
 def scenario_digest(path: Path) -> str:

@@ -13,6 +13,7 @@ import click
 
 from goalctl.cli.base import _settings, cli, echo, echo_err, echo_json, in_github_actions
 from goalctl.cli.completion import complete_case_names, complete_run_ids, complete_scenario_paths
+from goalctl.trials.counts import MAX_TRIALS
 
 if TYPE_CHECKING:
     from goalctl.reports.github import Syntax
@@ -109,6 +110,18 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     shell_complete=complete_case_names,
     help="Run only the cases with this name or glob, e.g. 'refund-*' (repeatable).",
 )
+@click.option(
+    "--trials",
+    type=click.IntRange(1, MAX_TRIALS),
+    default=None,
+    help="Run each case N independent times (a case's own `trials` wins). [default: the "
+    "scenario's trials, else 1]",
+)
+@click.option(
+    "--no-early-stop",
+    is_flag=True,
+    help="Run every trial, even once a case's verdict can no longer change.",
+)
 def run(
     paths: tuple[str, ...],
     provider: str | None,
@@ -124,6 +137,8 @@ def run(
     junit_path: Path | None,
     shard_text: str | None,
     case_patterns: tuple[str, ...],
+    trials: int | None,
+    no_early_stop: bool,
 ) -> None:
     """Run scenarios (default: ./scenarios) and evaluate their goals.
 
@@ -160,6 +175,8 @@ def run(
         include_drafts=include_drafts,
         shard=parse_shard(shard_text) if shard_text else None,
         cases=case_patterns,
+        trials=trials,
+        early_stop=not no_early_stop,
     )
     if detach:
         detached = run_detached(
