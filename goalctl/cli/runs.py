@@ -89,6 +89,13 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     help="Also write each run's report.md and report.json here, as <goal-id>-<version>.md/.json.",
 )
 @click.option(
+    "--html",
+    "html_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write each run's HTML report here, as <goal-id>-<version>.html (one "
+    "self-contained file).",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress lines."
 )
 @click.option("--include-drafts", is_flag=True, help="Also run draft and suspended goals.")
@@ -131,6 +138,7 @@ def run(
     concurrency: int | None,
     record: bool,
     report_dir: Path | None,
+    html_dir: Path | None,
     as_json: bool,
     include_drafts: bool,
     detach: bool,
@@ -154,6 +162,8 @@ def run(
     _settings().writable_state_dir()
     if report_dir is not None:
         check_destination(report_dir, "--report-dir", directory=True)
+    if html_dir is not None:
+        check_destination(html_dir, "--html", directory=True)
     if junit_path is not None:
         check_destination(junit_path, "--junit", directory=False)
 
@@ -172,6 +182,7 @@ def run(
         excluded=project.exclusion,
         record=record,
         report_dir=report_dir,
+        html_dir=html_dir,
         include_drafts=include_drafts,
         shard=parse_shard(shard_text) if shard_text else None,
         cases=case_patterns,
@@ -447,7 +458,7 @@ def cleanup(
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["md", "json", "junit"]),
+    type=click.Choice(["md", "json", "junit", "html"]),
     default="md",
     show_default=True,
     help="Report format.",
