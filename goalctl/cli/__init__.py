@@ -2,7 +2,8 @@
 
 Library modules are imported inside the commands so that ``goalctl --version`` and ``--help``
 stay fast (DESIGN §9). Commands live in :mod:`goalctl.cli.authoring` (scenario files),
-:mod:`goalctl.cli.runs` (runs) and :mod:`goalctl.cli.completion` (shell completion); importing
+:mod:`goalctl.cli.runs` (runs), :mod:`goalctl.cli.history` (the history site) and
+:mod:`goalctl.cli.completion` (shell completion); importing
 them registers them on the group.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from goalctl.cli import authoring, completion, runs  # noqa: F401 - registers the commands
+from goalctl.cli import authoring, completion, history, runs  # noqa: F401 - registers them
 from goalctl.cli.base import _settings, cli, echo_err, share_global_options
 from goalctl.error_handler import error_handler
 
