@@ -97,7 +97,8 @@ def test_reasons_and_verdict_of_a_failed_run_match_report_json(
     shown = [text_of(li) for li in elements(root, "li") if "reason" in (li.get("class") or "")]
     assert len(shown) == len(report["reasons"]) == 1
     reason = report["reasons"][0]
-    assert shown[0].startswith(reason["summary"]) and reason["detail"] in shown[0]
+    assert shown[0].startswith(reason["summary"])
+    assert reason["detail"] in shown[0]
     assert f"(scenario line {reason['line']})" in shown[0]
     assert cell(criterion_rows(root)[criterion["id"]], "passed") == "1/2"
 
@@ -165,7 +166,8 @@ def test_scenario_text_and_model_output_are_escaped(runs: dict[str, dict[str, An
     report["cases"][0]["trajectory"][0]["args"] = {"q": attack}
     html = render_html([report])
     root = parse_html(html)
-    assert elements(root, "script") == [] and elements(root, "img") == []
+    assert elements(root, "script") == []
+    assert elements(root, "img") == []
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert attack in text_of(elements(root, "h1")[0])  # shown as the text it is
 
@@ -208,6 +210,8 @@ def test_report_html_to_a_file_and_bad_destinations(
     blocked = tmp_path / "file"
     blocked.write_text("")
     result = run_cli("run", str(SCENARIOS / "calculator.md"), "--html", str(blocked))
-    assert result.exit_code == 2 and "--html" in result.stderr
+    assert result.exit_code == 2
+    assert "--html" in result.stderr
     result = run_cli("report", run_id, "--format", "htm")
-    assert result.exit_code == 2 and "'htm' is not one of" in result.stderr
+    assert result.exit_code == 2
+    assert "'htm' is not one of" in result.stderr

@@ -34,7 +34,8 @@ def check_html(text: str) -> ET.Element:
     root = parse_html(text)
     assert root.get("lang") == "en"
     assert len(elements(root, "main")) == 1
-    assert elements(root, "title") and text_of(elements(root, "title")[0])
+    assert elements(root, "title")
+    assert text_of(elements(root, "title")[0])
     ids = Counter(e.get("id") for e in root.iter() if e.get("id") is not None)
     duplicated = [i for i, n in ids.items() if n > 1]
     assert not duplicated, f"ids used twice: {duplicated}"
