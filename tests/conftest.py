@@ -27,7 +27,8 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     ``make test`` runs without a browser."""
     if collection_path != BROWSER_TESTS:
         return None
-    named = (Path(arg.split("::")[0]).resolve() for arg in config.args)
+    here = Path(config.invocation_params.dir)
+    named = ((here / arg.split("::")[0]).resolve() for arg in config.args)
     return not any(path == BROWSER_TESTS or BROWSER_TESTS in path.parents for path in named)
 
 

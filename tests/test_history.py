@@ -6,6 +6,7 @@ import json
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -245,3 +246,30 @@ def test_lineage_keeps_unrun_parents_and_breaks_cycles() -> None:
     assert top.version == "1.0.0"
     assert [c.version for c in top.children] == ["2.0.0"]
     assert top.children[0].children == []
+
+
+def test_history_completes_the_goals_that_have_runs(tmp_path: Path) -> None:
+    from tests.test_completion import complete, make_runs
+
+    state = tmp_path / "state"  # the isolated state dir of this test
+    make_runs(state, "calc-0000000a", "calc-0000000b", "triage-0000000c")
+    (state / "runs" / "not-a-run").mkdir()
+    assert complete("goalctl history ") == ["plain,calc", "plain,triage"]
+    assert complete("goalctl history tr") == ["plain,triage"]
+    assert complete("goalctl history calc ") == ["plain,triage"]  # not named twice
+
+
+def test_browser_tests_are_collected_only_when_named() -> None:
+    from tests.conftest import BROWSER_TESTS, pytest_ignore_collect
+
+    class Config:
+        def __init__(self, *args: str) -> None:
+            self.args = list(args)
+            self.invocation_params = SimpleNamespace(dir=BROWSER_TESTS.parent.parent)
+
+    tests = BROWSER_TESTS.parent
+    assert pytest_ignore_collect(BROWSER_TESTS, Config(str(tests))) is True  # type: ignore[arg-type]
+    assert pytest_ignore_collect(BROWSER_TESTS, Config("tests/browser")) is False  # type: ignore[arg-type]
+    named = Config(f"{BROWSER_TESTS / 'test_pages.py'}::test_report_page")
+    assert pytest_ignore_collect(BROWSER_TESTS, named) is False  # type: ignore[arg-type]
+    assert pytest_ignore_collect(tests / "support", Config(str(tests))) is None  # type: ignore[arg-type]

@@ -20,9 +20,11 @@ from goalctl.cli.completion import complete_goal_ids
     help="Write the site into this folder (index.html, a page per goal, runs/).",
 )
 def history(goals: tuple[str, ...], out: Path) -> None:
-    """Build a static site of the runs in the state dir: per goal (default: every goal with
-    a finished run), the pass rate of each criterion over runs with 95% intervals, cost and
-    time per run, and its versions as a tree with each evolution_reason.
+    """Build a static site of each goal's runs and versions (charts, lineage, reports).
+
+    Per goal (default: every goal with a finished run in the state dir): the pass rate of each
+    criterion over runs with 95% intervals, cost and time per run, its versions as a tree with
+    each evolution_reason, and each run's HTML report.
 
     Links are relative: open OUT/index.html from disk, keep OUT as a CI artifact, or publish
     it to GitHub Pages. Exits 2 when there is no finished run (of a GOAL named) or OUT cannot
