@@ -13,6 +13,7 @@ import pytest
 
 from goalctl.reports.html import render_html
 from goalctl.reports.view import SHOWN_CHARS
+from goalctl.templates import MAX_OUTPUT
 from goalctl.trials.summary import interval_text
 from goalctl.verdict import verdict_of
 from tests.conftest import SCENARIOS, run_cli
@@ -215,3 +216,26 @@ def test_report_html_to_a_file_and_bad_destinations(
     result = run_cli("report", run_id, "--format", "htm")
     assert result.exit_code == 2
     assert "'htm' is not one of" in result.stderr
+
+
+def test_a_run_of_many_cases_is_one_page_beyond_one_renders_limits(
+    runs: dict[str, dict[str, Any]],
+) -> None:
+    report = copy.deepcopy(runs["refund-support-tools"])
+    cases = []
+    for index in range(600):
+        case = copy.deepcopy(report["cases"][index % 2])
+        case.update(case=index, name=f"case-{index}")
+        cases.append(case)
+    report["cases"] = cases
+    html = render_html([report])
+    assert len(html) > MAX_OUTPUT  # more than one render may write
+    root = check_html(html)
+    table = next(t for t in elements(root, "table") if t.get("class") == "cases")
+    assert len(table.findall(f"{NS}tbody/{NS}tr")) == 600
+    sections = [s for s in elements(root, "section") if "case" in (s.get("class") or "").split()]
+    assert [text_of(s.find(NS + "h3")) for s in sections[:2]] == [  # type: ignore[arg-type]
+        "✓ Case case-0 — passed",
+        "✓ Case case-1 — passed",
+    ]
+    assert len(sections) == 600

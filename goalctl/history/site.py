@@ -18,9 +18,10 @@ from markupsafe import Markup
 from goalctl.config.prices import cost_text
 from goalctl.history.charts import PLOTLY_JS, cost_chart, latency_chart, plotly_bundle, rate_chart
 from goalctl.history.collect import GoalHistory, RunPoint, Version
-from goalctl.reports.html import render_fragment, render_html, render_page
+from goalctl.reports.html import chunked, render_fragment, render_html, render_page, render_with
 from goalctl.reports.markdown import percent
 
+CHARTS = (rate_chart, cost_chart, latency_chart)
 RUNS = "runs"
 """The folder of the site that holds each run's HTML report."""
 
@@ -50,8 +51,15 @@ def write_site(goals: Sequence[GoalHistory], out: Path, warnings: Sequence[str] 
     runs = 0
     for goal in goals:
         path = out / goal_page(goal.goal_id)
-        body = render_fragment("history_goal.html.j2", g=_goal_view(goal))
-        path.write_text(render_page(f"{goal.name}: history", body, head=head), encoding="utf-8")
+        view = _goal_view(goal)
+        body = render_with(
+            "history_goal.html.j2",
+            {"g": view},
+            # plotly wrote the charts' markup and escaped the data in it (history.charts).
+            charts=(f'<figure class="chart">{chart(goal)}</figure>' for chart in CHARTS),
+            run_rows=chunked("run_rows.html.j2", "runs", view["runs"]),
+        )
+        path.write_text(render_page(f"{goal.name}: history", [body], head=head), encoding="utf-8")
         pages.append(path)
         for point in goal.runs:
             report = out / RUNS / f"{point.run_id}.html"
@@ -63,7 +71,7 @@ def write_site(goals: Sequence[GoalHistory], out: Path, warnings: Sequence[str] 
         goals=[_index_row(goal) for goal in goals],
         warnings=list(warnings),
     )
-    index.write_text(render_page("goalctl history", body), encoding="utf-8")
+    index.write_text(render_page("goalctl history", [body]), encoding="utf-8")
     return Site(index, pages, runs)
 
 
@@ -85,11 +93,6 @@ def _goal_view(goal: GoalHistory) -> dict[str, Any]:
         "name": goal.name,
         "criteria": goal.criteria,
         "lineage": [_version_view(v) for v in goal.lineage()],
-        "charts": [
-            # plotly wrote this markup and escaped the data in it (see goalctl.history.charts).
-            Markup(chart(goal))
-            for chart in (rate_chart, cost_chart, latency_chart)
-        ],
         "runs": [_run_row(p, number, goal.criteria) for number, p in enumerate(goal.runs, start=1)],
     }
 

@@ -11,14 +11,14 @@ markup: a run of many cases never meets one render's output limit.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from goalctl.reports.view import case_view, report_view, reports_title
+from goalctl.reports.view import report_view, reports_title
 from goalctl.templates import compile_template, render_template
 
 PAGES = "pages"
@@ -35,40 +35,77 @@ def page_template(name: str) -> jinja2.Template:
     return compile_template(page_source(name), html=True)
 
 
+CHUNK = 100
+"""Rows rendered by one render: a table of thousands of rows is many renders, joined."""
+
+
 def render_fragment(name: str, **context: Any) -> Markup:
     """One of the HTML templates, rendered (escaped) into markup to place in another."""
     # The template escaped every value it printed.
     return Markup(render_template(page_template(name), context))
 
 
-def render_page(title: str, body: Markup, *, head: Markup | None = None) -> str:
+def render_with(name: str, context: dict[str, Any], **holes: Iterable[str]) -> Markup:
+    """``name`` rendered with each hole filled by the markup its pieces join to.
+
+    A hole is a name the template prints; it renders as a marker that the pieces then replace,
+    outside the template, so what fills it never counts against one render's limits. Escaped
+    values cannot contain a marker (``<`` is ``&lt;`` in them), so only the template's own
+    place is filled.
+    """
+    markers = {hole: f"<!--goalctl:{hole}-->" for hole in holes}
+    text = render_template(
+        page_template(name), {**context, **{h: Markup(m) for h, m in markers.items()}}
+    )
+    for hole, pieces in holes.items():
+        before, marker, after = text.partition(markers[hole])
+        if not marker:
+            raise ValueError(f"{name} has no place for {hole}")
+        text = "".join([before, *pieces, after])
+    return Markup(text)
+
+
+def chunked(name: str, key: str, rows: Sequence[Any], **context: Any) -> Iterator[str]:
+    """``rows`` rendered by ``name`` (which loops over ``key``), :data:`CHUNK` at a time."""
+    for start in range(0, len(rows), CHUNK):
+        yield render_fragment(name, **{key: rows[start : start + CHUNK]}, **context)
+
+
+def render_page(title: str, body: Iterable[str], *, head: Markup | None = None) -> str:
     """A whole page around ``body``: the stylesheet inline, ``head`` added to ``<head>``."""
-    return render_template(
-        page_template("page.html.j2"),
-        {
-            "title": title,
-            "style": Markup(page_source("style.css")),  # goalctl's own file
-            "head": head or Markup(""),
-            "body": body,
-        },
-    )
+    context = {
+        "title": title,
+        "style": Markup(page_source("style.css")),  # goalctl's own file
+        "head": head or Markup(""),
+    }
+    return str(render_with("page.html.j2", context, body=body))
 
 
-def render_report_body(report: Mapping[str, Any], *, level: int = 1) -> Markup:
+def render_report_body(report: Mapping[str, Any], *, level: int = 1) -> Iterator[str]:
     """One run's report as an ``<article>``, its heading at ``level`` (1 on its own page)."""
-    cases = Markup("").join(
-        render_fragment(
-            "case.html.j2", case=case_view(case), level=level + 2, prefix=report["run_id"]
-        )
-        for case in report["cases"]
+    view = report_view(report)
+    prefix = view["run_id"]
+    sections = (
+        render_fragment("case.html.j2", case=case, level=level + 2, prefix=prefix)
+        for case in view["cases"]
     )
-    return render_fragment("report.html.j2", r=report_view(report), level=level, cases=cases)
+    rows = chunked(
+        "case_rows.html.j2", "cases", view["cases"], prefix=prefix, has_trials=view["has_trials"]
+    )
+    yield render_with(
+        "report.html.j2",
+        {"r": view, "level": level},
+        case_rows=rows,
+        cases_sections=sections,
+    )
 
 
 def render_html(reports: Sequence[Mapping[str, Any]]) -> str:
     """The HTML report of one run, or of several on one page."""
     level = 1 if len(reports) == 1 else 2
-    body = Markup("").join(render_report_body(report, level=level) for report in reports)
+    body: list[str] = [
+        piece for report in reports for piece in render_report_body(report, level=level)
+    ]
     if len(reports) > 1:
-        body = render_fragment("reports.html.j2", count=len(reports), body=body)
+        body.insert(0, render_fragment("reports.html.j2", count=len(reports)))
     return render_page(reports_title(reports), body)
