@@ -239,3 +239,23 @@ def test_a_run_of_many_cases_is_one_page_beyond_one_renders_limits(
         "✓ Case case-1 — passed",
     ]
     assert len(sections) == 600
+
+
+def test_an_errored_run_shows_its_error_and_no_score(runs: dict[str, dict[str, Any]]) -> None:
+    report = copy.deepcopy(runs["refund-support-tools"])
+    report.update(
+        verdict="error", error="case 'broken-kettle': anthropic: authentication failed (401)"
+    )
+    report["budget_stop"] = {"constraint": "few-calls", "evidence": "9 calls, the limit is 8"}
+    report["reasons"] = [r.to_json() for r in verdict_of(report).reasons]
+    root = check_html(render_html([report]))
+    heading = elements(root, "h1")[0]
+    assert "verdict-error" in (heading.get("class") or "")
+    assert text_of(heading).endswith("— error (no verdict)")
+    alerts = [text_of(p) for p in elements(root, "p") if "alert" in (p.get("class") or "")]
+    assert alerts == [
+        f"Error: {report['error']}",
+        "Stopped by budget few-calls: 9 calls, the limit is 8",
+    ]
+    facts = [text_of(dt) for dt in elements(root, "dt")]
+    assert "Weighted score" not in facts  # an errored run has no score, as in report.md
