@@ -142,7 +142,9 @@ def _global_options(*, shown: bool) -> list[click.Parameter]:
     ]
 
 
-RUN_COMMANDS = frozenset({"run", "status", "list", "logs", "stop", "start", "cleanup", "report"})
+RUN_COMMANDS = frozenset(
+    {"run", "status", "list", "logs", "stop", "start", "cleanup", "report", "history"}
+)
 """Commands that read or write runs: their --help lists --state-dir (the others take it too,
 for the internal-error logs it locates, without crowding their help)."""
 

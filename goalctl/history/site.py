@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,7 @@ def _run_row(point: RunPoint, number: int, criteria: Sequence[str]) -> dict[str,
         "run_id": point.run_id,
         "href": f"{RUNS}/{point.run_id}.html",
         "version": point.version,
-        "finished_at": point.finished_at,
+        "finished_at": when(point.finished_at),
         "verdict": point.verdict,
         "verdict_label": point.verdict.replace("_", " "),
         "score": "—" if point.score is None else percent(point.score),
@@ -134,3 +135,14 @@ def _run_row(point: RunPoint, number: int, criteria: Sequence[str]) -> dict[str,
         "elapsed": f"{point.elapsed_s:.2f}s",
         "rates": rates,
     }
+
+
+def when(text: str) -> str:
+    """``2026-11-25 23:05 UTC`` for a report's ISO time; the text as it is if it is not one."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        return text
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
