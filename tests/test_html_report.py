@@ -259,3 +259,29 @@ def test_an_errored_run_shows_its_error_and_no_score(runs: dict[str, dict[str, A
     ]
     facts = [text_of(dt) for dt in elements(root, "dt")]
     assert "Weighted score" not in facts  # an errored run has no score, as in report.md
+
+
+def test_a_detached_or_resumed_run_keeps_its_html_dir(tmp_path: Path) -> None:
+    from goalctl.planning import RunOptions
+    from goalctl.scenario.loader import load_scenario
+    from goalctl.state.model import RunState, StateFormatError
+
+    scenario = load_scenario(SCENARIOS / "calculator.md")
+    asked = RunOptions(html_dir=tmp_path / "html")
+    options = json.loads(json.dumps(asked.to_state(scenario)))
+    assert options["html_dir"] == str((tmp_path / "html").resolve())
+    assert RunOptions.from_state(options).html_dir == (tmp_path / "html").resolve()
+    assert "html_dir" not in RunOptions().to_state(scenario)  # state.json as it was without
+    state = RunState(
+        run_id="calculator-0000000a",
+        goal_id="calculator",
+        goal_version="1.0.0",
+        goal_name="Calculator",
+        scenario=str(scenario.path),
+        provider="scripted",
+        model="m",
+        agent="llm",
+        options={"html_dir": 7},
+    )
+    with pytest.raises(StateFormatError, match="html_dir"):
+        RunState.from_dict(json.loads(json.dumps(state.to_dict())))
