@@ -477,3 +477,79 @@ def test_a_resumed_run_does_not_redo_finished_trials(
     report = json.loads((store.run_dir(state.run_id) / "report.json").read_text())
     assert report["trials"]["run"] == 8
     assert report["verdict"] == "achieved"
+
+
+# -- runs agree with themselves ---------------------------------------------------------------
+
+
+@st.composite
+def scripted_runs(draw: st.DrawFn) -> str:
+    trials = draw(st.integers(2, 6))
+    threshold = draw(st.sampled_from([0.5, 0.8, 1.0]))
+    confidence = draw(st.sampled_from(["", ", confidence: 0.8"])) if threshold < 1 else ""
+    failing = [
+        sorted(draw(st.frozensets(st.integers(1, trials), max_size=trials))) for _ in range(2)
+    ]
+    rules = "".join(
+        f"  - {{match: 'case{i}', trials: {bad}, reply: 'no'}}\n"
+        for i, bad in enumerate(failing)
+        if bad
+    )
+    soft = draw(st.booleans())
+    constraint = (
+        "constraints:\n  - {id: short, description: Short, constraint_type: soft, "
+        "check: 'len(text) < 3'}\n"
+        if soft
+        else ""
+    )
+    return (
+        "id: prop\nname: Prop\ndescription: Generated.\nprovider: scripted\n"
+        f"config: {{max_attempts: 1}}\ntrials: {trials}\n"
+        "success_criteria:\n  - {id: right, description: Says yes, metric: output_equals, "
+        f"target: 'yes', threshold: {threshold}{confidence}}}\n"
+        f"{constraint}cases: [{{name: a, input: {{q: case0}}}}, {{name: b, input: {{q: case1}}}}]\n"
+        f"responses:\n{rules}  - {{match: '.', reply: 'yes'}}\n"
+    )
+
+
+def _outcome(tmp_path: Path, path: Path, *flags: str) -> tuple[Any, ...]:
+    out = tmp_path / "out"
+    result = run_cli("run", str(path), "--report-dir", str(out), *flags)
+    report = json.loads((out / "prop-1.0.0.json").read_text())
+    cases = [(c["status"], [k["passed"] for k in c["checks"]]) for c in report["cases"]]
+    return result.exit_code, report["verdict"], report["criteria"][0]["met"], cases
+
+
+@settings(max_examples=15, deadline=None)
+@given(text=scripted_runs())
+def test_a_run_stopped_early_reaches_the_verdicts_of_every_trial(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("prop")
+    path = tmp_path / "prop.yaml"
+    path.write_text(text)
+    assert _outcome(tmp_path, path) == _outcome(tmp_path, path, "--no-early-stop")
+
+
+def test_every_output_agrees_with_the_exit_code(
+    tmp_path: Path, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    path = flipping(tmp_path, criterion=", threshold: 0.8")  # shaky: 4 of 6 trials
+    junit = tmp_path / "junit.xml"
+    result = run_cli("run", str(path), "--junit", str(junit))
+    report = report_of(isolated_environment)
+    assert result.exit_code == 1
+    assert report["verdict"] == "not_achieved"
+    assert [r["summary"] for r in report["reasons"]] == ["criterion `right` unmet"]
+    xml = junit.read_text()
+    assert 'failures="1"' in xml
+    assert 'message="right: 1/2 passed, needs 80%"' in xml
+    assert '<property name="trials_passed" value="' in xml
+    [error] = [line for line in result.stdout.splitlines() if line.startswith("::error")]
+    assert error.startswith(f"::error file={path},line=8,title=goalctl%3A criterion right unmet::")
+    # Stopped early: after 3 of 5, at most 4 of 6 can pass (needs 80%). `%` is escaped.
+    assert "shaky: 3/5 trials passed (95%25 interval 23%25–88%25), needs 80%25" in error
+    assert "| `flip` | `right` |" in summary.read_text()
