@@ -553,3 +553,29 @@ def test_every_output_agrees_with_the_exit_code(
     # Stopped early: after 3 of 5, at most 4 of 6 can pass (needs 80%). `%` is escaped.
     assert "shaky: 3/5 trials passed (95%25 interval 23%25–88%25), needs 80%25" in error
     assert "| `flip` | `right` |" in summary.read_text()
+
+
+def test_an_errored_trial_errors_the_run_and_names_its_trial(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    path = scenario(
+        tmp_path,
+        """\
+        id: gap
+        name: Gap
+        description: A script with no reply for the second trial.
+        provider: scripted
+        trials: 3
+        success_criteria: [{id: ok, description: Says ok, metric: output_contains, target: ok}]
+        responses: [{match: ".", trials: [1], reply: ok}]
+        """,
+    )
+    result = run_cli("run", str(path))
+    assert result.exit_code == 3
+    report = report_of(isolated_environment)
+    [case] = report["cases"]
+    assert case["status"] == "error"
+    assert case["error"].startswith("trial 2: scripted: no reply for case 'case-1'")
+    assert report["error"] == f"case 'case-1': {case['error']}"
+    # The error settled the case: the third trial never ran.
+    assert (case["trials"]["run"], case["trials"]["stopped_early"]) == (2, True)
