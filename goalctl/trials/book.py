@@ -78,6 +78,21 @@ class TrialBook:
         trials[record.trial] = record
         return self.finished(record.index)
 
+    def work(self) -> list[tuple[int, list[int]]]:
+        """The trials left, as ``(case, trials)`` units run in order: a case whose trials may
+        stop early runs them one after another (each outcome decides whether the next one
+        runs); any other case runs each trial as its own unit, concurrently."""
+        units = []
+        for index in range(len(self.planned)):
+            if self.finished(index):
+                continue
+            remaining = self.remaining(index)
+            if self.stops_early(index):
+                units.append((index, remaining))
+            else:
+                units.extend((index, [trial]) for trial in remaining)
+        return units
+
     def remaining(self, index: int) -> list[int]:
         """The case's trials not run yet, in order."""
         done = self.records.get(index, {})

@@ -18,6 +18,7 @@ from typing import Any
 from goalctl.reports.data import CaseRecord
 from goalctl.statistics import Interval, pass_at_k, pass_hat_k, wilson_interval
 from goalctl.trials.verdicts import Rule, criterion_verdicts, tally_of
+from goalctl.verdict import case_word
 
 CONFIDENCE = 0.95
 """The confidence of the intervals reports show (a criterion's own ``confidence`` gates)."""
@@ -130,6 +131,17 @@ def case_record(
             "records": trials,
         },
     )
+
+
+def case_summary_line(record: CaseRecord) -> str:
+    """The event logged when a case of several trials is done: ``case praise: passed over
+    9/9 trials passed, stopped early: 1 not needed``."""
+    trials = record.trials or {}
+    line = f"case {record.name}: {case_word(record.status)} over "
+    line += f"{trials.get('passed', 0)}/{trials.get('run', 0)} trials passed"
+    if trials.get("stopped_early"):
+        line += f", stopped early: {trials['planned'] - trials['run']} not needed"
+    return line
 
 
 def _constraints(records: Sequence[CaseRecord]) -> list[dict[str, Any]]:
