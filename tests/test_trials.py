@@ -579,3 +579,28 @@ def test_an_errored_trial_errors_the_run_and_names_its_trial(
     assert report["error"] == f"case 'case-1': {case['error']}"
     # The error settled the case: the third trial never ran.
     assert (case["trials"]["run"], case["trials"]["stopped_early"]) == (2, True)
+
+
+def test_a_checkpoint_line_keeps_every_key_a_record_writes() -> None:
+    # Resume trusts the checkpoint: a trial's record, with every optional key a record can
+    # have (its trial, flaky, a multi-turn case's answers), is read back as it was written.
+    from goalctl.reports.data import CaseRecord
+    from goalctl.state.readers import parse_checkpoint
+
+    record = CaseRecord(
+        0,
+        "talk",
+        "passed",
+        {"q": 1},
+        None,
+        text="bye",
+        answers=["hi", "bye"],
+        trajectory=[{"step": 1, "tool": "t", "args": {}, "result": 1, "error": None}],
+        earlier_attempts=[{"attempt": 1, "text": "x", "checks": []}],
+        trial=3,
+        flaky=True,
+    )
+    line = (json.dumps(record.to_json()) + "\n").encode()
+    records, end = parse_checkpoint(line * 2, "run-1")
+    assert end == 2 * len(line)
+    assert [CaseRecord.from_json(r) for r in records] == [record, record]
