@@ -1,0 +1,322 @@
+"""The pytest plugin: scenarios as tests, one item per criterion and per constraint.
+
+``pytest scenarios/`` collects every scenario file that ``goalctl validate scenarios`` would
+check (Markdown with front matter, YAML; the project's ``exclude`` applies; a scenario's data
+file is data). Node ids read ``scenarios/calc.md::criterion::accuracy`` and
+``scenarios/calc.md::constraint::no-crash``.
+
+A scenario runs once per session, when its first selected item runs, through
+:func:`goalctl.run` and so the same run store as ``goalctl run``; items that ``-k`` or
+``--lf`` leave out never cause a run. Each item passes or fails from the run's result for
+its criterion or constraint, the way the verdict counts it: an unmet criterion that the goal
+can do without, or a violated soft constraint, passes with a :class:`GoalctlWarning`. A run
+that errors (``goalctl run`` would exit 3) makes its items error, not fail.
+
+Under pytest-xdist each worker runs the scenarios of the items it is given: with
+``--dist loadfile`` (or ``loadgroup``) all items of a scenario go to one worker, so each
+scenario runs exactly once.
+
+pytest loads this module in every session of an environment that has goalctl: it imports
+nothing heavy until a scenario file is met.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pytest
+
+from goalctl.scenario.files import is_scenario_name, may_be_scenario
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr, TracebackStyle
+
+    from goalctl.api.results import ScenarioResult
+    from goalctl.errors import GoalctlError
+    from goalctl.scenario.loader import LoadResult
+    from goalctl.verdict import Reason
+
+__all__ = ["GoalctlWarning"]
+
+
+class GoalctlWarning(UserWarning):
+    """A criterion unmet or a soft constraint violated that does not cost the goal: the
+    report's warnings, as pytest warnings."""
+
+
+@dataclass(frozen=True)
+class _Option:
+    name: str
+    """The ini name; the command-line flag is ``--goalctl-<name with dashes>``."""
+    help: str
+    kind: Literal["string", "bool", "linelist"] = "string"
+    """``linelist`` options are repeatable."""
+
+
+_OPTIONS = (
+    _Option("provider", "Provider for every scenario (default: each scenario's own)."),
+    _Option("model", "Model for every scenario (default: each scenario's own)."),
+    _Option("config", "Config override KEY=VALUE for every scenario (repeatable).", "linelist"),
+    _Option("config_file", "YAML or JSON mapping of config values, applied before config."),
+    _Option("state_dir", "Where runs are kept (default: as goalctl run: .goalctl)."),
+    _Option("report_dir", "Also write each run's report.md and report.json here."),
+    _Option("concurrency", "Cases in flight at once (default: as goalctl run)."),
+    _Option("include_drafts", "Also run draft and suspended goals.", "bool"),
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("goalctl", "goalctl scenarios (ini options: goalctl_<name>)")
+    for option in _OPTIONS:
+        flag = "--goalctl-" + option.name.replace("_", "-")
+        if option.kind == "bool":
+            group.addoption(flag, action="store_true", default=None, help=option.help)
+        elif option.kind == "linelist":
+            group.addoption(flag, action="append", default=None, help=option.help)
+        else:
+            group.addoption(flag, default=None, help=option.help)
+        parser.addini(f"goalctl_{option.name}", option.help, type=option.kind, default=None)
+
+
+_SESSION = pytest.StashKey["_Session"]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_SESSION] = _Session(config)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:
+    if not is_scenario_name(file_path.name) or not may_be_scenario(file_path):
+        return None
+    if not parent.config.stash[_SESSION].is_scenario(file_path):
+        return None
+    return ScenarioFile.from_parent(parent, path=file_path)
+
+
+class _Session:
+    """What the plugin knows in one pytest process: the scenario files read, the runs done."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self._folders: dict[Path, dict[Path, LoadResult]] = {}
+        self._runs: dict[Path, ScenarioResult | str | GoalctlError] = {}
+
+    def is_scenario(self, path: Path) -> bool:
+        """Whether ``goalctl validate`` scanning the file's folder checks it as a scenario."""
+        return path in self._folder(path.parent)
+
+    def loaded(self, path: Path) -> LoadResult:
+        return self._folder(path.parent)[path]
+
+    def _folder(self, folder: Path) -> dict[Path, LoadResult]:
+        """Every scenario file of ``folder`` read and checked together, as a folder scan
+        does: lineage across them, and the data files they name left out."""
+        if folder not in self._folders:
+            from goalctl.config.project import load_project
+            from goalctl.validation import validate_paths
+
+            files = sorted(
+                _shown(entry)
+                for entry in folder.iterdir()
+                if is_scenario_name(entry.name) and entry.is_file()
+            )
+            report = validate_paths(files, exclude=load_project().exclusion, as_found=True)
+            self._folders[folder] = {r.path.absolute(): r for r in report.results}
+        return self._folders[folder]
+
+    def result(self, path: Path) -> ScenarioResult | str | GoalctlError:
+        """The run of the scenario at ``path`` (run now, the first time it is asked for), the
+        reason it was skipped, or the error that kept it from running."""
+        if path not in self._runs:
+            import goalctl.api
+            from goalctl.errors import GoalctlError
+
+            try:
+                options = self._run_options()
+                result = goalctl.api.run([str(_shown(path))], **options)
+            except GoalctlError as exc:
+                self._runs[path] = exc
+            else:
+                if result.runs:
+                    self._runs[path] = result.runs[0]
+                else:
+                    self._runs[path] = result.skipped[0].reason
+        return self._runs[path]
+
+    def _run_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        for option in _OPTIONS:
+            value = self._value(option)
+            if value is None:
+                continue
+            if option.name == "concurrency":
+                value = _number(value)
+            options[option.name] = value
+        return options
+
+    def _value(self, option: _Option) -> Any:
+        """The command line's value, else the ini file's (paths relative to the ini file);
+        ``config`` pairs from both, the command line's last so that they win."""
+        given = self.config.getoption("goalctl_" + option.name)
+        ini = self.config.getini("goalctl_" + option.name)
+        if option.kind == "linelist":
+            pairs = [*(ini or ()), *(given or ())]
+            return pairs or None
+        if given is not None:
+            return given
+        if ini in (None, ""):
+            return None
+        if option.name in ("config_file", "state_dir", "report_dir"):
+            base = self.config.inipath.parent if self.config.inipath else self.config.rootpath
+            return str(base / str(ini))
+        return ini
+
+
+def _number(value: object) -> int:
+    from goalctl.errors import UsageError
+
+    text = str(value).strip()
+    if not text.isdigit():
+        raise UsageError(f"--goalctl-concurrency {value!r}: give a number from 1 to 1024")
+    return int(text)
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it is below it: messages and run
+    records then name ``scenarios/calc.md`` as ``goalctl run scenarios`` does."""
+    try:
+        return path.absolute().relative_to(Path.cwd())
+    except ValueError:
+        return path.absolute()
+
+
+class ScenarioFile(pytest.File):
+    """A scenario file: a ``criterion`` and a ``constraint`` group of items."""
+
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        from goalctl.errors import ScenarioError
+
+        loaded = self.config.stash[_SESSION].loaded(self.path)
+        if not loaded.ok or loaded.scenario is None:
+            raise ScenarioError(loaded.problems)
+        scenario = loaded.scenario
+        goal = scenario.goal
+        sections: list[tuple[str, str, list[str]]] = [
+            ("criterion", "success_criteria", [c.id for c in goal.success_criteria]),
+            ("constraint", "constraints", [c.id for c in goal.constraints]),
+        ]
+        for kind, section, ids in sections:
+            if ids:
+                lines = {item: scenario.line_of(section, i) for i, item in enumerate(ids)}
+                yield _Group.from_parent(self, name=kind, lines=lines)
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: TracebackStyle | None = None,
+    ) -> str | TerminalRepr:
+        from goalctl.errors import GoalctlError, ScenarioError
+
+        if isinstance(excinfo.value, ScenarioError):
+            return "\n".join(str(problem) for problem in excinfo.value.problems)
+        if isinstance(excinfo.value, GoalctlError):
+            return f"{_shown(self.path)}: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+
+class _Group(pytest.Collector):
+    """The criteria, or the constraints, of one scenario."""
+
+    def __init__(self, *, lines: dict[str, int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lines = lines
+
+    def collect(self) -> Iterator[ScenarioItem]:
+        for item_id, line in self.lines.items():
+            yield ScenarioItem.from_parent(self, name=item_id, kind=self.name, line=line)
+
+
+class _ItemFailed(Exception):
+    """The item's criterion or constraint counts against the goal; the message says why."""
+
+
+class ScenarioItem(pytest.Item):
+    """One criterion or constraint of a scenario, judged from the scenario's run."""
+
+    def __init__(self, *, kind: str, line: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.kind = kind
+        self.line = line
+        self.run: ScenarioResult | None = None
+
+    def setup(self) -> None:
+        result = self.config.stash[_SESSION].result(self.path)
+        if isinstance(result, str):
+            pytest.skip(f"{_shown(self.path)}: {result}")
+        if not isinstance(result, Exception):
+            if result.verdict == "error":
+                pytest.fail(
+                    f"{self.where(1)}: the run errored: {result.error}\n"
+                    f"run {result.run_id}: `goalctl logs {result.run_id}` tells more",
+                    pytrace=False,
+                )
+            if result.verdict is None:
+                pytest.fail(f"{self.where(1)}: run {result.run_id} was stopped", pytrace=False)
+            self.run = result
+            return
+        from goalctl.errors import ScenarioError
+
+        if isinstance(result, ScenarioError):
+            message = "\n".join(str(p) for p in result.problems)
+        else:
+            message = f"{self.where(1)}: {result}"
+        pytest.fail(message, pytrace=False)
+
+    def runtest(self) -> None:
+        assert self.run is not None
+        if self.kind == "constraint" and not self.run.constraint(self.name).checked:
+            # A constraint without a `check` is documentation: nothing was tested.
+            pytest.skip(f"{self.where(self.line)}: constraint `{self.name}` has no check")
+        reasons = [r for r in self.run.reasons if r.kind == self.kind and r.id == self.name]
+        run_failures = [r for r in self.run.reasons if r.kind == "run" and r.level == "failure"]
+        for reason in reasons:
+            if reason.level == "warning":
+                warnings.warn(GoalctlWarning(self.explain(reason)), stacklevel=1)
+            else:
+                raise _ItemFailed(self.explain(reason))
+        if run_failures:
+            raise _ItemFailed("\n".join(self.explain(r) for r in run_failures))
+
+    def explain(self, reason: Reason) -> str:
+        """The reason as a failure says it: where, what, the evidence, the report."""
+        assert self.run is not None
+        lines = [f"{self.where(reason.line)}: {reason.summary}", f"  {reason.detail}"]
+        if reason.kind == "criterion":
+            lines.append("  evidence:")
+            lines.extend(f"    {e}" for e in self.run.criterion(reason.id).evidence)
+        elif reason.kind == "constraint":
+            lines.append("  violations:")
+            lines.extend(f"    {v}" for v in self.run.constraint(reason.id).violations)
+        report = next((p for p in self.run.report_paths if p.suffix == ".md"), None)
+        lines.append(f"  run {self.run.run_id}" + (f": {report}" if report else ""))
+        return "\n".join(lines)
+
+    def where(self, line: int) -> str:
+        return f"{_shown(self.path)}:{line}"
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: TracebackStyle | None = None,
+    ) -> str | TerminalRepr:
+        if isinstance(excinfo.value, _ItemFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
+        return self.path, self.line - 1, f"{self.kind} {self.name}"
