@@ -23,6 +23,7 @@ nothing heavy until a scenario file is met.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-from goalctl.scenario.files import is_scenario_name, may_be_scenario
+from goalctl.scenario.files import MARKDOWN_SUFFIXES, is_scenario_name, may_be_scenario
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr, TracebackStyle
@@ -93,9 +94,36 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:
     if not is_scenario_name(file_path.name) or not may_be_scenario(file_path):
         return None
+    if not _reads_like_scenario(file_path):
+        return None
     if not parent.config.stash[_SESSION].is_scenario(file_path):
         return None
     return ScenarioFile.from_parent(parent, path=file_path)
+
+
+_PEEK = 64 * 1024
+_ID_KEY = re.compile(rb"^id[ \t]*:", re.MULTILINE)
+_GOAL_KEY = re.compile(
+    rb"^(success_criteria|constraints|agent|provider|cases|prompt|status|version)[ \t]*:",
+    re.MULTILINE,
+)
+
+
+def _reads_like_scenario(path: Path) -> bool:
+    """A top-level ``id`` key (in a Markdown file's front matter), and in a YAML file one of
+    the goal's keys too: a test folder's other YAML (fixtures, configs) and other front
+    matter (a docs site's pages) are not scenarios. ``goalctl validate`` checks every file it
+    is given; a test run must not turn a project's data files into errors."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(_PEEK)
+    except OSError:
+        return True  # collected, so that the reader's error names the problem
+    if path.name.lower().endswith(MARKDOWN_SUFFIXES):
+        closing = re.search(rb"^(---|\.\.\.)[ \t]*\r?$", head[4:], re.MULTILINE)
+        front = head[: closing.start() + 4] if closing else head
+        return _ID_KEY.search(front) is not None
+    return _ID_KEY.search(head) is not None and _GOAL_KEY.search(head) is not None
 
 
 class _Session:
