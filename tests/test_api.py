@@ -269,12 +269,14 @@ class TestRun:
     def test_bad_options_raise_goalctl_errors(
         self, tmp_path: Path, options: dict[str, Any], message: str
     ) -> None:
-        with pytest.raises(goalctl.GoalctlError, match=message) as caught:
+        with pytest.raises(goalctl.GoalctlError, match=re.escape(message)) as caught:
             goalctl.run(goal_file(tmp_path), state_dir=tmp_path / "s", **options)
         assert caught.value.exit_code == 2
 
     def test_missing_path_is_a_usage_error(self, tmp_path: Path) -> None:
-        with pytest.raises(goalctl.UsageError, match="no such file or directory: nope.md"):
+        with pytest.raises(
+            goalctl.UsageError, match=re.escape("no such file or directory: nope.md")
+        ):
             goalctl.run("nope.md", state_dir=tmp_path / "s")
 
 
