@@ -2,8 +2,9 @@
 
 ``pytest scenarios/`` collects every scenario file that ``goalctl validate scenarios`` would
 check (Markdown with front matter, YAML; the project's ``exclude`` applies; a scenario's data
-file is data). Node ids read ``scenarios/calc.md::criterion::accuracy`` and
-``scenarios/calc.md::constraint::no-crash``.
+file is data) and that reads like a scenario (a top-level ``id``; in YAML, one of the goal's
+keys too), so that a test folder's other YAML is never taken for one. Node ids read
+``scenarios/calc.md::criterion::accuracy`` and ``scenarios/calc.md::constraint::no-crash``.
 
 A scenario runs once per session, when its first selected item runs, through
 :func:`goalctl.run` and so the same run store as ``goalctl run``; items that ``-k`` or
@@ -13,7 +14,7 @@ can do without, or a violated soft constraint, passes with a :class:`GoalctlWarn
 that errors (``goalctl run`` would exit 3) makes its items error, not fail.
 
 Under pytest-xdist each worker runs the scenarios of the items it is given: with
-``--dist loadfile`` (or ``loadgroup``) all items of a scenario go to one worker, so each
+``--dist loadfile`` all items of a scenario go to one worker, so each
 scenario runs exactly once.
 
 pytest loads this module in every session of an environment that has goalctl: it imports
@@ -131,21 +132,28 @@ class _Session:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self._folders: dict[Path, dict[Path, LoadResult]] = {}
+        self._folders: dict[Path, dict[Path, LoadResult] | GoalctlError] = {}
         self._runs: dict[Path, ScenarioResult | str | GoalctlError] = {}
 
     def is_scenario(self, path: Path) -> bool:
-        """Whether ``goalctl validate`` scanning the file's folder checks it as a scenario."""
-        return path in self._folder(path.parent)
+        """Whether ``goalctl validate`` scanning the file's folder checks it as a scenario;
+        True when the folder could not be scanned, so that the file's collection error says
+        why (a broken goalctl.toml)."""
+        folder = self._folder(path.parent)
+        return not isinstance(folder, dict) or path in folder
 
     def loaded(self, path: Path) -> LoadResult:
-        return self._folder(path.parent)[path]
+        folder = self._folder(path.parent)
+        if not isinstance(folder, dict):
+            raise folder
+        return folder[path]
 
-    def _folder(self, folder: Path) -> dict[Path, LoadResult]:
+    def _folder(self, folder: Path) -> dict[Path, LoadResult] | GoalctlError:
         """Every scenario file of ``folder`` read and checked together, as a folder scan
         does: lineage across them, and the data files they name left out."""
         if folder not in self._folders:
             from goalctl.config.project import load_project
+            from goalctl.errors import GoalctlError
             from goalctl.validation import validate_paths
 
             files = sorted(
@@ -153,8 +161,12 @@ class _Session:
                 for entry in folder.iterdir()
                 if is_scenario_name(entry.name) and entry.is_file()
             )
-            report = validate_paths(files, exclude=load_project().exclusion, as_found=True)
-            self._folders[folder] = {r.path.absolute(): r for r in report.results}
+            try:
+                report = validate_paths(files, exclude=load_project().exclusion, as_found=True)
+            except GoalctlError as exc:
+                self._folders[folder] = exc
+            else:
+                self._folders[folder] = {r.path.absolute(): r for r in report.results}
         return self._folders[folder]
 
     def result(self, path: Path) -> ScenarioResult | str | GoalctlError:

@@ -3,6 +3,8 @@ constraint, each scenario run once through the run store, pytest's selection hon
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -230,3 +232,41 @@ def test_xdist_loadfile_runs_each_scenario_once(pytester: pytest.Pytester, tmp_p
     result = run_pytest(pytester, "-n", "2", "--dist", "loadfile")
     result.assert_outcomes(passed=12)
     assert runs(tmp_path) == ["one", "three", "two"]
+
+
+def test_a_data_file_beside_its_scenario_is_not_collected(pytester: pytest.Pytester) -> None:
+    scenario(pytester, "greeter", extra="")
+    text = (pytester.path / "greeter.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "cases: [{name: one, input: {}}, {name: two, input: {}}]", "cases: {file: cases.yaml}"
+    )
+    (pytester.path / "greeter.yaml").write_text(text, encoding="utf-8")
+    (pytester.path / "cases.yaml").write_text(
+        "- {name: one, input: {}}\n- {name: two, input: {}}\n", encoding="utf-8"
+    )
+    result = run_pytest(pytester, "--collect-only", "-q")
+    assert [line for line in result.outlines if "::" in line] == [
+        "greeter.yaml::criterion::says-hi",
+        "greeter.yaml::criterion::polite",
+        "greeter.yaml::constraint::cheap",
+        "greeter.yaml::constraint::brief",
+    ]
+
+
+def test_a_broken_project_file_is_a_collection_error(pytester: pytest.Pytester) -> None:
+    scenario(pytester, "greeter")
+    (pytester.path / "goalctl.toml").write_text("concurrency = 'many'\n", encoding="utf-8")
+    result = run_pytest(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["greeter.yaml: *goalctl.toml:1:*concurrency*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_the_plugin_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, goalctl.pytest_plugin; "
+        "print([m for m in ('pydantic', 'rich', 'jinja2', 'ruamel', 'anthropic') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
