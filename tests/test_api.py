@@ -116,6 +116,7 @@ class TestPublicSurface:
             "run_id",
             "scenario",
             "goal_id",
+            "goal_version",
             "status",
             "verdict",
             "score",
@@ -272,6 +273,19 @@ class TestRun:
         with pytest.raises(goalctl.GoalctlError, match=re.escape(message)) as caught:
             goalctl.run(goal_file(tmp_path), state_dir=tmp_path / "s", **options)
         assert caught.value.exit_code == 2
+
+    def test_a_goal_that_ran_in_two_versions_is_picked_from_runs(self, tmp_path: Path) -> None:
+        goal_file(tmp_path, "v1.yaml")
+        goal_file(tmp_path, "v2.yaml", extra="version: 2.0.0\nparent_version: 1.0.0\n")
+        result = goalctl.run(tmp_path, state_dir=tmp_path / "s")
+        assert [(r.goal_id, r.goal_version) for r in result.runs] == [
+            ("greeter", "1.0.0"),
+            ("greeter", "2.0.0"),
+        ]
+        with pytest.raises(KeyError, match=re.escape("ran in 2 versions (1.0.0, 2.0.0)")):
+            result["greeter"]
+        with pytest.raises(KeyError, match=re.escape("no run of goal 'x' (goals run: greeter")):
+            result["x"]
 
     def test_missing_path_is_a_usage_error(self, tmp_path: Path) -> None:
         with pytest.raises(

@@ -150,6 +150,7 @@ class ScenarioResult:
     run_id: str
     scenario: Path
     goal_id: str
+    goal_version: str
     status: str
     """The run's status: ``completed``, ``failed`` (errored) or ``stopped``."""
     verdict: str | None
@@ -197,6 +198,7 @@ class ScenarioResult:
             run_id=outcome.run_id,
             scenario=outcome.scenario.path,
             goal_id=outcome.scenario.goal.id,
+            goal_version=outcome.scenario.goal.version,
             status=outcome.status.value,
             verdict=verdict,
             score=float(score) if score is not None else None,
@@ -243,10 +245,14 @@ class RunResult:
         return bool(self.runs) and all(r.achieved for r in self.runs)
 
     def __getitem__(self, goal_id: str) -> ScenarioResult:
-        """The run of the goal with this id; KeyError naming the goals that ran."""
-        for run in self.runs:
-            if run.goal_id == goal_id:
-                return run
+        """The run of the goal with this id; KeyError naming the goals that ran, or the
+        versions when several versions of the goal ran (``runs`` holds each)."""
+        found = [run for run in self.runs if run.goal_id == goal_id]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            versions = ", ".join(run.goal_version for run in found)
+            raise KeyError(f"goal {goal_id!r} ran in {len(found)} versions ({versions}): see runs")
         known = ", ".join(r.goal_id for r in self.runs) or "none"
         raise KeyError(f"no run of goal {goal_id!r} (goals run: {known})")
 
