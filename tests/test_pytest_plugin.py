@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
+
 pytest_plugins = ["pytester"]
 
 # Runs land here: the autouse fixture of conftest.py points GOALCTL_STATE_DIR at it.
@@ -270,3 +272,24 @@ def test_the_plugin_imports_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_this_repositorys_own_files_are_told_apart() -> None:
+    """Every example scenario reads like one; no other Markdown or YAML file of the
+    repository outside tests/fixtures (left out by conftest.py) does."""
+    from goalctl.pytest_plugin import _reads_like_scenario
+    from goalctl.scenario.files import is_scenario_name, may_be_scenario
+
+    def collected(path: Path) -> bool:
+        return is_scenario_name(path.name) and may_be_scenario(path) and _reads_like_scenario(path)
+
+    files = [
+        path
+        for path in REPO.rglob("*")
+        if path.suffix in (".md", ".yaml", ".yml")
+        and not {".git", ".venv", "fixtures", "node_modules"} & set(path.relative_to(REPO).parts)
+    ]
+    examples = {path for path in files if path.parent == REPO / "scenarios"}
+    assert len(examples) == 14
+    assert {path for path in files if collected(path)} == examples
+    assert REPO / "action.yml" in files
