@@ -159,7 +159,7 @@ class _Session:
             files = sorted(
                 _shown(entry)
                 for entry in folder.iterdir()
-                if is_scenario_name(entry.name) and entry.is_file()
+                if is_scenario_name(entry.name) and entry.is_file() and _reads_like_scenario(entry)
             )
             try:
                 report = validate_paths(files, exclude=load_project().exclusion, as_found=True)
@@ -184,8 +184,10 @@ class _Session:
             else:
                 if result.runs:
                     self._runs[path] = result.runs[0]
-                else:
+                elif result.skipped:
                     self._runs[path] = result.skipped[0].reason
+                else:  # left out of the run after collection, e.g. the project's exclude
+                    self._runs[path] = "nothing to run"
         return self._runs[path]
 
     def _run_options(self) -> dict[str, Any]:
