@@ -308,7 +308,9 @@ class ScenarioItem(pytest.Item):
                     pytrace=False,
                 )
             if result.verdict is None:
-                pytest.fail(f"{self.where(1)}: run {result.run_id} was stopped", pytrace=False)
+                # Ctrl-C stopped the run (the run's own handler took the signal): the
+                # session stops too, as pytest does on Ctrl-C.
+                raise KeyboardInterrupt(f"run {result.run_id} stopped")
             self.run = result
             return
         from goalctl.errors import ScenarioError

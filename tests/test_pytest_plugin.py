@@ -3,8 +3,10 @@ constraint, each scenario run once through the run store, pytest's selection hon
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -293,3 +295,41 @@ def test_this_repositorys_own_files_are_told_apart() -> None:
     assert len(examples) == 14
     assert {path for path in files if collected(path)} == examples
     assert REPO / "action.yml" in files
+
+
+def test_ctrl_c_stops_the_run_and_the_session(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    slow = "provider_options: {latency_ms: 30000}\n"
+    scenario(pytester, "first", extra=slow)
+    scenario(pytester, "second", extra=slow)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # As from a terminal: a shell without job control starts background jobs with
+        # SIGINT ignored, and the child would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(
+            '"status": "running"' in path.read_text()
+            for path in (tmp_path / STATE).glob("runs/first-*/state.json")
+        ):
+            assert process.poll() is None
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.05)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 2, output  # pytest's "interrupted"
+    assert time.monotonic() - started < 20  # not the 30 s a reply takes
+    assert "KeyboardInterrupt" in output
+    assert runs(tmp_path) == ["first"]
+    [state] = (tmp_path / STATE).glob("runs/first-*/state.json")
+    assert '"status": "stopped"' in state.read_text()

@@ -68,8 +68,9 @@ def run(
     A goal that is not achieved, or a run that errors, is a result (see ``exit_code``), not an
     exception. Raises :class:`~goalctl.errors.ScenarioError` when a scenario is invalid
     (nothing runs), :class:`~goalctl.errors.UsageError` or
-    :class:`~goalctl.errors.ConfigError` for bad options, and ``KeyboardInterrupt`` after
-    stopping the runs cleanly.
+    :class:`~goalctl.errors.ConfigError` for bad options. Ctrl-C (SIGINT) or SIGTERM during
+    the run stops every run cleanly, as in the CLI: they are ``stopped`` (finished cases
+    kept, ``goalctl start RUN_ID`` resumes), their verdict is None and ``exit_code`` 130.
     """
     from goalctl.api.results import RunResult
     from goalctl.api.service import (

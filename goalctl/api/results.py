@@ -166,7 +166,8 @@ class ScenarioResult:
     report_paths: tuple[Path, ...]
     """report.md in the run's folder, and in ``report_dir`` when one was given."""
     report: Mapping[str, Any]
-    """The run's ``report.json`` data, as written."""
+    """The run's ``report.json`` data, as written; for a stopped run, which has no report,
+    its totals and how many cases finished."""
 
     @property
     def achieved(self) -> bool:
@@ -194,6 +195,8 @@ class ScenarioResult:
         report = outcome.report
         verdict = outcome.verdict
         score = report.get("score") if verdict not in (None, "error") else None
+        # A stopped run has no report.json: its record holds totals and counts only.
+        finished = report if verdict is not None else {}
         return cls(
             run_id=outcome.run_id,
             scenario=outcome.scenario.path,
@@ -204,9 +207,9 @@ class ScenarioResult:
             score=float(score) if score is not None else None,
             error=outcome.error,
             reasons=_reasons(report) if verdict is not None else (),
-            criteria=tuple(_criterion(c) for c in report.get("criteria", ())),
-            constraints=tuple(_constraint(c) for c in report.get("constraints", ())),
-            cases=tuple(_case(c) for c in report.get("cases", ()) if isinstance(c, dict)),
+            criteria=tuple(_criterion(c) for c in finished.get("criteria", ())),
+            constraints=tuple(_constraint(c) for c in finished.get("constraints", ())),
+            cases=tuple(_case(c) for c in finished.get("cases", ())),
             report_paths=tuple(outcome.report_paths),
             report=MappingProxyType(report),
         )
