@@ -13,9 +13,9 @@ its criterion or constraint, the way the verdict counts it: an unmet criterion t
 can do without, or a violated soft constraint, passes with a :class:`GoalctlWarning`. A run
 that errors (``goalctl run`` would exit 3) makes its items error, not fail.
 
-Under pytest-xdist each worker runs the scenarios of the items it is given: with
-``--dist loadfile`` all items of a scenario go to one worker, so each
-scenario runs exactly once.
+Under pytest-xdist the workers of a session share one run of each scenario
+(:mod:`goalctl.pytest_workers`), whichever way items are distributed; ``--dist loadfile``
+keeps a scenario's items on one worker, so that none waits for another's run.
 
 pytest loads this module in every session of an environment that has goalctl: it imports
 nothing heavy until a scenario file is met.
@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
+from goalctl.errors import GoalctlError
 from goalctl.scenario.files import MARKDOWN_SUFFIXES, is_scenario_name, may_be_scenario
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr, TracebackStyle
 
     from goalctl.api.results import ScenarioResult
-    from goalctl.errors import GoalctlError
     from goalctl.scenario.loader import LoadResult
     from goalctl.verdict import Reason
 
@@ -153,7 +153,6 @@ class _Session:
         does: lineage across them, and the data files they name left out."""
         if folder not in self._folders:
             from goalctl.config.project import load_project
-            from goalctl.errors import GoalctlError
             from goalctl.validation import validate_paths
 
             files = sorted(
@@ -171,24 +170,47 @@ class _Session:
 
     def result(self, path: Path) -> ScenarioResult | str | GoalctlError:
         """The run of the scenario at ``path`` (run now, the first time it is asked for), the
-        reason it was skipped, or the error that kept it from running."""
+        reason it was skipped, or the error that kept it from running. Under pytest-xdist
+        the session's workers share one run of each scenario."""
         if path not in self._runs:
-            import goalctl.api
-            from goalctl.errors import GoalctlError
+            from goalctl.pytest_workers import session_id, shared_outcome
 
-            try:
-                options = self._run_options()
-                result = goalctl.api.run([str(_shown(path))], **options)
-            except GoalctlError as exc:
-                self._runs[path] = exc
+            uid = session_id(getattr(self.config, "workerinput", None))
+            if uid is None:
+                self._runs[path] = self._run(path)
             else:
-                if result.runs:
-                    self._runs[path] = result.runs[0]
-                elif result.skipped:
-                    self._runs[path] = result.skipped[0].reason
-                else:  # left out of the run after collection, e.g. the project's exclude
-                    self._runs[path] = "nothing to run"
+                scenario = self.loaded(path).scenario
+                assert scenario is not None  # its items were collected
+                try:
+                    state_dir = self._state_dir()
+                except GoalctlError as exc:
+                    self._runs[path] = exc
+                else:
+                    self._runs[path] = shared_outcome(
+                        uid, path, scenario, state_dir, lambda: self._run(path)
+                    )
         return self._runs[path]
+
+    def _run(self, path: Path) -> ScenarioResult | str | GoalctlError:
+        import goalctl.api
+
+        try:
+            result = goalctl.api.run([str(_shown(path))], **self._run_options())
+        except GoalctlError as exc:
+            return exc
+        if result.runs:
+            return result.runs[0]
+        if result.skipped:
+            return result.skipped[0].reason
+        return "nothing to run"  # left out after collection, e.g. by the project's exclude
+
+    def _state_dir(self) -> Path:
+        """The state dir the runs go to, resolved as :func:`goalctl.run` resolves it."""
+        from goalctl.api.service import resolve_state_dir
+        from goalctl.config.project import load_project
+
+        given = self._value(next(o for o in _OPTIONS if o.name == "state_dir"))
+        return resolve_state_dir(Path(given) if given else None, load_project)
 
     def _run_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {}

@@ -3,6 +3,7 @@ constraint, each scenario run once through the run store, pytest's selection hon
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -236,6 +237,19 @@ def test_xdist_loadfile_runs_each_scenario_once(pytester: pytest.Pytester, tmp_p
     result = run_pytest(pytester, "-n", "2", "--dist", "loadfile")
     result.assert_outcomes(passed=12)
     assert runs(tmp_path) == ["one", "three", "two"]
+
+
+def test_xdist_workers_share_a_scenario_whose_items_they_split(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    scenario(pytester, "shared", responses="[bye]")
+    result = run_pytest(pytester, "-n", "2", "-v")  # --dist load: items go to either worker
+    result.assert_outcomes(passed=2, failed=2)
+    workers = set(re.findall(r"\[(gw\d)\] .* shared\.yaml::", result.stdout.str()))
+    assert workers == {"gw0", "gw1"}  # both workers had items of the scenario...
+    assert runs(tmp_path) == ["shared"]  # ...and it ran once
+    # Whichever worker read the run back fails its items with the evidence all the same.
+    assert result.stdout.str().count("\n  evidence:\n    one: missing") == 2
 
 
 def test_a_data_file_beside_its_scenario_is_not_collected(pytester: pytest.Pytester) -> None:
