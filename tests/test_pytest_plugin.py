@@ -3,6 +3,7 @@ constraint, each scenario run once through the run store, pytest's selection hon
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -347,3 +348,28 @@ def test_ctrl_c_stops_the_run_and_the_session(pytester: pytest.Pytester, tmp_pat
     assert runs(tmp_path) == ["first"]
     [state] = (tmp_path / STATE).glob("runs/first-*/state.json")
     assert '"status": "stopped"' in state.read_text()
+
+
+def test_model_report_dir_concurrency_and_config_file_reach_the_run(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    scenario(pytester, "greeter")
+    (pytester.path / "ci.yaml").write_text("max_attempts: 1\n", encoding="utf-8")
+    result = run_pytest(
+        pytester,
+        "--goalctl-model=claude-haiku-4-5",
+        "--goalctl-report-dir=reports",
+        "--goalctl-concurrency=2",
+        "--goalctl-config-file=ci.yaml",
+    )
+    result.assert_outcomes(passed=4, warnings=1)
+    report = json.loads((pytester.path / "reports" / "greeter-1.0.0.json").read_text())
+    assert report["model"] == "claude-haiku-4-5"
+    [state] = (tmp_path / STATE).glob("runs/greeter-*/state.json")
+    assert json.loads(state.read_text())["options"]["concurrency"] == 2
+    bad = run_pytest(pytester, "--goalctl-concurrency=many")
+    bad.assert_outcomes(errors=4)
+    bad.stdout.fnmatch_lines(["*--goalctl-concurrency 'many': give a number from 1 to 1024*"])
+    missing = run_pytest(pytester, "--goalctl-config-file=nope.yaml")
+    missing.assert_outcomes(errors=4)
+    missing.stdout.fnmatch_lines(["*--config-file nope.yaml*"])
