@@ -170,7 +170,7 @@ def _check_baselines(plans: Sequence[Plan], options: RunOptions, notices: list[s
             goals = ", ".join(sorted({s.goal.id for s in missing}))
             raise UsageError(f"--baseline {named} is a baseline of no goal run here ({goals})")
         raise UsageError(
-            "--baseline: no baseline found: "
+            "no baseline to compare with: "
             + "; ".join(f"no {where_looked(s)}" for s in missing)
             + "; write one with `goalctl baseline save RUN_ID`"
         )

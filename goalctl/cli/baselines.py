@@ -14,7 +14,7 @@ from goalctl.cli.completion import complete_run_ids
 
 @cli.group()
 def baseline() -> None:
-    """Keep a run's results as the baseline later runs are compared with."""
+    """Keep a run's results as a baseline that later runs compare with."""
 
 
 @baseline.command(name="save")
@@ -53,8 +53,10 @@ def save(run_id: str, out: Path | None, as_json: bool) -> None:
     "--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress lines."
 )
 def rescore(run_id: str, as_json: bool) -> None:
-    """Evaluate a finished run's stored outputs against the scenario's current criteria and
-    constraints, as a new run; the agent does not run again.
+    """Check a run's stored outputs against the current criteria, as a new run.
+
+    The scenario's current criteria and constraints are evaluated on the finished run's
+    stored outputs (answers, trajectories); the agent does not run again.
 
     RUN_ID is a run id or a unique prefix of one, or a goal id (or its start) for the goal's
     latest run. Judge calls are made and metered as in a run (budgets apply). Exits like
