@@ -22,7 +22,9 @@ from tests.conftest import SCENARIOS
 SETTINGS = BaselineSettings()
 
 
-def record(name: str, passed: dict[str, bool], cost: float = 0.001, elapsed: float = 0.5) -> dict[str, Any]:
+def record(
+    name: str, passed: dict[str, bool], cost: float = 0.001, elapsed: float = 0.5
+) -> dict[str, Any]:
     """A case of report.json with one check per criterion."""
     return {
         "case": 0,
@@ -79,7 +81,9 @@ def item(comparison: dict[str, Any], ident: str) -> dict[str, Any]:
     return found
 
 
-def paired(before: list[bool], after: list[bool], settings: BaselineSettings = SETTINGS) -> dict[str, Any]:
+def paired(
+    before: list[bool], after: list[bool], settings: BaselineSettings = SETTINGS
+) -> dict[str, Any]:
     old = report([record(f"c{i}", {"a": ok}) for i, ok in enumerate(before)])
     new = report([record(f"c{i}", {"a": ok}) for i, ok in enumerate(after)])
     return compare(new, baseline_of(old), settings, "saved")
@@ -179,13 +183,18 @@ class TestCostAndLatency:
     def test_costs_on_another_basis_are_not_compared(self) -> None:
         old = report([record("x", {"a": True})])
         new = report([record("x", {"a": True}, cost=9.0)])
-        cost = item(compare(new, baseline_of(old, cost_basis="simulated"), SETTINGS, "saved"), "cost")
+        cost = item(
+            compare(new, baseline_of(old, cost_basis="simulated"), SETTINGS, "saved"), "cost"
+        )
         assert (cost["verdict"], cost["note"]) == ("not compared", "cost basis simulated → priced")
 
     def test_latency_changes_under_50_ms_a_case_are_noise(self) -> None:
         old = report([record("x", {"a": True}, elapsed=0.001)])
         new = report([record("x", {"a": True}, elapsed=0.004)])
-        assert item(compare(new, baseline_of(old), SETTINGS, "saved"), "latency")["verdict"] == "unchanged"
+        assert (
+            item(compare(new, baseline_of(old), SETTINGS, "saved"), "latency")["verdict"]
+            == "unchanged"
+        )
         slow = report([record("x", {"a": True}, elapsed=2.0)])
         latency = item(compare(slow, baseline_of(old), SETTINGS, "saved"), "latency")
         assert latency["verdict"] == "regressed"
@@ -288,13 +297,17 @@ class TestDiscovery:
         assert found is not None
         assert (found.relation, found.baseline.goal_version) == ("parent", "1.0.0")
         own = find_baseline(load_scenario(tmp_path / "faq-v1.md"), None)
-        assert own is not None and own.relation == "saved"
+        assert own is not None
+        assert own.relation == "saved"
 
     def test_its_own_baseline_comes_first(self, tmp_path: Path) -> None:
         self.copy(tmp_path, "faq-v2.md", "faq-v1.baseline.json")
-        (tmp_path / "faq-v2.baseline.json").write_text((SCENARIOS / "faq-v1.baseline.json").read_text())
+        (tmp_path / "faq-v2.baseline.json").write_text(
+            (SCENARIOS / "faq-v1.baseline.json").read_text()
+        )
         found = find_baseline(load_scenario(tmp_path / "faq-v2.md"), None)
-        assert found is not None and found.relation == "saved"
+        assert found is not None
+        assert found.relation == "saved"
 
     def test_no_baseline(self, tmp_path: Path) -> None:
         self.copy(tmp_path, "faq-v2.md")
@@ -307,6 +320,8 @@ class TestDiscovery:
 
     def test_a_baseline_beside_a_scenario_of_another_goal_is_refused(self, tmp_path: Path) -> None:
         self.copy(tmp_path, "calculator.md")
-        (tmp_path / "calculator.baseline.json").write_text((SCENARIOS / "faq-v1.baseline.json").read_text())
+        (tmp_path / "calculator.baseline.json").write_text(
+            (SCENARIOS / "faq-v1.baseline.json").read_text()
+        )
         with pytest.raises(UsageError, match="is a baseline of goal 'faq', not of 'calculator'"):
             find_baseline(load_scenario(tmp_path / "calculator.md"), None)

@@ -70,7 +70,12 @@ def test_cli_exit_code_annotations_junit_and_summary_agree(tmp_path: Path) -> No
     junit = tmp_path / "junit.xml"
     env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
     result = run_cli(
-        "run", "--baseline", "--fail-on-regression", "--junit", str(junit), "scenarios/faq-v2.md",
+        "run",
+        "--baseline",
+        "--fail-on-regression",
+        "--junit",
+        str(junit),
+        "scenarios/faq-v2.md",
         env=env,
     )
     assert result.exit_code == 1, result.stderr
@@ -91,7 +96,10 @@ def test_cli_exit_code_annotations_junit_and_summary_agree(tmp_path: Path) -> No
     assert failures == [("regression: cites-source", str(line), "regression")]
     text = summary.read_text()
     assert "#### Compared with baseline: `faq` 2.0.0" in text
-    assert "| criterion `cites-source` | 10/10 (100%) | 5/10 (50%) | −50.0 pts | 0.0312 (McNemar) | ❌ regressed |" in text
+    assert (
+        "| criterion `cites-source` | 10/10 (100%) | 5/10 (50%) | −50.0 pts | 0.0312 (McNemar) | ❌ regressed |"
+        in text
+    )
     assert "**Regressed: `cites-source`** — the run fails (--fail-on-regression)." in text
 
 
@@ -102,11 +110,17 @@ def test_without_the_gate_a_regression_is_a_warning(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "achieved — warning: `cites-source` regressed against baseline 1.0.0" in result.stdout
     warnings = [line for line in result.stdout.splitlines() if line.startswith("::warning")]
-    assert len(warnings) == 1 and "cites-source regressed" in warnings[0]
+    assert len(warnings) == 1
+    assert "cites-source regressed" in warnings[0]
     root = ET.parse(junit).getroot()
     assert root.get("failures") == "0"
-    [out] = [c.findtext("system-out") for c in root.iter("testcase") if c.get("name") == "regression: cites-source"]
-    assert out is not None and out.startswith("warning: `cites-source` regressed")
+    [out] = [
+        c.findtext("system-out")
+        for c in root.iter("testcase")
+        if c.get("name") == "regression: cites-source"
+    ]
+    assert out is not None
+    assert out.startswith("warning: `cites-source` regressed")
 
 
 def test_json_summary_carries_the_verdict_and_reason(tmp_path: Path) -> None:
@@ -165,8 +179,14 @@ class TestRefusals:
     @pytest.mark.parametrize(
         ("args", "message"),
         [
-            (["--cost-tolerance", "5%"], "--cost-tolerance needs --baseline (or --fail-on-regression)"),
-            (["--regression-alpha", "0.1", "--latency-tolerance", "5"], "--regression-alpha, --latency-tolerance needs --baseline"),
+            (
+                ["--cost-tolerance", "5%"],
+                "--cost-tolerance needs --baseline (or --fail-on-regression)",
+            ),
+            (
+                ["--regression-alpha", "0.1", "--latency-tolerance", "5"],
+                "--regression-alpha, --latency-tolerance needs --baseline",
+            ),
             (["--baseline", "--cost-tolerance", "cheap"], "'cheap': give a percentage like 10%"),
             (["--baseline", "--regression-alpha", "1"], "--regression-alpha"),
         ],
@@ -179,7 +199,13 @@ class TestRefusals:
     def test_tolerances_are_used(self) -> None:
         # v2's answers are shorter, so cheaper; a negative change is never over a tolerance.
         result = run_cli(
-            "run", "--json", "--baseline", "--cost-tolerance", "0%", "--regression-alpha", "0.01",
+            "run",
+            "--json",
+            "--baseline",
+            "--cost-tolerance",
+            "0%",
+            "--regression-alpha",
+            "0.01",
             "scenarios/faq-v2.md",
         )
         assert result.exit_code == 0
