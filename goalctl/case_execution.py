@@ -57,8 +57,9 @@ class CaseExecutor:
         self.goal_context = self.scenario.goal.to_prompt_context()
         self.workspaces = CaseWorkspaces(self.scenario)
 
-    async def run(self, agent: PhasedAgent, index: int) -> CaseRecord:
-        """Run case ``index`` once a slot is free; an agent's failure is an errored record.
+    async def run(self, agent: PhasedAgent, index: int, trial: int = 1) -> CaseRecord:
+        """Run trial ``trial`` of case ``index`` once a slot is free; an agent's failure is an
+        errored record. Every trial is independent: its own workspace, metrics and replies.
 
         Raises :class:`BudgetExceeded`, :class:`asyncio.CancelledError` (also for a case that
         would start after the run halted) and :class:`EveryCaseFails`.
@@ -83,7 +84,7 @@ class CaseExecutor:
 
             async def judge(prompt: str) -> str:
                 reply = await self.meter.complete(
-                    prompt, purpose="judge", case=name, metrics=metrics
+                    prompt, purpose="judge", case=name, metrics=metrics, trial=trial
                 )
                 return reply.text
 
@@ -100,7 +101,9 @@ class CaseExecutor:
 
             async def complete(messages: Any, **kwargs: Any) -> Any:
                 kwargs.setdefault("purpose", "agent")
-                return await self.meter.complete(messages, case=name, metrics=metrics, **kwargs)
+                return await self.meter.complete(
+                    messages, case=name, metrics=metrics, trial=trial, **kwargs
+                )
 
             def screen(trajectory: Sequence[Mapping[str, Any]]) -> ConstraintCheck | None:
                 return self.evaluator.screen_call(context, trajectory, metrics)
@@ -127,7 +130,7 @@ class CaseExecutor:
             except GoalctlError as exc:
                 metrics.elapsed_s = self.clock.monotonic() - started
                 steps = exc.trajectory if isinstance(exc, RunError) else ()
-                record = CaseRecord.errored(index, name, case, metrics, str(exc), steps)
+                record = CaseRecord.errored(index, name, case, metrics, str(exc), steps, trial)
                 if isinstance(exc, ProviderError) and exc.every_call:
                     # Set before the semaphore is released, so no waiting case starts.
                     self.halted = True
@@ -136,11 +139,11 @@ class CaseExecutor:
             except Exception as exc:
                 metrics.elapsed_s = self.clock.monotonic() - started
                 message = f"agent {scenario.spec.agent!r} failed: {type(exc).__name__}: {exc}"
-                return CaseRecord.errored(index, name, case, metrics, message)
+                return CaseRecord.errored(index, name, case, metrics, message, trial=trial)
             finally:
                 await self.workspaces.remove(workspace)
             return CaseRecord.finished(
-                index, name, case, output, metrics, checks, constraints, earlier
+                index, name, case, output, metrics, checks, constraints, earlier, trial
             )
 
     async def close(self) -> None:

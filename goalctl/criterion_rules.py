@@ -68,6 +68,15 @@ def criterion_issues(criterion: Any) -> list[CriterionIssue]:
     problem = target_problem(metric, criterion.target)
     if problem is not None:
         issues.append(problem)
+    if criterion.confidence is not None and criterion.success_threshold() >= 1:
+        issues.append(
+            CriterionIssue(
+                "confidence",
+                "`confidence` needs a threshold below 1: the lower bound of an interval stays "
+                "below 1 after any number of trials, so the criterion could never be met",
+                "add a `threshold` below 1 (e.g. 0.8), or remove `confidence`",
+            )
+        )
     return issues
 
 

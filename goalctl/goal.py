@@ -169,6 +169,10 @@ class SuccessCriterion(_Strict):
     threshold: Annotated[StrictFloat, Field(ge=0.0, le=1.0)] | None = None
     """Share of cases that must pass. Default 1.0; for llm_judge/custom a numeric target in
     (0, 1] is the threshold (a share of cases, never a score)."""
+    confidence: Annotated[StrictFloat, Field(gt=0.0, lt=1.0)] | None = None
+    """With trials: gate on the lower bound of the Wilson interval at this confidence (e.g.
+    0.95) instead of the observed pass rate: a case meets the criterion when the lower bound
+    of its trials' pass rate reaches the threshold. Needs a threshold below 1."""
     min_score: Annotated[StrictFloat, Field(ge=0.0, le=1.0)] | None = None
     """For llm_judge: the lowest judge score (0 to 1) a case may get and pass; a lower score
     fails the case even when the judge says ``pass: true``."""

@@ -106,6 +106,7 @@ class Meter:
         case: str | None = None,
         metrics: Metrics | None = None,
         tools: Sequence[Block] = (),
+        trial: int = 1,
     ) -> CompletionResponse:
         if self.violation is not None:
             raise BudgetExceeded(self.violation)
@@ -122,6 +123,7 @@ class Meter:
             purpose,
             case,
             tuple(tools),
+            trial,
         )
         started = self.clock.monotonic()
         response = await route.provider.complete(request)
@@ -150,6 +152,7 @@ class Meter:
             {
                 "time": self.clock.now().isoformat(),
                 "case": case,
+                **({"trial": trial} if trial > 1 else {}),
                 "purpose": purpose,
                 "provider": route.provider.name,
                 "model": request.model,

@@ -57,6 +57,10 @@ class RunOptions:
     """Files left out when folders are scanned for scenarios (the project's ``exclude``)."""
     baseline: BaselineSettings | None = None
     """``--baseline``: compare each run with its baseline (None: no comparison)."""
+    trials: int | None = None
+    """``--trials N``: trials per case, over the scenario's ``trials`` (a case's own wins)."""
+    early_stop: bool = True
+    """False with ``--no-early-stop``: every case runs all its trials."""
 
     def overrides(self) -> ConfigOverrides:
         """``--config-file`` values and ``--config`` pairs, as applied to each scenario."""
@@ -74,6 +78,8 @@ class RunOptions:
             "redact": list(self.redact),
             "cases": list(self.cases),
             "baseline": self.baseline.to_state() if self.baseline is not None else None,
+            "trials": self.trials,
+            "early_stop": self.early_stop,
         }
 
     @classmethod
@@ -95,7 +101,18 @@ class RunOptions:
             redact=tuple(options.get("redact") or ()),
             cases=tuple(p for p in options.get("cases") or () if isinstance(p, str)),
             baseline=settings,
+            trials=_trials(options.get("trials")),
+            early_stop=options.get("early_stop") is not False,
         )
+
+
+def _trials(value: Any) -> int | None:
+    """A saved ``--trials``; anything else (an older state, a hand edit) is no ``--trials``."""
+    from goalctl.trials import MAX_TRIALS
+
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_TRIALS:
+        return value
+    return None
 
 
 def scenario_digest(path: Path) -> str:

@@ -102,5 +102,7 @@ class Redactor:
         if not self.patterns:
             return request.key()
         keyed = {"case": request.case, "request": self.data(request.canonical())}
+        if request.trial > 1:
+            keyed["trial"] = request.trial
         text = json.dumps(keyed, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

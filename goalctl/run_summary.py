@@ -37,8 +37,12 @@ def started_line(run_id: str, scenario: Scenario, cases: int) -> str:
 def case_line(run_id: str, record: CaseRecord) -> Line:
     """A finished case, as a pipe shows it while the run goes on."""
     detail = _case_detail(record)
-    tone: Tone = "good" if record.status == "passed" else "bad"
-    return Line(f"{run_id}: {case_word(record.status)} {record.name}{detail}", tone)
+    tone: Tone = "good" if record.status == "passed" or record.flaky else "bad"
+    return Line(f"{run_id}: {case_word(record.status)} {_case_name(record)}{detail}", tone)
+
+
+def _case_name(record: CaseRecord) -> str:
+    return f"{record.name} (flaky: never gates)" if record.flaky else record.name
 
 
 def _case_detail(record: CaseRecord) -> str:
@@ -46,10 +50,18 @@ def _case_detail(record: CaseRecord) -> str:
         return f" — {record.error}"
     unmet = [str(c["criterion"]) for c in record.checks if not c.get("passed")]
     violated = [str(c["constraint"]) for c in record.constraints if not c.get("satisfied")]
-    parts = [f"unmet: {', '.join(unmet)}" if unmet else ""]
+    parts = [_trials_text(record.trials) if record.trials else ""]
+    parts.append(f"unmet: {', '.join(unmet)}" if unmet else "")
     parts.append(f"violated: {', '.join(violated)}" if violated else "")
     text = "; ".join(p for p in parts if p)
     return f" — {text}" if text else ""
+
+
+def _trials_text(trials: Mapping[str, Any]) -> str:
+    text = f"{trials['passed']}/{trials['run']} trials passed"
+    if trials["stopped_early"]:
+        text += f", stopped early ({trials['planned'] - trials['run']} saved)"
+    return text
 
 
 def outcome_line(outcome: RunOutcome) -> Line:
@@ -68,6 +80,11 @@ def outcome_line(outcome: RunOutcome) -> Line:
     if verdict.scored:
         line += f"score {report['score'] * 100:.0f}% (needs 90%), "
     cases = f"{totals['cases_passed']}/{plural(totals['cases'], 'case')} passed"
+    trials = report.get("trials")
+    if trials:
+        cases += f", {trials['run']}/{plural(trials['planned'], 'trial')} run"
+        if trials["saved"]:
+            cases += f" ({trials['saved']} saved by early stopping)"
     tone: Tone = "good" if verdict.verdict == "achieved" else "bad"
     return Line(line + f"{cases}, " + cost_text(totals["cost_usd"], totals), tone)
 
@@ -89,7 +106,8 @@ def outcome_lines(outcome: RunOutcome) -> list[Line]:
         detail = _case_detail(record)
         if record.error and record.error in head.text:
             detail = ""
-        lines.append(Line(f"  {case_word(record.status)} {record.name}{detail}", "bad"))
+        tone: Tone = "warn" if record.flaky else "bad"
+        lines.append(Line(f"  {case_word(record.status)} {_case_name(record)}{detail}", tone))
     return lines
 
 

@@ -23,11 +23,14 @@ from goalctl.caps import cap_strings
 from goalctl.case_execution import CaseExecutor, EveryCaseFails
 from goalctl.errors import GoalctlError, ProviderError
 from goalctl.evaluation import ConstraintCheck, Evaluator, is_budget
+from goalctl.excerpts import plural
 from goalctl.metering import BudgetExceeded, Clock, Meter, SystemClock
 from goalctl.planning import Plan, RunOptions, redactor_for
 from goalctl.reports.data import CaseRecord, build_report
 from goalctl.scenario.model import Scenario
 from goalctl.state import RunState, RunStatus, RunStore, new_run_id
+from goalctl.trials import planned_trials
+from goalctl.trials.book import TrialBook
 from goalctl.verdict import case_word, verdict_word
 
 if TYPE_CHECKING:
@@ -108,7 +111,10 @@ class ScenarioRun:
             plan.prices,
             self.redactor,
         )
-        self.records: dict[int, CaseRecord] = {}
+        planned = planned_trials(self.scenario.cases, self.scenario.spec.trials, options.trials)
+        early_stop = options.early_stop and self.scenario.spec.early_stop
+        self.book = TrialBook(self.scenario, planned, early_stop)
+        """Every trial's record, by case; a case of one trial is one record."""
         self.budget_stop: ConstraintCheck | None = None
         self.error: str | None = None
         self.stopped = False
@@ -175,7 +181,7 @@ class ScenarioRun:
         """Take back the cases a previous process finished (resume), and its totals."""
         for line in self.store.read_checkpoint(self.run_id):
             record = CaseRecord.from_json(line)
-            self.records[record.index] = record
+            self.book.add(record)
             for name in ("cost_usd", "input_tokens", "output_tokens", "llm_calls", "attempts"):
                 value = getattr(self.meter.totals, name) + record.metrics.get(name, 0)
                 setattr(self.meter.totals, name, value)
@@ -184,9 +190,12 @@ class ScenarioRun:
         self.meter.simulated = previous_totals.get("cost_basis") == "simulated"
         previous = float(state.totals.get("elapsed_s", 0.0)) if state.totals else 0.0
         self.meter.started -= previous
-        if self.records:
-            done, total = len(self.records), len(self.scenario.cases)
-            self.log(f"resumed: {done} of {total} cases already finished")
+        if self.book.records:
+            done, total = self.book.done(), len(self.scenario.cases)
+            trials = ""
+            if self.book.with_trials:
+                trials = f" ({plural(len(self.book.trial_records()), 'trial')} kept)"
+            self.log(f"resumed: {done} of {total} cases already finished{trials}")
 
     def _agent(self) -> PhasedAgent:
         from goalctl.agents.registry import agent_class
@@ -233,80 +242,118 @@ class ScenarioRun:
                 self.log(f"closing provider {provider.name} failed: {exc}", "warning")
 
     async def execute(self, agent: PhasedAgent) -> None:
-        pending = [i for i in range(len(self.scenario.cases)) if i not in self.records]
-        tasks = [asyncio.create_task(self.cases.run(agent, i)) for i in pending]
+        tasks = [
+            asyncio.create_task(self._trials(agent, index, trials))
+            for index, trials in self._work()
+        ]
         halted: EveryCaseFails | None = None
         try:
             for finished in asyncio.as_completed(tasks):
-                self.journal(await finished)
+                await finished
         except BudgetExceeded as exc:
             self.budget_stop = exc.check
             self.log(f"budget exceeded: {exc.check.constraint}: {exc.check.evidence}", "error")
         except EveryCaseFails as exc:
             halted = exc
         finally:
-            # A stop (or a budget) can land in the same loop turn as answers: cases that are
-            # already done are journaled before the rest are cancelled, never run again.
+            # Each trial is journaled the moment it ends (see _trials), so a stop or a budget
+            # landing now loses no finished trial; the rest are cancelled, never run again.
             for task in tasks:
-                if task.done() and not task.cancelled() and task.exception() is None:
-                    record = task.result()
-                    if record.index not in self.records:
-                        self.journal(record)
-                else:
-                    task.cancel()
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         if halted is not None:
-            if halted.record.index not in self.records:
+            record = halted.record
+            if record.trial not in self.book.records.get(record.index, {}):
                 # Kept quietly: the run's error below is the one message about it.
-                self.journal(halted.record, announce=False)
+                self.journal(record, announce=False)
             total = len(self.scenario.cases)
             self.error = (
                 f"case {halted.case!r}: {halted}; stopped the run: this error would fail every "
-                f"case, so {total - len(self.records)} of {total} cases not run"
+                f"case, so {total - self.book.done()} of {total} cases not run"
             )
             self.log(self.error, "error")
 
+    def _work(self) -> list[tuple[int, list[int]]]:
+        """The trials left, as units of work: a case whose trials may stop early runs them
+        one after another (each outcome decides whether the next one runs); any other case
+        runs each trial as its own unit, concurrently."""
+        work = []
+        for index in range(len(self.scenario.cases)):
+            if self.book.finished(index):
+                continue
+            remaining = self.book.remaining(index)
+            if self.book.stops_early(index):
+                work.append((index, remaining))
+            else:
+                work.extend((index, [trial]) for trial in remaining)
+        return work
+
+    async def _trials(self, agent: PhasedAgent, index: int, trials: list[int]) -> None:
+        for trial in trials:
+            if self.book.finished(index):
+                return  # settled: no remaining trial could change its verdict
+            record = await self.cases.run(agent, index, trial)
+            self.journal(record)
+
     def journal(self, record: CaseRecord, *, announce: bool = True) -> None:
-        """A finished case counts once it is in the checkpoint journal.
+        """A finished trial counts once it is in the checkpoint journal; a case is announced
+        when its last trial (or the one that settled it) is.
 
         The record is redacted before it is kept, so the checkpoint, the report built from
         it (fresh or resumed) and the observer all see the same values.
         """
         if self.redactor:
             record = CaseRecord.from_json(self.redactor.data(record.to_json()))
-        self.records[record.index] = record
+        case_done = self.book.add(record)
         self.store.append_checkpoint(self.run_id, record.to_json())
         now = self.clock.monotonic()
         if now - self.progress_saved >= PROGRESS_INTERVAL_S:
             # state.json is fsynced twice per write; progress is throttled, while the
             # checkpoint journal is what resume trusts.
             self.progress_saved = now
-            self.store.update(self.run_id, functools.partial(_set_done, done=len(self.records)))
+            self.store.update(self.run_id, functools.partial(_set_done, done=self.book.done()))
         # The reason of an errored case is in the log, where `goalctl logs` shows it.
         reason = f" — {record.error}" if record.error else ""
         level = "error" if record.status == "error" else "info"
-        self.log(f"case {record.name}: {case_word(record.status)}{reason}", level, case=record.name)
-        if announce:
+        planned = self.book.planned[record.index]
+        name = record.name if planned == 1 else f"{record.name} trial {record.trial}/{planned}"
+        self.log(f"case {name}: {case_word(record.status)}{reason}", level, case=record.name)
+        if case_done and planned > 1:
+            summary = self.book.case_record(record.index)
+            assert summary.trials is not None
+            trials = summary.trials
+            early = ""
+            if trials["stopped_early"]:
+                early = f", stopped early: {trials['planned'] - trials['run']} not needed"
+            self.log(
+                f"case {record.name}: {case_word(summary.status)} over "
+                f"{trials['passed']}/{trials['run']} trials passed{early}",
+                "error" if summary.status == "error" else "info",
+                case=record.name,
+            )
+            record = summary
+        if announce and case_done:
             self.observer.case_finished(self.run_id, record)
 
     def _ordered(self) -> list[CaseRecord]:
-        return [self.records[i] for i in sorted(self.records)]
+        return self.book.case_records()
 
     # -- the end ------------------------------------------------------------------------
 
     def finish(self, summary: str | None) -> RunOutcome:
         totals = self.meter.totals
         totals.elapsed_s = self.meter.elapsed()
-        totals.attempts = sum(r.attempts for r in self.records.values())
+        totals.attempts = sum(r.attempts for r in self.book.trial_records())
         if self.stopped:
             return self.finish_stopped()
         run_checks = self._run_checks()
+        records = self._ordered()
         report = build_report(
             run_id=self.run_id,
             scenario=self.scenario,
             provider=self.plan.provider_name,
             model=self.plan.agent_route.model,
-            records=self._ordered(),
+            records=records,
             run_checks=run_checks,
             totals=totals,
             budget_stop=self.budget_stop,
@@ -319,6 +366,12 @@ class ScenarioRun:
             "cost_basis": self.meter.cost_basis,
             "unpriced_models": list(self.meter.unpriced),
         }
+        if self.book.with_trials:
+            from goalctl.trials.summary import add_trial_statistics
+
+            add_trial_statistics(
+                report, records, early_stop=self.book.early_stop, planned=sum(self.book.planned)
+            )
         report = self.complete_report(report)
         # Every report file, JUnit, annotation and state field is made from this one dict.
         report = self.redactor.data(report)
@@ -333,7 +386,7 @@ class ScenarioRun:
             state.score = report["score"] if report["verdict"] != "error" else None
             state.error = report["error"]
             state.totals = dict(report["totals"])
-            state.cases_done = len(self.records)
+            state.cases_done = self.book.done()
 
         scored = f" (score {report['score']:.0%})" if report["verdict"] != "error" else ""
         # Logged before the state says the run is over: `logs --follow` stops reading then.
@@ -360,7 +413,7 @@ class ScenarioRun:
             "cost_basis": self.meter.cost_basis,
             "unpriced_models": list(self.meter.unpriced),
         }
-        done = len(self.records)
+        done = self.book.done()
 
         def stopped(state: RunState) -> None:
             state.status = RunStatus.STOPPED

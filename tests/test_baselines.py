@@ -42,7 +42,7 @@ def trials(name: str, criterion: str, outcomes: list[bool]) -> dict[str, Any]:
         {"status": "passed" if ok else "failed", "checks": [{"criterion": criterion, "passed": ok}]}
         for ok in outcomes
     ]
-    return {"case": 0, "name": name, "status": "passed", "trials": runs, "metrics": {}}
+    return {"case": 0, "name": name, "status": "passed", "trials": {"records": runs}, "metrics": {}}
 
 
 def report(cases: list[dict[str, Any]], criteria: tuple[str, ...] = ("a",)) -> dict[str, Any]:
@@ -159,7 +159,9 @@ class TestTrials:
 
     def test_errored_trials_are_not_counted(self) -> None:
         case = trials("x", "a", [True, False])
-        case["trials"].append({"status": "error", "checks": [{"criterion": "a", "passed": False}]})
+        case["trials"]["records"].append(
+            {"status": "error", "checks": [{"criterion": "a", "passed": False}]}
+        )
         assert case_results(report([case]))["x"].criteria == {"a": Count(1, 2)}
 
 
@@ -204,8 +206,24 @@ def test_cases_added_or_removed_are_listed_not_compared() -> None:
     old = report([record("kept", {"a": True}), record("gone", {"a": True})])
     new = report([record("kept", {"a": True}), record("new", {"a": False})])
     comparison = compare(new, baseline_of(old), SETTINGS, "saved")
-    assert comparison["cases"] == {"paired": 1, "added": ["new"], "removed": ["gone"]}
+    assert comparison["cases"] == {
+        "paired": 1,
+        "added": ["new"],
+        "removed": ["gone"],
+        "flaky": [],
+    }
     assert item(comparison, "a")["after"] == "1/1"
+
+
+def test_flaky_cases_are_listed_not_compared() -> None:
+    old = report([record("x", {"a": True}), record("y", {"a": True})])
+    flaky = record("y", {"a": False}) | {"flaky": True}
+    new = report([record("x", {"a": True}), flaky])
+    comparison = compare(new, baseline_of(old), SETTINGS, "saved")
+    assert comparison["cases"]["flaky"] == ["y"]
+    assert (comparison["cases"]["paired"], item(comparison, "a")["after"]) == (1, "1/1")
+    assert baseline_document(new)["cases"]["y"]["flaky"] is True
+    assert "flaky" not in baseline_document(new)["cases"]["x"]
 
 
 def test_criteria_dropped_since_the_baseline_are_listed() -> None:

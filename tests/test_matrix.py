@@ -89,6 +89,12 @@ EXAMPLES = [
         "version": "1.0.0",
     },
     {
+        "scenario": "scenarios/review-sentiment-trials.md",
+        "id": "review-sentiment",
+        "name": "Review sentiment",
+        "version": "1.0.0",
+    },
+    {
         "scenario": "scenarios/sales_lead_qualifier.md",
         "id": "qualify-leads",
         "name": "Sales Lead Qualifier",

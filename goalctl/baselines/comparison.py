@@ -102,7 +102,8 @@ def compare(
     """
     now = case_results(report)
     then = baseline.cases
-    paired = [name for name in now if name in then]
+    flaky = [name for name in now if now[name].flaky or (name in then and then[name].flaky)]
+    paired = [name for name in now if name in then and name not in flaky]
     items = [
         _item("criterion", c["id"], int(c["line"]), now, then, paired, "criteria", settings)
         for c in report["criteria"]
@@ -136,6 +137,7 @@ def compare(
             "paired": len(paired),
             "added": [name for name in now if name not in then],
             "removed": sorted(name for name in then if name not in now),
+            "flaky": flaky,
         },
         "criteria_removed": dropped,
         "items": items,

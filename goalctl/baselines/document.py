@@ -73,17 +73,21 @@ def baseline_document(report: dict[str, Any]) -> dict[str, Any]:
         },
         "criteria": _texts(criteria),
         "constraints": _texts(constraints),
-        "cases": {
-            name: {
-                "status": result.status,
-                "criteria": _texts(result.criteria),
-                "constraints": _texts(result.constraints),
-                "cost_usd": round(result.cost_usd, COST_DIGITS),
-                "elapsed_s": round(result.elapsed_s, TIME_DIGITS),
-            }
-            for name, result in sorted(cases.items())
-        },
+        "cases": {name: _case(result) for name, result in sorted(cases.items())},
     }
+
+
+def _case(result: CaseResults) -> dict[str, Any]:
+    case: dict[str, Any] = {
+        "status": result.status,
+        "criteria": _texts(result.criteria),
+        "constraints": _texts(result.constraints),
+        "cost_usd": round(result.cost_usd, COST_DIGITS),
+        "elapsed_s": round(result.elapsed_s, TIME_DIGITS),
+    }
+    if result.flaky:
+        case["flaky"] = True  # only flaky cases say so: the others keep one shape
+    return case
 
 
 def _texts(counts: dict[str, Count]) -> dict[str, str]:
@@ -133,6 +137,7 @@ def _parse(path: Path, data: Any) -> Baseline:
             constraints=_counts(case["constraints"], f"cases.{name}.constraints"),
             cost_usd=_number(case["cost_usd"], f"cases.{name}.cost_usd"),
             elapsed_s=_number(case["elapsed_s"], f"cases.{name}.elapsed_s"),
+            flaky=case.get("flaky") is True,
         )
     goal = _mapping(data["goal"], "goal")
     totals = _mapping(data["totals"], "totals")

@@ -59,6 +59,8 @@ def comparison_lines(comparison: Mapping[str, Any], heading: str = "##") -> list
         )
     if cases["added"]:
         lines.append("Cases new since the baseline (not compared): " + _names(cases["added"]))
+    if cases.get("flaky"):
+        lines.append("Flaky cases (never compared): " + _names(cases["flaky"]))
     if cases["removed"]:
         lines.append("Cases of the baseline not run now: " + _names(cases["removed"]))
     if comparison["criteria_removed"]:

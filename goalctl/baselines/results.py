@@ -1,8 +1,8 @@
 """Per case, per criterion and constraint: how many evaluations passed, from a run's report.
 
 This is the one place that knows where results sit in ``report.json``: a case record holds
-its checks, and with trials each trial record holds its own (``trials: [{checks,
-constraints, status}, …]``). Everything else in :mod:`goalctl.baselines` works on the
+its checks, and with trials each trial's record holds its own (``trials: {records:
+[{checks, constraints, status}, …]}``). Everything else in :mod:`goalctl.baselines` works on the
 :class:`CaseResults` read here, so trials change nothing else.
 """
 
@@ -60,6 +60,8 @@ class CaseResults:
     """Per constraint: ``passed`` counts the evaluations that held it."""
     cost_usd: float = 0.0
     elapsed_s: float = 0.0
+    flaky: bool = False
+    """Marked ``flaky: true``: reported, never gating (nor compared)."""
 
 
 def case_results(report: Mapping[str, Any]) -> dict[str, CaseResults]:
@@ -67,7 +69,8 @@ def case_results(report: Mapping[str, Any]) -> dict[str, CaseResults]:
     results = {}
     for record in report.get("cases") or []:
         trials = record.get("trials")
-        runs = trials if isinstance(trials, list) and trials else [record]
+        kept = trials.get("records") if isinstance(trials, dict) else None
+        runs = kept if isinstance(kept, list) and kept else [record]
         metrics = record.get("metrics") or {}
         results[str(record["name"])] = CaseResults(
             status=str(record.get("status", "")),
@@ -75,6 +78,7 @@ def case_results(report: Mapping[str, Any]) -> dict[str, CaseResults]:
             constraints=_counts(runs, "constraints", "constraint", "satisfied"),
             cost_usd=float(metrics.get("cost_usd") or 0.0),
             elapsed_s=float(metrics.get("elapsed_s") or 0.0),
+            flaky=record.get("flaky") is True,
         )
     return results
 

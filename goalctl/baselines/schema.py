@@ -29,6 +29,7 @@ def baseline_schema(dialect: str) -> dict[str, Any]:
             "constraints": _COUNTS,
             "cost_usd": _AMOUNT,
             "elapsed_s": _AMOUNT,
+            "flaky": {"const": True, "description": "marked flaky: never compared"},
         },
     }
     return {

@@ -13,6 +13,7 @@ import click
 
 from goalctl.cli.base import _settings, cli, echo, echo_err, echo_json, in_github_actions
 from goalctl.cli.completion import complete_case_names, complete_run_ids, complete_scenario_paths
+from goalctl.trials.counts import MAX_TRIALS
 
 if TYPE_CHECKING:
     from goalctl.baselines import BaselineSettings
@@ -173,6 +174,18 @@ def _baseline_settings(
     help="Run only the cases with this name or glob, e.g. 'refund-*' (repeatable).",
 )
 @click.option(
+    "--trials",
+    type=click.IntRange(1, MAX_TRIALS),
+    default=None,
+    help="Run each case N independent times (a case's own `trials` wins). [default: the "
+    "scenario's trials, else 1]",
+)
+@click.option(
+    "--no-early-stop",
+    is_flag=True,
+    help="Run every trial, even once a case's verdict can no longer change.",
+)
+@click.option(
     "--baseline",
     "baseline_file",
     is_flag=False,
@@ -220,6 +233,8 @@ def run(
     junit_path: Path | None,
     shard_text: str | None,
     case_patterns: tuple[str, ...],
+    trials: int | None,
+    no_early_stop: bool,
     baseline_file: str | None,
     fail_on_regression: bool,
     regression_alpha: float | None,
@@ -261,6 +276,8 @@ def run(
         include_drafts=include_drafts,
         shard=parse_shard(shard_text) if shard_text else None,
         cases=case_patterns,
+        trials=trials,
+        early_stop=not no_early_stop,
         baseline=_baseline_settings(
             baseline_file, fail_on_regression, regression_alpha, cost_tolerance, latency_tolerance
         ),

@@ -61,6 +61,9 @@ class CompletionRequest:
     """The case the call belongs to (scripted per-case replies, transcripts)."""
     tools: tuple[Block, ...] = ()
     """Tools the model may call: ``{"name", "description", "input_schema"}`` each."""
+    trial: int = 1
+    """The trial of the case the call belongs to (1 is the first): part of the cassette key
+    from the second trial on, so a replay reproduces each trial (metadata, never sent)."""
 
     def canonical(self) -> dict[str, Any]:
         """The request as sent, in a stable form (the cassette key is its hash).
@@ -83,9 +86,12 @@ class CompletionRequest:
         return canonical
 
     def key(self) -> str:
-        text = json.dumps(
-            self.canonical(), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-        )
+        keyed = self.canonical()
+        if self.trial > 1:
+            # The first trial keeps the key of a run without trials: cassettes recorded before
+            # a scenario had trials still replay it.
+            keyed["trial"] = self.trial
+        text = json.dumps(keyed, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
     @property

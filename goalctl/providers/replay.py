@@ -172,6 +172,8 @@ class ReplayProvider:
         if record is None:
             preview = " ".join(request.last_user_message.split())[:80]
             case = f", case {request.case!r}" if request.case else ""
+            if request.trial > 1:
+                case += f", trial {request.trial}"
             raise ProviderError(
                 f"replay: no recorded response for request {self.redactor.key(request)[:12]} "
                 f"({request.purpose} call, model {request.model!r}{case}, "
@@ -204,6 +206,7 @@ class RecordingProvider:
             "key": key,
             "purpose": request.purpose,
             "case": request.case,
+            **({"trial": request.trial} if request.trial > 1 else {}),
             "request": self.redactor.data(request.canonical()),
             "response": self.redactor.response(response),
         }

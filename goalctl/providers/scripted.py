@@ -6,7 +6,8 @@ Which reply answers a call, in order of precedence:
    each step of a tool loop, takes the next one (the last one repeats);
 2. ``{match, reply}`` rules answer any call whose user messages the regex matches (judge and
    recovery calls included; tool results count as user text, so a rule can answer what a tool
-   returned), first match wins;
+   returned), first match wins; a rule with ``trials: [...]`` answers only those trials of a
+   case, so a flaky agent is scripted deterministically;
 3. plain replies in ``responses`` answer agent calls by case: reply *i* answers case *i*
    (the last one answers any further cases).
 
@@ -15,8 +16,9 @@ A reply is text, one tool call ``{tool_use: {name, input}}``, or a list of conte
 (``toolu_<case>_<n>``, *n* counting the calls the request already carries), and the reply's
 stop reason is ``tool_use``.
 
-Cases run concurrently, so replies are chosen by case, never by arrival order: the same
-scenario always gets the same replies. Token usage is estimated (four characters per token,
+Cases run concurrently, so replies are chosen by case and trial, never by arrival order: the
+same scenario always gets the same replies, and every trial of a case starts its own replies
+from the first. Token usage is estimated (four characters per token,
 tool calls and results counted as their JSON) so that cost budgets mean something offline.
 """
 
@@ -118,7 +120,7 @@ class ScriptedProvider:
         case_order: tuple[str, ...] = (),
         latency_ms: float = 0.0,
     ) -> None:
-        self._rules: list[tuple[str, Scripted]] = []
+        self._rules: list[tuple[str, frozenset[int] | None, Scripted]] = []
         self._plain: list[Scripted] = []
         for item in responses:
             rule = _rule_parts(item)
@@ -132,7 +134,7 @@ class ScriptedProvider:
         }
         self._case_index = {name: index for index, name in enumerate(case_order)}
         self._latency_s = latency_ms / 1000
-        self._served: defaultdict[str | None, int] = defaultdict(int)
+        self._served: defaultdict[tuple[str | None, int], int] = defaultdict(int)
         self.calls: list[CompletionRequest] = []
         """Every request received, in arrival order (tests and debugging)."""
 
@@ -148,13 +150,16 @@ class ScriptedProvider:
             # A case's calls come one after another (an agent awaits each reply before its
             # next step), so counting them per case is deterministic under concurrency.
             replies = self._case_replies[request.case]
-            served = self._served[request.case]
-            self._served[request.case] += 1
+            turn = (request.case, request.trial)
+            served = self._served[turn]
+            self._served[turn] += 1
             return replies[min(served, len(replies) - 1)]
         # Every user message, so a retry (whose last message is feedback) still matches the
         # rule that answered the case's prompt; tool results too, so a rule can answer them.
         prompt = "\n".join(_message_text(m) for m in request.messages if m.role == "user")
-        for pattern, reply in self._rules:
+        for pattern, trials, reply in self._rules:
+            if trials is not None and request.trial not in trials:
+                continue
             try:
                 if search(pattern, prompt):
                     return reply
@@ -174,10 +179,12 @@ class ScriptedProvider:
         return None
 
 
-def _rule_parts(item: Any) -> tuple[str, Scripted] | None:
+def _rule_parts(item: Any) -> tuple[str, frozenset[int] | None, Scripted] | None:
     item = _plain(item)
     if isinstance(item, Mapping) and "match" in item:
-        return str(item["match"]), Scripted.of(item["reply"])
+        trials = item.get("trials")
+        only = None if trials is None else frozenset(int(t) for t in trials)
+        return str(item["match"]), only, Scripted.of(item["reply"])
     return None
 
 

@@ -56,6 +56,13 @@ class CaseRecord:
     answers: list[str] = field(default_factory=list)
     """Each final answer of a multi-turn case, in order (the last is ``text``); empty for a
     case of one turn."""
+    trial: int = 1
+    """Which trial of the case this record is (1 is the first); left out of JSON when 1."""
+    flaky: bool = False
+    """The case is marked flaky: reported, never counted for the verdict."""
+    trials: dict[str, Any] | None = None
+    """For a case of several trials, the record of the whole case: its statistics and every
+    trial's record (``goalctl.trials.summary``); None for one trial."""
 
     @classmethod
     def finished(
@@ -68,6 +75,7 @@ class CaseRecord:
         checks: Sequence[Check],
         constraints: Sequence[ConstraintCheck],
         earlier: Sequence[tuple[CaseOutput, Sequence[Check]]] = (),
+        trial: int = 1,
     ) -> CaseRecord:
         passed = all(c.passed for c in checks) and all(c.satisfied for c in constraints)
         return cls(
@@ -89,6 +97,8 @@ class CaseRecord:
             ],
             list(output.trajectory),
             [cap_text(answer) for answer in output.answers] if len(output.answers) > 1 else [],
+            trial,
+            case.flaky,
         )
 
     @classmethod
@@ -100,6 +110,7 @@ class CaseRecord:
         metrics: Metrics,
         error: str,
         trajectory: Sequence[Mapping[str, Any]] = (),
+        trial: int = 1,
     ) -> CaseRecord:
         return cls(
             index,
@@ -110,6 +121,8 @@ class CaseRecord:
             error=cap_text(error),
             metrics=_metrics(metrics),
             trajectory=[dict(step) for step in trajectory],
+            trial=trial,
+            flaky=case.flaky,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -121,6 +134,13 @@ class CaseRecord:
             del data["trajectory"]  # only agents that call tools have one
         if not self.answers:
             del data["answers"]  # only multi-turn cases have several
+        # Cases of one trial, not flaky, keep the shape they had before trials existed.
+        if self.trial == 1:
+            del data["trial"]
+        if not self.flaky:
+            del data["flaky"]
+        if self.trials is None:
+            del data["trials"]
         return data
 
     @classmethod
@@ -159,15 +179,19 @@ def build_report(
 ) -> dict[str, Any]:
     """The versioned report of a run."""
     goal = scenario.goal
+    # A flaky case is reported, never counted: not in the criteria, the constraints or the
+    # run's error.
+    gating = [r for r in records if not r.flaky]
     case_errors = [r for r in records if r.status == "error"]
-    if error is None and case_errors:
-        first = case_errors[0]
+    gating_errors = [r for r in gating if r.status == "error"]
+    if error is None and gating_errors:
+        first = gating_errors[0]
         error = f"case {first.name!r}: {first.error}"
     criteria = aggregate_criteria(
-        scenario, [(r.name, r.check_objects()) for r in records if r.status != "error"]
+        scenario, [(r.name, r.check_objects()) for r in gating if r.status != "error"]
     )
     constraints = aggregate_constraints(
-        scenario, [(r.name, r.constraint_objects()) for r in records], list(run_checks)
+        scenario, [(r.name, r.constraint_objects()) for r in gating], list(run_checks)
     )
     not_run = len(scenario.cases) - len(records)
     if error is not None:

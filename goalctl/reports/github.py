@@ -117,6 +117,12 @@ def run_annotations(report: dict[str, Any]) -> list[WorkflowCommand]:
             message, title = reason.detail, "goalctl: " + reason.summary.replace("`", "")
         level = "warning" if reason.level == WARNING else "error"
         lines.append(annotation(level, message, file=path, line=reason.line, title=title))
+    for case in report["cases"]:
+        if case.get("flaky") and case["status"] != "passed":
+            stats = case.get("trials")
+            rate = f"{stats['passed']}/{stats['run']} trials passed" if stats else case["status"]
+            message = f"flaky case {case['name']}: {rate} (reported, never gates)"
+            lines.append(annotation("notice", message, file=path, title=f"goalctl: {goal} flaky"))
     return lines
 
 
@@ -141,7 +147,42 @@ def step_summary(reports: Sequence[dict[str, Any]]) -> str:
         score = f"{report['score']:.0%}" if verdict.scored else "—"
         run_id = report["run_id"]
         rows.append(f"| {goal} | {mark} | {why} | {score} | {cases} | {cost} | `{run_id}` |")
-    return "\n".join(rows + _refusal_rows(reports) + _comparison_rows(reports)) + "\n"
+    rows += _trial_rows(reports) + _refusal_rows(reports) + _comparison_rows(reports)
+    return "\n".join(rows) + "\n"
+
+
+def _trial_rows(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """Per criterion of the runs with trials: pass rate, 95% interval, pass@k, pass^k; and
+    what early stopping saved. Ids are slugs: safe Markdown."""
+    from goalctl.reports.trials import trials_line
+
+    rows = []
+    for report in reports:
+        line = trials_line(report)
+        if line is None:
+            continue
+        goal = f"`{report['goal']['id']}`"
+        for criterion in report["criteria"]:
+            stats = criterion.get("trials") or {}
+            if not stats:
+                continue
+            low, high = stats["interval"]
+            rows.append(
+                f"| {goal} | `{criterion['id']}` | {stats['passed']}/{stats['trials']} | "
+                f"{stats['pass_rate']:.0%} | {low:.0%}–{high:.0%} | {stats['k']} | "
+                f"{stats['pass_at_k']:.2f} | {stats['pass_hat_k']:.2f} | {line} |"
+            )
+    if not rows:
+        return []
+    return [
+        "",
+        "**Trials** (95% Wilson intervals; pass@k: one of k trials passes, pass^k: all k do)",
+        "",
+        "| goal | criterion | trials passed | pass rate | 95% interval | k | pass@k | pass^k "
+        "| trials |",
+        "|---|---|--:|--:|---|--:|--:|--:|---|",
+        *rows,
+    ]
 
 
 def _comparison_rows(reports: Sequence[dict[str, Any]]) -> list[str]:

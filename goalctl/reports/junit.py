@@ -1,13 +1,16 @@
 """JUnit XML, the test-report format CI systems read (GitHub, GitLab, Jenkins).
 
-Each run is a ``<testsuite>``; each success criterion and each constraint is a
-``<testcase>`` pointing at the scenario line that defines it. Only what fails the goal is a
-``<failure>`` — the reasons of :func:`goalctl.verdict.verdict_of`, the same reasons every other
-output names. A warning (a violated soft constraint, or an unmet criterion when the met ones
-carry 90% of the weight anyway) only writes ``<system-out>``, so CI readers count it as passed
-and a goal that exits 0 has no failure. A constraint without a ``check`` is ``<skipped>``: it
-guides the agent and is never verified. When the run errored there is no verdict, so every
-verifiable testcase carries an ``<error>`` instead.
+Each run is a ``<testsuite>``; each success criterion and each constraint is a ``<testcase>``
+pointing at the scenario line that defines it. With trials, a criterion's testcase carries its
+pass rate, 95% interval, pass@k and pass^k as ``<properties>`` (the criterion is what gates, so
+its testcase is where the numbers belong), and each flaky case is a ``<skipped>`` testcase with
+its pass rate: reported, never failing the suite. Only what fails the goal is a ``<failure>`` —
+the reasons of :func:`goalctl.verdict.verdict_of`, the same reasons every other output names. A
+warning (a violated soft constraint, or an unmet criterion when the met ones carry 90% of the
+weight anyway) only writes ``<system-out>``, so CI readers count it as passed and a goal that
+exits 0 has no failure. A constraint without a ``check`` is ``<skipped>``: it guides the agent
+and is never verified. When the run errored there is no verdict, so every verifiable testcase
+carries an ``<error>`` instead.
 """
 
 from __future__ import annotations
@@ -124,6 +127,10 @@ def _add_suite(root: ET.Element, report: dict[str, Any]) -> Totals:
         _element(properties, "property", name="score", value=report.get("score", ""))
     if verdict.reasons:
         _element(properties, "property", name="why", value=verdict.explanation())
+    trials = report.get("trials")
+    if trials:
+        for key in ("planned", "run", "saved"):
+            _element(properties, "property", name=f"trials_{key}", value=trials[key])
     error = None
     if report["verdict"] == "error":
         error = report["error"] or "the run errored"
@@ -133,6 +140,8 @@ def _add_suite(root: ET.Element, report: dict[str, Any]) -> Totals:
     for constraint in report["constraints"]:
         reason = reasons.get(("constraint", constraint["id"]))
         _add_constraint(suite, report, constraint, reason, error)
+    for flaky in (c for c in report["cases"] if c.get("flaky")):
+        _add_flaky(suite, report, flaky)
     for reason in verdict.reasons:
         if reason.kind == "run" and reason.level == FAILURE:
             item = {"id": goal["id"], "line": reason.line}
@@ -180,6 +189,9 @@ def _add_criterion(
     error: str | None,
 ) -> None:
     case = _testcase(suite, report, "criterion", criterion)
+    stats = criterion.get("trials")
+    if stats:
+        _trial_properties(case, stats)
     evidence = "\n".join(criterion["evidence"])
     if error is not None:
         _element(case, "error", error, message=error, type="run-error")
@@ -198,6 +210,35 @@ def _add_criterion(
             f"warning: criterion {criterion['id']} unmet (weight {criterion['weight']:g}; "
             f"the other criteria carry 90% without it)\n{evidence}",
         )
+
+
+def _trial_properties(testcase: ET.Element, stats: Mapping[str, Any]) -> None:
+    properties = _element(testcase, "properties")
+    low, high = stats["interval"]
+    values = {
+        "trials_passed": f"{stats['passed']}/{stats['trials']}",
+        "pass_rate": stats["pass_rate"],
+        "interval_95": f"{low}-{high}",
+        "k": stats["k"],
+        "pass_at_k": stats["pass_at_k"],
+        "pass_hat_k": stats["pass_hat_k"],
+    }
+    for name, value in values.items():
+        _element(properties, "property", name=name, value=value)
+
+
+def _add_flaky(suite: ET.Element, report: dict[str, Any], case: Mapping[str, Any]) -> None:
+    """A flaky case: skipped, so CI counts it neither passed nor failed, with its numbers."""
+    item = {"id": case["name"], "line": 1}
+    testcase = _testcase(suite, report, "flaky case", item)
+    stats = case.get("trials")
+    if stats:
+        _trial_properties(testcase, {**stats, "trials": stats["run"]})
+        rate = f"{stats['passed']}/{stats['run']} trials passed"
+    else:
+        rate = f"{case['status']} (one trial)"
+    message = f"flaky: reported, never gates: {rate}"
+    _element(testcase, "skipped", message=message)
 
 
 def _add_constraint(

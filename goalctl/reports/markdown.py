@@ -8,6 +8,7 @@ from typing import Any
 from goalctl.config.prices import cost_column, cost_text
 from goalctl.excerpts import plural, shorten
 from goalctl.reports.steps import StepText, cases_with_steps, hidden_steps, step_texts
+from goalctl.reports.trials import case_status, trials_line, trials_section
 from goalctl.verdict import FAILURE, WARNING, verdict_of
 
 VERDICT_LABELS = {
@@ -63,6 +64,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{totals['input_tokens']} input and {totals['output_tokens']} output tokens, "
         f"{totals['elapsed_s']:.2f}s",
     ]
+    trials = trials_line(report)
+    if trials:
+        lines.insert(-1, f"- {trials}")
     rescored = report.get("rescored_from")
     if rescored:
         lines.append(
@@ -118,6 +122,7 @@ def render_markdown(report: dict[str, Any]) -> str:
                 mark, result = "✅", "held"
             constraint = f"`{c['id']}` {_cell(c['description'])}"
             lines.append(_row(mark, constraint, c["type"], c["category"], _cell(result)))
+    lines += trials_section(report)
     lines += [
         "",
         "## Cases",
@@ -134,7 +139,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append(
             _row(
                 _cell(case["name"]),
-                case["status"],
+                case_status(case),
                 case["attempts"],
                 metrics["llm_calls"],
                 cost,

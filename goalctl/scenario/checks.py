@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any, Final
 
 from goalctl.errors import ConfigError, GoalctlError, TemplateError
-from goalctl.goal import Metric, readiness_issues, structural_issues
+from goalctl.goal import GoalStatus, Metric, readiness_issues, structural_issues
 from goalctl.scenario.criteria import check_case_names, check_checks
 from goalctl.scenario.model import Case, ScenarioSpec, TemplateText
 from goalctl.scenario.render import (
@@ -47,6 +47,7 @@ def check_scenario(
     check_checks(reader, spec)
     check_workspace(reader, spec, config)
     check_case_names(reader, [case.name for case in spec.cases])
+    _flaky_cases(reader, spec)
     _judge_criteria(reader, spec)
     _templates(reader, spec, templates, config)
     from goalctl.tools.validation import check_tools, check_turns
@@ -74,6 +75,18 @@ def check_unbuilt(
             compiled(template)
         except LocatedTemplateError as exc:
             _template_problem(reader, template, exc, None)
+
+
+def _flaky_cases(reader: _Reader, spec: ScenarioSpec) -> None:
+    """Flaky cases never gate: a goal whose every case is flaky would have nothing to judge."""
+    if spec.status is GoalStatus.DRAFT or not spec.cases:
+        return
+    if all(case.flaky for case in spec.cases):
+        reader.at(
+            ("cases", 0, "flaky"),
+            "every case is flaky, so no case can decide whether the goal is achieved",
+            "leave at least one case without `flaky: true`",
+        )
 
 
 def _own_name(case: object) -> str | None:

@@ -11,7 +11,9 @@ from pydantic import (
     Discriminator,
     Field,
     PrivateAttr,
+    StrictBool,
     StrictFloat,
+    StrictInt,
     Tag,
     model_validator,
 )
@@ -21,12 +23,15 @@ from goalctl.goal import Goal, GoalStatus, OneLine, _Strict
 from goalctl.regexes import check_pattern
 from goalctl.scenario.positions import SourceMap
 from goalctl.tools.model import ToolName, ToolSpec
+from goalctl.trials.counts import MAX_TRIALS
 
 FILE_FORMAT_VERSION = 1
 
 
 Regex = Annotated[str, AfterValidator(check_pattern)]
 """A string that must be a valid regular expression."""
+TrialCount = Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)]
+"""How many times a case runs (1 to 1000)."""
 
 
 class ToolCall(_Strict):
@@ -111,6 +116,10 @@ class ScriptedRule(_Strict):
 
     match: Regex
     """Regular expression searched in the case's user messages, tool results included."""
+    trials: Annotated[list[TrialCount], Field(min_length=1)] | None = None
+    """Only for these trials of a case (1 is the first), e.g. ``[8, 9, 10]``: a rule that
+    answers some trials differently scripts a flaky agent deterministically. Default: every
+    trial."""
     reply: Reply
     """The reply returned when the expression matches: text, ``{tool_use: {name, input}}``,
     or a list of content blocks."""
@@ -172,6 +181,12 @@ class Case(_Strict):
     plus ``previous`` (the previous answer's text), ``answers`` (the answers so far) and
     ``turn`` (1 for the first follow-up). The case's output is the last answer; checks see
     every answer as ``answers``."""
+    trials: TrialCount | None = None
+    """How many independent times this case runs; wins over ``--trials`` and the scenario's
+    ``trials``."""
+    flaky: StrictBool = False
+    """A case known to be flaky: it runs and is reported (labelled flaky, with its pass rate),
+    never fails the goal, and always runs all its trials (it is there to be measured)."""
 
 
 def _cases_schema(schema: dict[str, Any]) -> None:
@@ -224,6 +239,13 @@ class ScenarioSpec(Goal):
     tools: list[ToolSpec] = Field(default_factory=list)
     """Tools the agent may call: ``{name, description, input_schema}`` and one implementation
     (``mock`` rules, a ``python`` function marked ``@goalctl.tool``, or a ``command``)."""
+    trials: TrialCount | None = None
+    """How many independent times each case runs (default 1); ``--trials`` wins over it, a
+    case's own ``trials`` wins over both. Each criterion is then judged per case over its
+    trials, and reports give pass rates with Wilson intervals, pass@k and pass^k."""
+    early_stop: StrictBool = True
+    """Stop a case's trials once no outcome of the remaining ones could change its verdict
+    or the goal's (``--no-early-stop`` turns it off for a run)."""
     responses: list[ScriptedResponse] = Field(default_factory=list)
     """Scripted replies for the offline provider: reply *i* answers case *i*, or
     ``{match, reply}`` rules. A reply is text, ``{tool_use: {name, input}}``, or a list of

@@ -17,6 +17,7 @@ from typing import Any, Final
 from goalctl.errors import UsageError
 from goalctl.reading import ReadError, decode, loads_json, read_bytes, read_bytes_from
 from goalctl.state.model import RunState, StateFormatError, is_aware_time
+from goalctl.trials.counts import MAX_TRIALS
 
 STATE_FILE: Final = "state.json"
 EVENTS_FILE: Final = "events.jsonl"
@@ -173,11 +174,12 @@ _CHECKPOINT_FIELDS: Final[dict[str, tuple[type, ...]]] = {
     "constraints": (list,),
     "earlier_attempts": (list,),
     "trajectory": (list,),
+    "flaky": (bool,),
 }
 
 
 _CHECKPOINT_KEYS: Final = frozenset(
-    {"case", "name", "status", "input", "expected", "output", *_CHECKPOINT_FIELDS}
+    {"case", "name", "status", "input", "expected", "output", "trial", *_CHECKPOINT_FIELDS}
 )
 
 
@@ -193,6 +195,9 @@ def _checkpoint_problem(record: Record) -> str | None:
     unknown = sorted(key for key in record if key not in _CHECKPOINT_KEYS)
     if unknown:
         return f"unknown key {unknown[0]!r}"
+    trial = record.get("trial", 1)
+    if type(trial) is not int or not 1 <= trial <= MAX_TRIALS:
+        return f"'trial' must be an integer from 1 to {MAX_TRIALS}"
     missing = [key for key in ("input", "expected") if key not in record]
     if missing:
         return f"missing key {missing[0]!r}"

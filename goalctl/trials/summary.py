@@ -1,0 +1,226 @@
+"""A case of several trials as one record, and the statistics reports show for trials.
+
+The case's record (what ``report.json`` lists under ``cases``) keeps the shape of a record of
+one trial, so every reader of reports reads it alike: its ``status`` is the case's verdict over
+its trials, its ``checks`` say per criterion whether the case meets it over its trials (with
+the pass rate and interval as evidence), its ``constraints`` whether any trial violated each,
+its metrics are the sums over its trials and its ``output``/``text`` are the last trial's.
+``trials`` adds the statistics and every trial's own record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from goalctl.reports.data import CaseRecord
+from goalctl.statistics import Interval, pass_at_k, pass_hat_k, wilson_interval
+from goalctl.trials.verdicts import Rule, criterion_verdicts, tally_of
+
+CONFIDENCE = 0.95
+"""The confidence of the intervals reports show (a criterion's own ``confidence`` gates)."""
+
+
+def interval_json(passed: int, trials: int, confidence: float = CONFIDENCE) -> list[float]:
+    interval: Interval = wilson_interval(passed, trials, confidence)
+    return [round(interval.low, 6), round(interval.high, 6)]
+
+
+def interval_text(interval: Sequence[float]) -> str:
+    """``40%–89%``: an interval as every human-facing output writes it."""
+    low, high = interval
+    return f"{_percent(low)}–{_percent(high)}"
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def rate_json(passed: int, trials: int) -> dict[str, Any]:
+    """Pass rate, 95% Wilson interval, pass@k and pass^k with k = the trials that ran."""
+    return {
+        "passed": passed,
+        "trials": trials,
+        "pass_rate": round(passed / trials, 6) if trials else 0.0,
+        "interval": interval_json(passed, trials),
+        "k": trials,
+        "pass_at_k": round(pass_at_k(passed, trials, trials), 6) if trials else 0.0,
+        "pass_hat_k": round(pass_hat_k(passed, trials, trials), 6) if trials else 0.0,
+    }
+
+
+def case_record(
+    records: Sequence[CaseRecord],
+    planned: int,
+    rules: Sequence[Rule],
+    verdict: str,
+    stopped_early: bool,
+) -> CaseRecord:
+    """The record of a case of several trials, from its trials' records (in trial order)."""
+    trials = [record.to_json() | {"trial": record.trial} for record in records]
+    first, last = records[0], records[-1]
+    tally = tally_of(planned, trials)
+    run = len(records)
+    # Judged over the planned trials when it stopped early (the verdict the rest could not
+    # change), else over those that ran.
+    verdicts = criterion_verdicts(tally, rules, planned if stopped_early else run)
+    checks = []
+    criteria: dict[str, Any] = {}
+    evaluated = run - tally.errored
+    for rule in rules:
+        passed = tally.passes.get(rule.criterion, 0)
+        stats = rate_json(passed, evaluated)
+        met = bool(verdicts.get(rule.criterion))
+        criteria[rule.criterion] = {**stats, "met": met}
+        needs = f"needs {_percent(rule.threshold)}"
+        if rule.confidence is not None:
+            needs = (
+                f"needs the {_percent(rule.confidence)} lower bound at {_percent(rule.threshold)}"
+            )
+        evidence = (
+            f"{passed}/{evaluated} trials passed "
+            f"(95% interval {interval_text(stats['interval'])}), {needs}"
+        )
+        checks.append(
+            {
+                "criterion": rule.criterion,
+                "passed": met,
+                "evidence": evidence,
+                "score": None,
+                "error": None,
+            }
+        )
+    constraints = _constraints(records)
+    errored = next((r for r in records if r.status == "error"), None)
+    metrics = _summed([r.metrics for r in records])
+    statuses = [r.status for r in records]
+    return CaseRecord(
+        index=first.index,
+        name=first.name,
+        status=verdict,
+        input=first.input,
+        expected=first.expected,
+        output=last.output,
+        text=last.text,
+        error=None if errored is None else f"trial {errored.trial}: {errored.error}",
+        attempts=sum(r.attempts for r in records),
+        metrics=metrics,
+        checks=checks,
+        constraints=constraints,
+        flaky=first.flaky,
+        trials={
+            "planned": planned,
+            "run": run,
+            "stopped_early": stopped_early,
+            "passed": statuses.count("passed"),
+            "failed": statuses.count("failed"),
+            "errored": statuses.count("error"),
+            **{
+                k: v
+                for k, v in rate_json(statuses.count("passed"), run).items()
+                if k not in ("passed", "trials")
+            },
+            "criteria": criteria,
+            "records": trials,
+        },
+    )
+
+
+def _constraints(records: Sequence[CaseRecord]) -> list[dict[str, Any]]:
+    """Per constraint: violated when a trial violated it, naming the first such trial."""
+    merged: dict[str, dict[str, Any]] = {}
+    counts: dict[str, int] = {}
+    for record in records:
+        for check in record.constraints:
+            name = str(check["constraint"])
+            counts.setdefault(name, 0)
+            if name not in merged:
+                merged[name] = {
+                    "constraint": name,
+                    "satisfied": True,
+                    "evidence": "",
+                    "error": None,
+                }
+            if not check["satisfied"]:
+                counts[name] += 1
+                if merged[name]["satisfied"]:
+                    merged[name] = {
+                        "constraint": name,
+                        "satisfied": False,
+                        "evidence": f"trial {record.trial}: {check['evidence']}",
+                        "error": check.get("error"),
+                    }
+    for name, entry in merged.items():
+        if entry["satisfied"]:
+            entry["evidence"] = f"held in all {len(records)} trials"
+        elif counts[name] > 1:
+            entry["evidence"] += f" (violated in {counts[name]} of {len(records)} trials)"
+    return list(merged.values())
+
+
+def _summed(metrics: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {}
+    for entry in metrics:
+        for name, value in entry.items():
+            total[name] = total.get(name, 0) + value
+    if "elapsed_s" in total:
+        total["elapsed_s"] = round(float(total["elapsed_s"]), 6)
+    if "cost_usd" in total:
+        total["cost_usd"] = round(float(total["cost_usd"]), 8)
+    return total
+
+
+def add_trial_statistics(
+    report: dict[str, Any], records: Sequence[CaseRecord], *, early_stop: bool, planned: int
+) -> None:
+    """Per criterion, pooled over the trials of the cases that count (not flaky, not errored):
+    pass rate, 95% Wilson interval, pass@k and pass^k averaged over those cases, with k the
+    fewest trials any of them ran; and the run's trials (planned, run, saved by early stopping)."""
+    counted = [r for r in records if not r.flaky and r.status != "error"]
+    for criterion in report["criteria"]:
+        per_case = [_criterion_counts(r, criterion["id"]) for r in counted]
+        per_case = [(c, n) for c, n in per_case if n]
+        passed = sum(c for c, _ in per_case)
+        trials = sum(n for _, n in per_case)
+        k = min((n for _, n in per_case), default=0)
+        stats: dict[str, Any] = {
+            "passed": passed,
+            "trials": trials,
+            "pass_rate": round(passed / trials, 6) if trials else 0.0,
+            "interval": interval_json(passed, trials),
+            "k": k,
+            "pass_at_k": _mean([pass_at_k(c, n, k) for c, n in per_case]) if k else 0.0,
+            "pass_hat_k": _mean([pass_hat_k(c, n, k) for c, n in per_case]) if k else 0.0,
+        }
+        criterion["trials"] = stats
+    run = sum(_trials_run(r) for r in records)
+    saved = sum(
+        r.trials["planned"] - r.trials["run"]
+        for r in records
+        if r.trials is not None and r.trials["stopped_early"]
+    )
+    report["trials"] = {
+        "planned": planned,
+        "run": run,
+        "saved": saved,
+        "early_stop": early_stop,
+        "stopped_early": [r.name for r in records if r.trials and r.trials["stopped_early"]],
+    }
+    report["totals"]["trials_run"] = run
+    report["totals"]["cases_flaky"] = sum(r.flaky for r in records)
+
+
+def _criterion_counts(record: CaseRecord, criterion: str) -> tuple[int, int]:
+    if record.trials is None:
+        check = next((c for c in record.checks if c["criterion"] == criterion), None)
+        return (int(bool(check["passed"])), 1) if check is not None else (0, 0)
+    stats = record.trials["criteria"].get(criterion)
+    return (int(stats["passed"]), int(stats["trials"])) if stats else (0, 0)
+
+
+def _trials_run(record: CaseRecord) -> int:
+    return 1 if record.trials is None else int(record.trials["run"])
+
+
+def _mean(values: Sequence[float]) -> float:
+    return round(sum(values) / len(values), 6) if values else 0.0
