@@ -77,12 +77,13 @@ def stored_records(store: RunStore, state: RunState) -> list[CaseRecord]:
                 else ""
             )
         )
+    # One line per trial of each case (one per case without trials).
     records = [CaseRecord.from_json(line) for line in store.read_checkpoint(run_id)]
     if not records:
         raise UsageError(
             f"run {run_id} stored no case outputs (no case finished): nothing to rescore"
         )
-    return sorted(records, key=lambda r: r.index)
+    return sorted(records, key=lambda r: (r.index, r.trial))
 
 
 def current_scenario(state: RunState, records: Sequence[CaseRecord]) -> Scenario:
@@ -188,7 +189,7 @@ class Rescore(ScenarioRun):
 
         index = self.indexes[stored.name]
         if stored.status == "error":
-            return replace(stored, index=index)
+            return replace(stored, index=index, flaky=self.scenario.cases[index].flaky)
         case = self.scenario.cases[index]
         context = case_context(
             self.scenario.goal,
@@ -220,8 +221,12 @@ class Rescore(ScenarioRun):
             checks = await self.evaluator.check_case(context, output, metrics, judge)
             constraints = await self.evaluator.check_constraints(context, output, metrics, judge)
         except GoalctlError as exc:
-            return CaseRecord.errored(index, stored.name, case, metrics, str(exc))
-        record = CaseRecord.finished(index, stored.name, case, output, metrics, checks, constraints)
+            return CaseRecord.errored(
+                index, stored.name, case, metrics, str(exc), trial=stored.trial
+            )
+        record = CaseRecord.finished(
+            index, stored.name, case, output, metrics, checks, constraints, trial=stored.trial
+        )
         return replace(record, metrics=stored.metrics)
 
     def _run_checks(self) -> list[ConstraintCheck]:

@@ -188,3 +188,27 @@ class TestRefusals:
             f"run {old} stored no case outputs (no case finished): nothing to rescore"
             in result.stderr
         )
+
+
+def test_each_stored_trial_is_rescored(tmp_path: Path, isolated_environment: Path) -> None:
+    from tests.conftest import SCENARIOS
+
+    path = tmp_path / "review.md"
+    path.write_text((SCENARIOS / "review-sentiment-trials.md").read_text())
+    old = first_run(path)
+    result = run_cli("rescore", "--json", old)
+    assert result.exit_code == 0, result.stderr
+    new = json.loads(result.stdout)["run_id"]
+    store = RunStore(state_dir(isolated_environment))
+    trials_of = {
+        run: [(line["name"], line.get("trial", 1)) for line in store.read_checkpoint(run)]
+        for run in (old, new)
+    }
+    assert sorted(trials_of[new]) == sorted(trials_of[old])
+    before, after = (
+        json.loads((store.run_dir(run) / "report.json").read_text()) for run in (old, new)
+    )
+    assert [c["trials"] for c in after["criteria"]] == [c["trials"] for c in before["criteria"]]
+    assert [(c["name"], c["status"], c.get("flaky")) for c in after["cases"]] == [
+        (c["name"], c["status"], c.get("flaky")) for c in before["cases"]
+    ]
