@@ -156,5 +156,4 @@ def share_global_options(group: click.Group) -> None:
         if isinstance(command, click.Group):  # `goalctl baseline save --state-dir DIR`
             for sub in command.commands.values():
                 sub.params.extend(_global_options(shown=name in RUN_COMMANDS))
-            continue
         command.params.extend(_global_options(shown=name in RUN_COMMANDS))
