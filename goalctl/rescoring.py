@@ -240,10 +240,10 @@ class Rescore(ScenarioRun):
             for constraint in self.scenario.goal.constraints
             if reads_only_metrics(constraint)
         ]
-        if self.budget_stop is not None and all(
-            c.constraint != self.budget_stop.constraint for c in checks
-        ):
-            checks.append(self.budget_stop)
+        stop = self.budget_stop
+        if stop is not None:
+            # The budget held over the agent's spend but this run's judge calls broke it.
+            checks = [c for c in checks if c.constraint != stop.constraint] + [stop]
         return checks
 
     def complete_report(self, report: dict[str, Any]) -> dict[str, Any]:

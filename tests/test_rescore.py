@@ -212,3 +212,28 @@ def test_each_stored_trial_is_rescored(tmp_path: Path, isolated_environment: Pat
     assert [(c["name"], c["status"], c.get("flaky")) for c in after["cases"]] == [
         (c["name"], c["status"], c.get("flaky")) for c in before["cases"]
     ]
+
+
+def test_budgets_apply_to_the_judge_calls(scenario: Path) -> None:
+    # The run makes 4 calls (2 answers, 2 judgements): within the budget of 4. Rescored with
+    # two more judged criteria, it needs 6 judgements: the budget stops it.
+    budget = (
+        "constraints:\n  - id: calls\n    description: At most four model calls\n"
+        "    constraint_type: hard\n    category: cost\n    check: llm_calls <= 4\n"
+    )
+    scenario.write_text(SCENARIO.replace("cases:\n", budget + "cases:\n", 1))
+    old = first_run(scenario)
+    judged = "".join(
+        f"  - id: judged-{n}\n    description: Judged again\n    metric: llm_judge\n"
+        "    weight: 0.1\n"
+        for n in (1, 2)
+    )
+    text = scenario.read_text().replace("constraints:\n", judged + "constraints:\n", 1)
+    scenario.write_text(text)
+    result = run_cli("rescore", "--json", old)
+    assert result.exit_code == 1, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["totals"]["llm_calls"] == 5  # the call over the budget is counted, then stops
+    assert [r["summary"] for r in summary["reasons"]] == [
+        "hard constraint `calls` violated (a budget: the run stopped)"
+    ]

@@ -10,7 +10,7 @@ from goalctl.baselines.comparison import BaselineSettings
 from goalctl.baselines.discovery import Found, find_baseline, where_looked
 from goalctl.baselines.document import FORMAT, Baseline, baseline_path, read_baseline
 from goalctl.baselines.gate import compare_report
-from goalctl.baselines.markdown import comparison_lines
+from goalctl.baselines.markdown import comparison_lines, comparison_summary
 from goalctl.baselines.saving import Saved, save_baseline
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "baseline_path",
     "compare_report",
     "comparison_lines",
+    "comparison_summary",
     "find_baseline",
     "read_baseline",
     "save_baseline",

@@ -71,6 +71,23 @@ def comparison_lines(comparison: Mapping[str, Any], heading: str = "##") -> list
     return lines
 
 
+def comparison_summary(comparison: Mapping[str, Any]) -> str:
+    """``compared with baseline 1.0.0 (parent version, 10 paired cases): regressed:
+    `cites-source``: the console's line about a comparison."""
+    base = comparison["baseline"]
+    relation = {"parent": "parent version, ", "named": "--baseline, "}.get(base["relation"], "")
+    head = (
+        f"compared with baseline {base['goal_version']} ({relation}"
+        f"{comparison['cases']['paired']} paired cases)"
+    )
+    regressions = comparison["regressions"]
+    if not regressions:
+        return f"{head}: no regression"
+    names = ", ".join(f"`{name}`" for name in regressions)
+    gate = "" if comparison["fail_on_regression"] else " (reported only)"
+    return f"{head}: regressed: {names}{gate}"
+
+
 def _names(names: list[str]) -> str:
     return ", ".join(_cell(name) for name in names)
 
