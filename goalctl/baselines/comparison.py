@@ -22,7 +22,7 @@ from typing import Any
 
 from goalctl.baselines.document import Baseline
 from goalctl.baselines.results import ZERO, CaseResults, Count, case_results
-from goalctl.statistics import fisher_exact, mcnemar_exact
+from goalctl.statistics import Alternative, fisher_exact, mcnemar_exact
 
 COMPARISON_VERSION = 1
 DEFAULT_ALPHA = 0.05
@@ -76,19 +76,8 @@ class BaselineSettings:
         )
 
 
-@dataclass(frozen=True)
-class Paired:
-    """One criterion's (or constraint's) results on the cases both runs evaluated."""
-
-    before: list[Count]
-    after: list[Count]
-
-    @property
-    def single(self) -> bool:
-        return all(c.evaluated == 1 for c in (*self.before, *self.after))
-
-    def total(self, side: Sequence[Count]) -> Count:
-        return sum(side, ZERO)
+def _total(counts: Sequence[Count]) -> Count:
+    return sum(counts, ZERO)
 
 
 def compare(
@@ -155,6 +144,7 @@ def _item(
     field: str,
     settings: BaselineSettings,
 ) -> dict[str, Any]:
+    # One criterion's (or constraint's) results on the cases both runs evaluated it on.
     before, after = [], []
     for name in names:
         old = getattr(then[name], field).get(ident, ZERO)
@@ -162,20 +152,19 @@ def _item(
         if old.evaluated and new.evaluated:
             before.append(old)
             after.append(new)
-    pair = Paired(before, after)
     item: dict[str, Any] = {
         "kind": kind,
         "id": ident,
         "line": line,
         "cases": len(before),
-        "before": pair.total(before).text(),
-        "after": pair.total(after).text(),
+        "before": _total(before).text(),
+        "after": _total(after).text(),
     }
     if not before:
         return item | {"test": None, "p_value": None, "verdict": NOT_COMPARED}
     worse = sum(b.rate > a.rate for b, a in zip(before, after, strict=True))
     better = sum(b.rate < a.rate for b, a in zip(before, after, strict=True))
-    if pair.single:
+    if all(c.evaluated == 1 for c in (*before, *after)):
         test = "mcnemar"
         p_worse = mcnemar_exact(worse, better, "greater")
         p_better = mcnemar_exact(worse, better, "less")
@@ -191,7 +180,7 @@ def _item(
         )
         floor = min(1.0, extreme * len(before))
     underpowered = floor >= settings.alpha
-    shift = pair.total(after).rate - pair.total(before).rate
+    shift = _total(after).rate - _total(before).rate
     if p_worse < settings.alpha:
         verdict, p_value = REGRESSED, p_worse
     elif p_better < settings.alpha:
@@ -212,10 +201,10 @@ def _item(
     }
 
 
-def _adjusted(before: Sequence[Count], after: Sequence[Count], alternative: str) -> float:
+def _adjusted(before: Sequence[Count], after: Sequence[Count], alternative: Alternative) -> float:
     """The smallest per-case Fisher p-value, Bonferroni-adjusted for the number of cases."""
     smallest = min(
-        fisher_exact(((b.passed, b.failed), (a.passed, a.failed)), alternative)  # type: ignore[arg-type]
+        fisher_exact(((b.passed, b.failed), (a.passed, a.failed)), alternative)
         for b, a in zip(before, after, strict=True)
     )
     return min(1.0, smallest * len(before))
