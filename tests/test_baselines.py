@@ -343,3 +343,17 @@ class TestDiscovery:
         )
         with pytest.raises(UsageError, match="is a baseline of goal 'faq', not of 'calculator'"):
             find_baseline(load_scenario(tmp_path / "calculator.md"), None)
+
+
+def test_settings_travel_to_a_worker_in_the_state(tmp_path: Path) -> None:
+    from goalctl.planning import RunOptions
+
+    scenario = load_scenario(SCENARIOS / "faq-v2.md")
+    named = BaselineSettings(
+        file="b.json", alpha=0.01, cost_tolerance=0.5, latency_tolerance=0, fail_on_regression=True
+    )
+    state = RunOptions(baseline=named).to_state(scenario)
+    assert state["baseline"]["file"] == str(Path("b.json").resolve())
+    back = RunOptions.from_state(json.loads(json.dumps(state))).baseline
+    assert back == BaselineSettings(str(Path("b.json").resolve()), 0.01, 0.5, 0.0, True)
+    assert RunOptions.from_state(RunOptions().to_state(scenario)).baseline is None
