@@ -132,6 +132,7 @@ def run_paths(
     """
     notices: list[str] = []
     scenarios, skipped = load_for_run(paths, options, notices)
+    options = with_baseline_folders(options, scenarios)
     plans = plan_all(scenarios, options, notices)
     _tell(notices, notify)
     store = RunStore(state_dir)
@@ -157,6 +158,15 @@ def plan_all(
     if options.baseline is not None and plans:
         _check_baselines(plans, options, notices if notices is not None else [])
     return plans
+
+
+def with_baseline_folders(options: RunOptions, scenarios: Sequence[Scenario]) -> RunOptions:
+    """With ``--baseline``, the folders of every scenario run: a parent version's baseline is
+    looked for beside each of them (the scenario's own folder first)."""
+    if options.baseline is None:
+        return options
+    folders = tuple(dict.fromkeys(str(s.path.parent.resolve()) for s in scenarios))
+    return replace(options, baseline=replace(options.baseline, folders=folders))
 
 
 def _check_baselines(plans: Sequence[Plan], options: RunOptions, notices: list[str]) -> None:
@@ -204,6 +214,7 @@ def run_detached(
     """``goalctl run --detach``: check and plan everything here, then one worker per run."""
     notices: list[str] = []
     scenarios, skipped = load_for_run(paths, options, notices)
+    options = with_baseline_folders(options, scenarios)
     store = RunStore(state_dir)
     run_ids = []
     plans = plan_all(scenarios, options, notices)  # key checks, no work

@@ -161,7 +161,7 @@ def plan_scenario(
     if options.baseline is not None:
         from goalctl.baselines import find_baseline
 
-        baseline = find_baseline(scenario, options.baseline.file)
+        baseline = find_baseline(scenario, options.baseline.file, options.baseline.folders)
     spec = scenario.spec
     agent_class(spec.agent).preflight(scenario, config)
     # A scenario that names its provider means it; the project's stands in for one that does not.

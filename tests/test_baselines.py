@@ -355,5 +355,5 @@ def test_settings_travel_to_a_worker_in_the_state(tmp_path: Path) -> None:
     state = RunOptions(baseline=named).to_state(scenario)
     assert state["baseline"]["file"] == str(Path("b.json").resolve())
     back = RunOptions.from_state(json.loads(json.dumps(state))).baseline
-    assert back == BaselineSettings(str(Path("b.json").resolve()), 0.01, 0.5, 0.0, True)
+    assert back == BaselineSettings(str(Path("b.json").resolve()), 0.01, 0.5, 0.0, True, ())
     assert RunOptions.from_state(RunOptions().to_state(scenario)).baseline is None

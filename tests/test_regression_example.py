@@ -215,3 +215,20 @@ class TestRefusals:
         assert (comparison["alpha"], comparison["cost_tolerance"]) == (0.01, 0.0)
         # At α = 0.01, five regressions of ten (p = 1/32) are no longer significant.
         assert comparison["regressions"] == []
+
+
+def test_a_parents_baseline_beside_another_scenario_run(tmp_path: Path) -> None:
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v2").mkdir()
+    for name in ("faq-v1.md", "faq-v1.baseline.json"):
+        shutil.copy(SCENARIOS / name, tmp_path / "v1" / name)
+    shutil.copy(SCENARIOS / "faq-v2.md", tmp_path / "v2" / "faq-v2.md")
+    both = run_cli(
+        "run", "--json", "--fail-on-regression", str(tmp_path / "v1"), str(tmp_path / "v2")
+    )
+    assert both.exit_code == 1
+    verdicts = {run["scenario"]: run["verdict"] for run in json.loads(both.stdout)["runs"]}
+    assert verdicts == {
+        str(tmp_path / "v1" / "faq-v1.md"): "achieved",
+        str(tmp_path / "v2" / "faq-v2.md"): "not_achieved",
+    }

@@ -54,6 +54,8 @@ class BaselineSettings:
     cost_tolerance: float = DEFAULT_COST_TOLERANCE
     latency_tolerance: float = DEFAULT_LATENCY_TOLERANCE
     fail_on_regression: bool = False
+    folders: tuple[str, ...] = ()
+    """Where else a parent version's baseline may be: the folders of the scenarios run."""
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,7 @@ class BaselineSettings:
             "cost_tolerance": self.cost_tolerance,
             "latency_tolerance": self.latency_tolerance,
             "fail_on_regression": self.fail_on_regression,
+            "folders": list(self.folders),
         }
 
     @classmethod
@@ -73,6 +76,7 @@ class BaselineSettings:
             cost_tolerance=float(data.get("cost_tolerance", DEFAULT_COST_TOLERANCE)),
             latency_tolerance=float(data.get("latency_tolerance", DEFAULT_LATENCY_TOLERANCE)),
             fail_on_regression=bool(data.get("fail_on_regression", False)),
+            folders=tuple(str(f) for f in data.get("folders") or () if isinstance(f, str)),
         )
 
 

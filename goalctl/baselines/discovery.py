@@ -8,6 +8,7 @@ scenario with ``parent_version``, the baseline of that version of the goal among
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +26,12 @@ class Found:
     """``saved`` (its own file), ``parent`` (its parent version's) or ``named`` (FILE)."""
 
 
-def find_baseline(scenario: Scenario, file: str | None) -> Found | None:
+def find_baseline(
+    scenario: Scenario, file: str | None, folders: Sequence[str] = ()
+) -> Found | None:
     """The baseline of ``scenario``, or None when it has none; a baseline that is there but
-    unreadable, or of another goal, is a :class:`UsageError`."""
+    unreadable, or of another goal, is a :class:`UsageError`. A parent version's baseline is
+    looked for in the scenario's folder, then in ``folders``."""
     goal = scenario.goal
     if file is not None:
         named = read_baseline(Path(file))
@@ -43,12 +47,15 @@ def find_baseline(scenario: Scenario, file: str | None) -> Found | None:
         return Found(saved, "saved")
     if goal.parent_version is None:
         return None
-    for candidate in sorted(scenario.path.parent.glob("*" + SUFFIX)):
-        if candidate == own or not candidate.is_file():
-            continue
-        parent = read_baseline(candidate)
-        if parent.goal_id == goal.id and parent.goal_version == goal.parent_version:
-            return Found(parent, "parent")
+    here = scenario.path.parent
+    places = [here, *(Path(f) for f in folders if Path(f).resolve() != here.resolve())]
+    for folder in places:
+        for candidate in sorted(folder.glob("*" + SUFFIX)):
+            if candidate.resolve() == own.resolve() or not candidate.is_file():
+                continue
+            parent = read_baseline(candidate)
+            if parent.goal_id == goal.id and parent.goal_version == goal.parent_version:
+                return Found(parent, "parent")
     return None
 
 
@@ -58,6 +65,6 @@ def where_looked(scenario: Scenario) -> str:
     if scenario.goal.parent_version is not None:
         place += (
             f", nor a baseline of {scenario.goal.id} {scenario.goal.parent_version} (its "
-            f"parent_version) in {scenario.path.parent}"
+            f"parent_version) beside the scenarios"
         )
     return place
