@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import click
 
-from goalctl.cli import authoring, completion, history, runs  # noqa: F401 - registers them
+from goalctl.cli import (  # noqa: F401 - registers the commands
+    authoring,
+    baselines,
+    completion,
+    history,
+    runs,
+)
 from goalctl.cli.base import _settings, cli, echo_err, share_global_options
 from goalctl.error_handler import error_handler
 
