@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
-.PHONY: run test lint fmt bench snapshots schemas clean
+.PHONY: run test test-browser lint fmt bench snapshots schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "goalctl needs Python >= 3.11")'
@@ -21,6 +21,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The HTML report and the history site in headless Chromium from the distribution
+# (/usr/bin/chromium; apt-get install chromium), never a browser playwright downloads.
+# tests/browser is collected only when named, so `make test` needs no browser.
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -q tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check goalctl tests benchmarks examples

@@ -11,7 +11,7 @@ from harness import Budget, Context, Row, benchmark, progress, run_command
 STARTUP_BUDGET = Budget(0.100)
 """DESIGN §9: ``goalctl --version`` in at most 100 ms."""
 
-LAZY_PACKAGES = ("anthropic", "jsonschema", "httpx", "rich", "pydantic")
+LAZY_PACKAGES = ("anthropic", "jsonschema", "httpx", "rich", "pydantic", "plotly")
 """Heavy packages ``--version`` must not import; commands import them when they need them."""
 
 TOP_IMPORTS = 10

@@ -38,6 +38,8 @@ class RunOptions:
     concurrency: int = DEFAULT_CONCURRENCY
     record: bool = False
     report_dir: Path | None = None
+    html_dir: Path | None = None
+    """``--html``: each run's HTML report is also written here."""
     include_drafts: bool = False
     shard: tuple[int, int] | None = None
     """``(i, n)``: run only the i-th of n stable shares of the scenarios."""
@@ -68,7 +70,7 @@ class RunOptions:
 
     def to_state(self, scenario: Scenario) -> dict[str, Any]:
         """What a worker needs to run (or resume) exactly as asked; kept in ``state.json``."""
-        return {
+        state: dict[str, Any] = {
             "concurrency": self.concurrency,
             "record": self.record,
             "report_dir": str(self.report_dir.resolve()) if self.report_dir else None,
@@ -81,10 +83,14 @@ class RunOptions:
             "trials": self.trials,
             "early_stop": self.early_stop,
         }
+        if self.html_dir is not None:  # only then: state.json stays as it was without --html
+            state["html_dir"] = str(self.html_dir.resolve())
+        return state
 
     @classmethod
     def from_state(cls, options: dict[str, Any]) -> RunOptions:
         report_dir = options.get("report_dir")
+        html_dir = options.get("html_dir")
         prices = options.get("prices") or {}
         baseline = options.get("baseline")
         settings = None
@@ -96,6 +102,7 @@ class RunOptions:
             concurrency=int(options.get("concurrency", DEFAULT_CONCURRENCY)),
             record=bool(options.get("record", False)),
             report_dir=Path(report_dir) if report_dir else None,
+            html_dir=Path(html_dir) if isinstance(html_dir, str) and html_dir else None,
             prices={name: Price(float(i), float(o)) for name, (i, o) in prices.items()},
             judge_model=options.get("judge_model"),
             redact=tuple(options.get("redact") or ()),

@@ -19,7 +19,7 @@ from goalctl.reports.markdown import render_markdown
 from goalctl.state import DamagedRun, RunStatus, RunStore
 from goalctl.state.readers import read_document
 
-FORMATS = ("md", "json", "junit")
+FORMATS = ("md", "json", "junit", "html")
 REPORT_FILE = "report.json"
 COLLECTION_VERSION = 1
 
@@ -27,7 +27,8 @@ _REQUIRED = {"goal": dict, "run_id": str, "verdict": str, "criteria": list, "con
 
 
 def report_runs(store: RunStore, run_ids: Sequence[str], fmt: str) -> str:
-    """The reports of ``run_ids`` (exact ids or unique prefixes) in ``fmt``: md, json, junit.
+    """The reports of ``run_ids`` (exact ids or unique prefixes) in ``fmt``: md, json, junit,
+    html (one page; two runs of a goal are not compared there, as in JUnit).
 
     The text ends with a newline. A run named twice is reported once.
     """
@@ -39,6 +40,10 @@ def report_runs(store: RunStore, run_ids: Sequence[str], fmt: str) -> str:
     reports = [load_report(store, run_id) for run_id in resolved]
     if fmt == "junit":
         return render_junit(reports)
+    if fmt == "html":
+        from goalctl.reports.html import render_html
+
+        return render_html(reports)
     comparison = _comparison(reports)
     if fmt == "json":
         document: dict[str, Any]

@@ -451,6 +451,15 @@ class ScenarioRun:
                 path = directory / f"{stem}{suffix}"
                 path.write_text(content, encoding="utf-8")
                 paths.append(path)
+        if self.options.html_dir is not None:
+            from goalctl.reports.html import render_html
+
+            self.options.html_dir.mkdir(parents=True, exist_ok=True)
+            path = (
+                self.options.html_dir / f"{self.scenario.goal.id}-{self.scenario.goal.version}.html"
+            )
+            path.write_text(render_html([report]), encoding="utf-8")
+            paths.append(path)
         return paths
 
 

@@ -23,6 +23,19 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 collect_ignore = ["fixtures"]
 
 
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/browser needs Chromium: collected only when named (``make test-browser``), so
+    ``make test`` runs without a browser."""
+    if collection_path != BROWSER_TESTS:
+        return None
+    here = Path(config.invocation_params.dir)
+    named = ((here / arg.split("::")[0]).resolve() for arg in config.args)
+    return not any(path == BROWSER_TESTS or BROWSER_TESTS in path.parents for path in named)
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """State, home and caches live under tmp_path; CI variables of the host are removed."""

@@ -121,8 +121,10 @@ class TestFormats:
 
     def test_an_unknown_format_is_a_usage_error(self, store: RunStore) -> None:
         with pytest.raises(UsageError) as caught:
-            report_runs(store, [BEFORE], "html")
-        assert str(caught.value) == "unknown report format 'html' (use one of: md, json, junit)"
+            report_runs(store, [BEFORE], "pdf")
+        assert (
+            str(caught.value) == "unknown report format 'pdf' (use one of: md, json, junit, html)"
+        )
 
     def test_no_runs_is_a_usage_error(self, store: RunStore) -> None:
         with pytest.raises(UsageError, match=r"^name at least one run"):

@@ -75,6 +75,8 @@ class RunRequest:
     concurrency: int | None = None
     record: bool = False
     report_dir: Path | None = None
+    html_dir: Path | None = None
+    """``--html``: each run's HTML report is also written here."""
     include_drafts: bool = False
     shard: str | None = None
     """``I/N``: only the I-th of N stable shares of the scenarios."""
@@ -108,6 +110,7 @@ class RunRequest:
             excluded=project.exclusion,
             record=self.record,
             report_dir=self.report_dir,
+            html_dir=self.html_dir,
             include_drafts=self.include_drafts,
             shard=parse_shard(self.shard) if self.shard else None,
             cases=self.cases,
@@ -118,13 +121,15 @@ class RunRequest:
 
 
 def check_destinations(request: RunRequest, state_dir: Path, state_dir_label: str) -> None:
-    """Refuse, before anything runs, a state dir, report dir or JUnit file that cannot be
-    written."""
+    """Refuse, before anything runs, a state dir, report dir, HTML dir or JUnit file that
+    cannot be written."""
     from goalctl.destinations import check_destination
 
     check_destination(state_dir, state_dir_label, directory=True)
     if request.report_dir is not None:
         check_destination(request.report_dir, "--report-dir", directory=True)
+    if request.html_dir is not None:
+        check_destination(request.html_dir, "--html", directory=True)
     if request.junit is not None:
         check_destination(request.junit, "--junit", directory=False)
 

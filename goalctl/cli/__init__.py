@@ -2,7 +2,8 @@
 
 Library modules are imported inside the commands so that ``goalctl --version`` and ``--help``
 stay fast (DESIGN §9). Commands live in :mod:`goalctl.cli.authoring` (scenario files),
-:mod:`goalctl.cli.runs` (runs) and :mod:`goalctl.cli.completion` (shell completion); importing
+:mod:`goalctl.cli.runs` (runs), :mod:`goalctl.cli.history` (the history site) and
+:mod:`goalctl.cli.completion` (shell completion); importing
 them registers them on the group.
 """
 
@@ -14,6 +15,7 @@ from goalctl.cli import (  # noqa: F401 - registers the commands
     authoring,
     baselines,
     completion,
+    history,
     runs,
 )
 from goalctl.cli.base import _settings, cli, echo_err, share_global_options

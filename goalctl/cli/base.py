@@ -140,7 +140,19 @@ def _global_options(*, shown: bool) -> list[click.Parameter]:
 
 
 RUN_COMMANDS = frozenset(
-    {"run", "status", "list", "logs", "stop", "start", "cleanup", "report", "baseline", "rescore"}
+    {
+        "run",
+        "status",
+        "list",
+        "logs",
+        "stop",
+        "start",
+        "cleanup",
+        "report",
+        "history",
+        "baseline",
+        "rescore",
+    }
 )
 """Commands that read or write runs: their --help lists --state-dir (the others take it too,
 for the internal-error logs it locates, without crowding their help)."""

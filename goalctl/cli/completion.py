@@ -56,6 +56,28 @@ def complete_run_ids(
     return [CompletionItem(name) for _, name in sorted(found, reverse=True) if name not in named]
 
 
+def complete_goal_ids(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Ids of the goals that have runs in the state dir (a run id is ``<goal-id>-<8 hex>``)."""
+    from click.shell_completion import CompletionItem
+
+    from goalctl.state.ids import goal_of_run_id, is_run_id
+
+    try:
+        with os.scandir(_state_dir(ctx) / "runs") as entries:
+            goals = {goal_of_run_id(e.name) for e in entries if is_run_id(e.name) and e.is_dir()}
+    except Exception:  # a missing or broken state dir (or project file) completes nothing
+        return []
+    given = ctx.params.get(param.name or "")
+    named = set(given) if isinstance(given, tuple) else set()
+    return [
+        CompletionItem(goal)
+        for goal in sorted(goals)
+        if goal.startswith(incomplete) and goal not in named
+    ]
+
+
 def complete_scenario_paths(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:

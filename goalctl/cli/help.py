@@ -9,7 +9,10 @@ import click
 SECTIONS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("Author scenarios", ("init", "validate", "render", "agents", "schema")),
     ("Run", ("run", "stop", "start")),
-    ("Inspect runs", ("status", "list", "logs", "report", "baseline", "rescore", "cleanup")),
+    (
+        "Inspect runs",
+        ("status", "list", "logs", "report", "history", "baseline", "rescore", "cleanup"),
+    ),
     ("CI", ("matrix",)),
     ("Shell", ("completion",)),
 )

@@ -129,6 +129,13 @@ def _baseline_settings(
     help="Also write each run's report.md and report.json here, as <goal-id>-<version>.md/.json.",
 )
 @click.option(
+    "--html",
+    "html_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write each run's HTML report here, as <goal-id>-<version>.html (one "
+    "self-contained file).",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print a JSON summary instead of progress lines."
 )
 @click.option("--include-drafts", is_flag=True, help="Also run draft and suspended goals.")
@@ -204,6 +211,7 @@ def run(
     concurrency: int | None,
     record: bool,
     report_dir: Path | None,
+    html_dir: Path | None,
     as_json: bool,
     include_drafts: bool,
     detach: bool,
@@ -240,6 +248,7 @@ def run(
         concurrency=concurrency,
         record=record,
         report_dir=report_dir,
+        html_dir=html_dir,
         include_drafts=include_drafts,
         shard=shard_text,
         cases=case_patterns,
@@ -523,7 +532,7 @@ def cleanup(
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["md", "json", "junit"]),
+    type=click.Choice(["md", "json", "junit", "html"]),
     default="md",
     show_default=True,
     help="Report format.",

@@ -210,6 +210,9 @@ def build_report(
             "name": goal.name,
             "version": goal.version,
             "description": goal.description,
+            # The lineage `goalctl history` draws; only goals that evolved from another have it.
+            **({"parent_version": goal.parent_version} if goal.parent_version else {}),
+            **({"evolution_reason": goal.evolution_reason} if goal.evolution_reason else {}),
         },
         "agent": scenario.spec.agent,
         "provider": provider,

@@ -206,6 +206,7 @@ _OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "concurrency": (int,),
     "record": (bool,),
     "report_dir": (str, type(None)),
+    "html_dir": (str, type(None)),
     "scenario_sha256": (str, type(None)),
     "baseline": (dict, type(None)),
 }

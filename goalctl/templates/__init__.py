@@ -84,15 +84,20 @@ def _template_lineno(tb: TracebackType | None) -> int | None:
     return lineno
 
 
-def compile_template(source: str, *, timeout: float = DEFAULT_TIMEOUT) -> jinja2.Template:
+def compile_template(
+    source: str, *, timeout: float = DEFAULT_TIMEOUT, html: bool = False
+) -> jinja2.Template:
     """Compile a template; a syntax error becomes :class:`TemplateError` with its line.
+
+    ``html`` compiles it with autoescape on (goalctl's HTML pages): every value it prints is
+    escaped unless it is :class:`markupsafe.Markup`.
 
     Compiling runs under a render's budget (its time, and any :func:`render_limits` around
     it), so a template too large to compile in time is refused like one too slow to render.
     """
     token = _start(timeout)
     try:
-        return environment().from_string(source)
+        return environment(html=html).from_string(source)
     except TemplateLimitError:
         raise
     except jinja2.TemplateSyntaxError as exc:

@@ -337,11 +337,13 @@ def _finalize(value: Any) -> Any:
 
 
 @functools.cache
-def environment() -> ImmutableSandboxedEnvironment:
-    """The one Jinja environment: immutable sandbox, strict undefined, no autoescape."""
+def environment(*, html: bool = False) -> ImmutableSandboxedEnvironment:
+    """The Jinja environment: immutable sandbox, strict undefined; autoescape only for
+    ``html`` (goalctl's HTML pages, whose values are scenario text from strangers), never for
+    prompts, which are text."""
     env = _BoundedEnvironment(
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        autoescape=html,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

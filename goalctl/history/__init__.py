@@ -1,0 +1,24 @@
+"""``goalctl history``: a static site over the state dir (issue 16).
+
+Per goal: the pass rate of each criterion over its runs with 95% intervals, cost and time per
+run, and the lineage of its versions with each ``evolution_reason``; an index of goals; each
+run's HTML report. :func:`build_history` is the whole surface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from goalctl.history.collect import collect
+from goalctl.history.site import Site, write_site
+from goalctl.state import RunStore
+
+__all__ = ["Site", "build_history"]
+
+
+def build_history(store: RunStore, goal_ids: Sequence[str], out: Path) -> tuple[Site, list[str]]:
+    """Write the history of ``goal_ids`` (every goal with a finished run when empty) into
+    ``out``; returns the site and a warning for each run left out."""
+    goals, warnings = collect(store, goal_ids)
+    return write_site(goals, out, warnings), warnings
