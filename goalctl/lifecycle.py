@@ -136,18 +136,46 @@ def run_paths(
     _tell(notices, notify)
     store = RunStore(state_dir)
     outcomes = asyncio.run(run_plans(plans, store, options, observer, clock, make_id))
+    from goalctl.models.attach import attach_comparisons
+
+    attach_comparisons(plans, outcomes, store, options)
     return RunSummary(outcomes, skipped, notices)
 
 
 def plan_all(scenarios: Sequence[Scenario], options: RunOptions) -> list[Plan]:
-    """Plan every scenario (config, providers, key checks): all before any work."""
-    from goalctl.planning import resolve_configs
+    """Plan every scenario (config, providers, key checks, prices): all before any work.
+
+    A scenario compared across models is planned once per model, in the models' order.
+    """
+    from goalctl.planning import compared_models, resolve_configs
 
     configs = resolve_configs(scenarios, options)
-    return [
-        plan_scenario(scenario, options, config=config)
-        for scenario, config in zip(scenarios, configs, strict=True)
-    ]
+    plans = []
+    for scenario, config in zip(scenarios, configs, strict=True):
+        models = compared_models(scenario, options)
+        if not models:
+            plans.append(plan_scenario(scenario, options, config=config))
+            continue
+        check_report_names(scenario, models)
+        plans.extend(
+            plan_scenario(scenario, options, config=config, compared=models, model=model)
+            for model in models
+        )
+    return plans
+
+
+def check_report_names(scenario: Scenario, models: Sequence[str]) -> None:
+    """Compared models must not write the same ``--report-dir`` files."""
+    from goalctl.models.names import model_slug
+
+    seen: dict[str, str] = {}
+    for model in models:
+        other = seen.setdefault(model_slug(model), model)
+        if other != model:
+            raise UsageError(
+                f"{scenario.path}: models {other!r} and {model!r} would share report file "
+                f"names ({model_slug(model)}); compare them in separate runs"
+            )
 
 
 def _tell(notices: Sequence[str], notify: Callable[[str], None] | None) -> None:
@@ -178,6 +206,14 @@ def run_detached(
     store = RunStore(state_dir)
     run_ids = []
     plans = plan_all(scenarios, options)  # key checks, no work
+    compared = next((p for p in plans if p.compared), None)
+    if compared is not None:
+        asyncio.run(_close(*(r.provider for p in plans for r in (p.agent_route, p.judge_route))))
+        raise UsageError(
+            f"{compared.scenario.path} runs with several models "
+            f"({', '.join(compared.compared)}), and their comparison is made when the runs "
+            "end together: run it without --detach (or give one --model)"
+        )
     _tell(notices, notify)
     for plan in plans:
         asyncio.run(_close(plan.agent_route.provider, plan.judge_route.provider))

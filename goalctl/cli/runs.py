@@ -50,6 +50,19 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     return value
 
 
+def _models(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--model a,b`` and ``--model a --model b``: one model as given, several each checked."""
+    if len(values) == 1 and "," not in values[0]:
+        _name(ctx, param, values[0])
+        return values
+    from goalctl.models.names import parse_model_option
+
+    try:
+        return parse_model_option(values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=str, shell_complete=complete_scenario_paths)
 @click.option(
@@ -57,7 +70,15 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     callback=_name,
     help="Use this provider for every scenario (anthropic, openai, scripted, replay).",
 )
-@click.option("--model", callback=_name, help="Use this model for every scenario.")
+@click.option(
+    "--model",
+    "model_values",
+    multiple=True,
+    callback=_models,
+    metavar="MODEL[,MODEL…]",
+    help="Use this model for every scenario; several (a,b or repeated) run each scenario "
+    "once per model and compare them side by side.",
+)
 @click.option(
     "--config",
     "config_pairs",
@@ -125,7 +146,7 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
 def run(
     paths: tuple[str, ...],
     provider: str | None,
-    model: str | None,
+    model_values: tuple[str, ...],
     config_pairs: tuple[str, ...],
     config_file: Path | None,
     concurrency: int | None,
@@ -159,7 +180,8 @@ def run(
 
     options = RunOptions(
         provider=provider,
-        model=model,
+        model=model_values[0] if len(model_values) == 1 else None,
+        models=model_values if len(model_values) > 1 else (),
         config_overrides=config_pairs,
         config_values=_config_file(config_file),
         config_file=str(config_file) if config_file is not None else None,

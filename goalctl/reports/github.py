@@ -139,6 +139,8 @@ def step_summary(reports: Sequence[dict[str, Any]]) -> str:
         totals = report["totals"]
         verdict = verdict_of(report)
         goal = f"`{report['goal']['id']}` {report['goal']['version']}"
+        if report.get("models"):
+            goal += f" `{report['model']}`"  # compared model names are plain (models.names)
         mark = marks.get(verdict.verdict, _markdown_text(verdict.verdict))
         # Ids are slugs, so explanations are safe Markdown; an error is arbitrary text.
         why = verdict.explanation() if verdict.scored else _markdown_text(verdict.because())
@@ -147,7 +149,24 @@ def step_summary(reports: Sequence[dict[str, Any]]) -> str:
         score = f"{report['score']:.0%}" if verdict.scored else "—"
         run_id = report["run_id"]
         rows.append(f"| {goal} | {mark} | {why} | {score} | {cases} | {cost} | `{run_id}` |")
-    return "\n".join(rows + _trial_rows(reports) + _refusal_rows(reports)) + "\n"
+    rows += _trial_rows(reports) + _model_rows(reports) + _refusal_rows(reports)
+    return "\n".join(rows) + "\n"
+
+
+def _model_rows(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """Each compared scenario's "Models side by side" table, once."""
+    from goalctl.models.comparison import comparison_markdown
+
+    rows: list[str] = []
+    seen: set[str] = set()
+    for report in reports:
+        comparison = report.get("models")
+        if not comparison or report["scenario"] in seen:
+            continue
+        seen.add(report["scenario"])
+        heading = f"#### Models side by side: `{report['goal']['id']}`"
+        rows += ["", heading, *comparison_markdown(comparison)[2:]]
+    return rows
 
 
 def _trial_rows(reports: Sequence[dict[str, Any]]) -> list[str]:
