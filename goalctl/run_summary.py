@@ -72,7 +72,8 @@ def outcome_line(outcome: RunOutcome) -> Line:
         return Line(f"{outcome.run_id}: stopped — {done}", "warn")
     totals = report["totals"]
     verdict = verdict_of(report)
-    line = f"{outcome.run_id}: {verdict_word(verdict.verdict)}"
+    run = f"{outcome.run_id} ({outcome.model})" if report.get("models") else outcome.run_id
+    line = f"{run}: {verdict_word(verdict.verdict)}"
     explanation = verdict.explanation()
     if explanation:
         line += f" — {explanation}"

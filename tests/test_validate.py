@@ -281,6 +281,7 @@ def test_examples_are_valid() -> None:
         "table-booking-turns",
         "coding-fizzbuzz",
         "review-sentiment",
+        "ticket-priority",
     }
 
 
@@ -317,7 +318,7 @@ class TestCommand:
         result = run_cli("validate", str(SCENARIOS))
         assert (result.exit_code, result.stdout, result.stderr) == (
             0,
-            "15 scenario files valid\n",
+            "16 scenario files valid\n",
             "",
         )
 

@@ -30,11 +30,12 @@ def compare_models(reports: Sequence[Mapping[str, Any]], models: Sequence[str]) 
             if criterion["id"] not in criteria:
                 criteria.append(criterion["id"])
     runs = [_model_row(model, by_model.get(model)) for model in models]
+    ran = [run for run in runs if run["verdict"] != "not_run"]
     return {
         "version": COMPARISON_VERSION,
         "criteria": criteria,
         "runs": runs,
-        "differs": [c for c in criteria if len({_met(run, c) for run in runs}) > 1],
+        "differs": [c for c in criteria if len({_met(run, c) for run in ran}) > 1],
     }
 
 
@@ -73,9 +74,10 @@ def _rate(criterion: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _met(run: Mapping[str, Any], criterion: str) -> bool | None:
+def _met(run: Mapping[str, Any], criterion: str) -> tuple[bool, float] | None:
+    """Whether a model met a criterion and at what rate: models differ when these do."""
     rate = (run.get("criteria") or {}).get(criterion)
-    return None if rate is None else bool(rate["met"])
+    return None if rate is None else (bool(rate["met"]), float(rate["pass_rate"]))
 
 
 def _latency(cases: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
