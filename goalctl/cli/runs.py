@@ -249,6 +249,7 @@ def run(
                         "run_id": o.run_id,
                         "scenario": str(o.scenario.path),
                         "goal": o.scenario.goal.id,
+                        "model": o.model,
                         "status": o.status.value,
                         "verdict": o.verdict,
                         "score": o.report.get("score") if o.verdict != "error" else None,
