@@ -328,7 +328,8 @@ def prepare_resume(store: RunStore, state: RunState) -> Plan:
         if selected is None:
             raise UsageError(f"run {run_id}: no case of {scenario_path} matches its --case")
         scenario = selected
-    return plan_scenario(scenario, options, config=dict(state.config))
+    # A run of a comparison keeps its report names (and its judge, saved in its options).
+    return plan_scenario(scenario, options, config=dict(state.config), compared=options.models)
 
 
 def _record_worker_failure(store: RunStore, run_id: str, what: str, exc: BaseException) -> None:

@@ -330,3 +330,21 @@ def test_replay_keys_cassettes_by_model(
     runs = {r["model"]: r for r in json.loads(missing.stdout)["runs"]}
     assert runs["claude-haiku-4-5"]["verdict"] in ("achieved", "not_achieved")
     assert "model 'gpt-4o'" in runs["gpt-4o"]["error"]
+
+
+def test_a_resumed_run_of_a_comparison_keeps_its_model_judge_and_report_names(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    from goalctl.lifecycle import prepare_resume
+    from goalctl.metering import SystemClock
+    from goalctl.runner import initial_state
+
+    path = scenario(tmp_path, "models: [weak, strong]")
+    options = RunOptions(judge_model=None)
+    scenarios, _ = load_for_run([str(path)], options)
+    weak = plan_all(scenarios, options)[0]
+    store = RunStore(isolated_environment)
+    store.create(initial_state(weak, options, "pick-0000000a", SystemClock()))
+    resumed = prepare_resume(store, store.load("pick-0000000a"))
+    assert (resumed.agent_route.model, resumed.judge_route.model) == ("weak", "judge-model")
+    assert resumed.compared == ("weak", "strong")
