@@ -206,14 +206,13 @@ def run_detached(
     store = RunStore(state_dir)
     run_ids = []
     plans = plan_all(scenarios, options)  # key checks, no work
-    compared = next((p for p in plans if p.compared), None)
-    if compared is not None:
-        asyncio.run(_close(*(r.provider for p in plans for r in (p.agent_route, p.judge_route))))
-        raise UsageError(
-            f"{compared.scenario.path} runs with several models "
-            f"({', '.join(compared.compared)}), and their comparison is made when the runs "
-            "end together: run it without --detach (or give one --model)"
-        )
+    for plan in plans:
+        if plan.compared and plan.agent_route.model == plan.compared[0]:
+            # Each worker ends alone: the table is made by `goalctl report` of their runs.
+            notices.append(
+                f"{plan.scenario.path}: its {len(plan.compared)} models run detached and each "
+                "reports alone; `goalctl report` of their run ids puts them side by side"
+            )
     _tell(notices, notify)
     for plan in plans:
         asyncio.run(_close(plan.agent_route.provider, plan.judge_route.provider))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from textwrap import dedent
 from typing import Any
@@ -199,12 +200,32 @@ def test_parse_model_option() -> None:
         parse_model_option(["a", "a"])
 
 
-def test_detach_refuses_a_comparison(tmp_path: Path, isolated_environment: Path) -> None:
-    result = run_cli("run", "--detach", "--model", "strong,weak", str(scenario(tmp_path)))
-    assert result.exit_code == 2
-    assert "runs with several models (strong, weak)" in result.stderr
-    assert "run it without --detach" in result.stderr
-    assert RunStore(isolated_environment).list() == []
+def test_detached_models_report_alone_and_report_puts_them_side_by_side(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    from goalctl.reporting import report_runs
+
+    path = scenario(tmp_path)
+    result = run_cli("run", "--detach", "--json", "--model", "strong,weak", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"{path}: its 2 models run detached and each reports alone; `goalctl report` of their "
+        "run ids puts them side by side"
+    ) in result.stderr
+    run_ids = json.loads(result.stdout)["run_ids"]
+    store = RunStore(isolated_environment)
+    deadline = time.monotonic() + 60
+    while any(store.load(r).verdict is None for r in run_ids):
+        assert time.monotonic() < deadline, "the detached runs did not end"
+        time.sleep(0.05)
+    alone = json.loads(report_runs(store, run_ids[:1], "json"))
+    assert "models" not in alone
+    both = json.loads(report_runs(store, run_ids, "json"))
+    assert [r["model"] for r in both["models"]["runs"]] == ["strong", "weak"]
+    assert both["models"]["differs"] == ["right"]
+    markdown = report_runs(store, run_ids, "md")
+    assert "# Models side by side" in markdown
+    assert "| `weak` | not achieved | 1/2 50% (9%–91%) ✗ |" in markdown
 
 
 def test_a_shard_keeps_every_model_of_its_scenarios(
