@@ -108,13 +108,17 @@ def run_annotations(report: dict[str, Any]) -> list[WorkflowCommand]:
     at the scenario line that defines it; an errored run is one ``::error``."""
     path = str(report["scenario"])
     goal = f"{report['goal']['id']}@{report['goal']['version']}"
+    # Compared models annotate the same lines: each title says whose run it is.
+    model = f" [{report['model']}]" if report.get("models") else ""
+    goal += model
     lines = []
     for reason in verdict_of(report).reasons:
         if reason.level == ERROR:
             message = f"the run errored, so there is no verdict: {reason.detail}"
             title = f"goalctl: {goal} errored"
         else:
-            message, title = reason.detail, "goalctl: " + reason.summary.replace("`", "")
+            summary = reason.summary.replace("`", "")
+            message, title = reason.detail, f"goalctl{model}: {summary}"
         level = "warning" if reason.level == WARNING else "error"
         lines.append(annotation(level, message, file=path, line=reason.line, title=title))
     for case in report.get("cases", ()):
