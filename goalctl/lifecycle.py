@@ -132,7 +132,8 @@ def run_paths(
     """
     notices: list[str] = []
     scenarios, skipped = load_for_run(paths, options, notices)
-    plans = plan_all(scenarios, options)
+    options = with_baseline_folders(options, scenarios)
+    plans = plan_all(scenarios, options, notices)
     _tell(notices, notify)
     store = RunStore(state_dir)
     outcomes = asyncio.run(run_plans(plans, store, options, observer, clock, make_id))
@@ -142,10 +143,14 @@ def run_paths(
     return RunSummary(outcomes, skipped, notices)
 
 
-def plan_all(scenarios: Sequence[Scenario], options: RunOptions) -> list[Plan]:
-    """Plan every scenario (config, providers, key checks, prices): all before any work.
+def plan_all(
+    scenarios: Sequence[Scenario], options: RunOptions, notices: list[str] | None = None
+) -> list[Plan]:
+    """Plan every scenario (config, providers, key checks, prices, baselines): all before any
+    work. A scenario compared across models is planned once per model, in the models' order.
 
-    A scenario compared across models is planned once per model, in the models' order.
+    With ``--baseline``, a scenario without a baseline is told in ``notices`` and runs
+    uncompared; when no scenario has one, the comparison asked for cannot happen: refused.
     """
     from goalctl.planning import compared_models, resolve_configs
 
@@ -161,7 +166,38 @@ def plan_all(scenarios: Sequence[Scenario], options: RunOptions) -> list[Plan]:
             plan_scenario(scenario, options, config=config, compared=models, model=model)
             for model in models
         )
+    if options.baseline is not None and plans:
+        _check_baselines(plans, options, notices if notices is not None else [])
     return plans
+
+
+def with_baseline_folders(options: RunOptions, scenarios: Sequence[Scenario]) -> RunOptions:
+    """With ``--baseline``, the folders of every scenario run: a parent version's baseline is
+    looked for beside each of them (the scenario's own folder first)."""
+    if options.baseline is None:
+        return options
+    folders = tuple(dict.fromkeys(str(s.path.parent.resolve()) for s in scenarios))
+    return replace(options, baseline=replace(options.baseline, folders=folders))
+
+
+def _check_baselines(plans: Sequence[Plan], options: RunOptions, notices: list[str]) -> None:
+    from goalctl.baselines import where_looked
+
+    assert options.baseline is not None
+    named = options.baseline.file
+    missing = [plan.scenario for plan in plans if plan.baseline is None]
+    if len(missing) == len(plans):
+        if named is not None:
+            goals = ", ".join(sorted({s.goal.id for s in missing}))
+            raise UsageError(f"--baseline {named} is a baseline of no goal run here ({goals})")
+        raise UsageError(
+            "no baseline to compare with: "
+            + "; ".join(f"no {where_looked(s)}" for s in missing)
+            + "; write one with `goalctl baseline save RUN_ID`"
+        )
+    for scenario in missing:
+        where = f"not of goal {scenario.goal.id}" if named else f"no {where_looked(scenario)}"
+        notices.append(f"{scenario.path}: not compared with a baseline ({where})")
 
 
 def check_report_names(scenario: Scenario, models: Sequence[str]) -> None:
@@ -203,9 +239,10 @@ def run_detached(
     """``goalctl run --detach``: check and plan everything here, then one worker per run."""
     notices: list[str] = []
     scenarios, skipped = load_for_run(paths, options, notices)
+    options = with_baseline_folders(options, scenarios)
     store = RunStore(state_dir)
     run_ids = []
-    plans = plan_all(scenarios, options)  # key checks, no work
+    plans = plan_all(scenarios, options, notices)  # key checks, no work
     for plan in plans:
         if plan.compared and plan.agent_route.model == plan.compared[0]:
             # Each worker ends alone: the table is made by `goalctl report` of their runs.
@@ -303,6 +340,11 @@ def prepare_resume(store: RunStore, state: RunState) -> Plan:
     from goalctl.scenario.loader import load_scenario
 
     run_id = state.run_id
+    if state.rescored_from is not None:
+        raise UsageError(
+            f"run {run_id} rescored run {state.rescored_from} and cannot be resumed; "
+            f"rescore it again with `goalctl rescore {state.rescored_from}`"
+        )
     scenario_path = Path(state.scenario)
     if not scenario_path.is_file():
         raise UsageError(f"the scenario of run {run_id} is gone: {scenario_path}")

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from goalctl.config.prices import Price, PriceTable, price_remedy
 from goalctl.errors import ConfigError, UsageError
@@ -15,6 +15,9 @@ from goalctl.overrides import ConfigOverrides
 from goalctl.providers.base import Provider, ProviderContext
 from goalctl.redaction import Redactor
 from goalctl.scenario.model import Scenario
+
+if TYPE_CHECKING:
+    from goalctl.baselines import BaselineSettings, Found
 
 DEFAULT_CONCURRENCY = 32
 """Cases in flight at once: enough to hide API latency, few enough for common rate limits."""
@@ -52,6 +55,8 @@ class RunOptions:
     """``--case`` glob patterns: only the cases whose names match run (all when empty)."""
     excluded: Callable[[Path], bool] | None = None
     """Files left out when folders are scanned for scenarios (the project's ``exclude``)."""
+    baseline: BaselineSettings | None = None
+    """``--baseline``: compare each run with its baseline (None: no comparison)."""
     trials: int | None = None
     """``--trials N``: trials per case, over the scenario's ``trials`` (a case's own wins)."""
     early_stop: bool = True
@@ -75,6 +80,7 @@ class RunOptions:
             "judge_model": self.judge_model,
             "redact": list(self.redact),
             "cases": list(self.cases),
+            "baseline": self.baseline.to_state() if self.baseline is not None else None,
             "trials": self.trials,
             "early_stop": self.early_stop,
         }
@@ -83,6 +89,12 @@ class RunOptions:
     def from_state(cls, options: dict[str, Any]) -> RunOptions:
         report_dir = options.get("report_dir")
         prices = options.get("prices") or {}
+        baseline = options.get("baseline")
+        settings = None
+        if isinstance(baseline, dict):
+            from goalctl.baselines import BaselineSettings
+
+            settings = BaselineSettings.from_state(baseline)
         return cls(
             concurrency=int(options.get("concurrency", DEFAULT_CONCURRENCY)),
             record=bool(options.get("record", False)),
@@ -91,6 +103,7 @@ class RunOptions:
             judge_model=options.get("judge_model"),
             redact=tuple(options.get("redact") or ()),
             cases=tuple(p for p in options.get("cases") or () if isinstance(p, str)),
+            baseline=settings,
             trials=_trials(options.get("trials")),
             early_stop=options.get("early_stop") is not False,
             models=tuple(m for m in options.get("models") or () if isinstance(m, str)),
@@ -121,6 +134,8 @@ class Plan:
     agent_route: Route
     judge_route: Route
     prices: PriceTable = field(default_factory=PriceTable.for_run)
+    baseline: Found | None = None
+    """The baseline the run is compared with (``--baseline``), read before any work."""
     compared: tuple[str, ...] = ()
     """The models this scenario runs with, one run each, when it runs with several."""
 
@@ -161,6 +176,11 @@ def plan_scenario(
 
     if config is None:
         config = options.overrides().resolve(scenario)
+    baseline = None
+    if options.baseline is not None:
+        from goalctl.baselines import find_baseline
+
+        baseline = find_baseline(scenario, options.baseline.file, options.baseline.folders)
     spec = scenario.spec
     agent_class(spec.agent).preflight(scenario, config)
     # A scenario that names its provider means it; the project's stands in for one that does not.
@@ -212,7 +232,16 @@ def plan_scenario(
     judge_route = Route(judge_provider, judge_model)
     if compared and model not in compared:
         compared = ()  # a resumed run given another --model is not part of a comparison
-    return Plan(scenario, config, provider_name, agent_route, judge_route, prices, compared)
+    return Plan(
+        scenario,
+        config,
+        provider_name,
+        agent_route,
+        judge_route,
+        prices,
+        baseline=baseline,
+        compared=compared,
+    )
 
 
 def resolve_configs(scenarios: Sequence[Scenario], options: RunOptions) -> list[dict[str, Any]]:

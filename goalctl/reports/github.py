@@ -154,6 +154,7 @@ def step_summary(reports: Sequence[dict[str, Any]]) -> str:
         run_id = report["run_id"]
         rows.append(f"| {goal} | {mark} | {why} | {score} | {cases} | {cost} | `{run_id}` |")
     rows += _trial_rows(reports) + _model_rows(reports) + _refusal_rows(reports)
+    rows += _comparison_rows(reports)
     return "\n".join(rows) + "\n"
 
 
@@ -205,6 +206,19 @@ def _trial_rows(reports: Sequence[dict[str, Any]]) -> list[str]:
         "|---|---|--:|--:|---|--:|--:|--:|---|",
         *rows,
     ]
+
+
+def _comparison_rows(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """The "Compared with baseline" section of each run compared with one."""
+    rows = []
+    for report in reports:
+        if report.get("comparison"):
+            from goalctl.baselines.markdown import comparison_lines
+
+            goal = f"`{report['goal']['id']}` {report['goal']['version']}"
+            section = comparison_lines(report["comparison"], heading="####")
+            rows += ["", section[0] + f": {goal}", *section[1:]]
+    return rows
 
 
 def _refusal_rows(reports: Sequence[dict[str, Any]]) -> list[str]:
