@@ -137,24 +137,35 @@ def run_paths(
     _tell(notices, notify)
     store = RunStore(state_dir)
     outcomes = asyncio.run(run_plans(plans, store, options, observer, clock, make_id))
+    from goalctl.models.attach import attach_comparisons
+
+    attach_comparisons(plans, outcomes, store, options)
     return RunSummary(outcomes, skipped, notices)
 
 
 def plan_all(
     scenarios: Sequence[Scenario], options: RunOptions, notices: list[str] | None = None
 ) -> list[Plan]:
-    """Plan every scenario (config, providers, key checks, baselines): all before any work.
+    """Plan every scenario (config, providers, key checks, prices, baselines): all before any
+    work. A scenario compared across models is planned once per model, in the models' order.
 
     With ``--baseline``, a scenario without a baseline is told in ``notices`` and runs
     uncompared; when no scenario has one, the comparison asked for cannot happen: refused.
     """
-    from goalctl.planning import resolve_configs
+    from goalctl.planning import compared_models, resolve_configs
 
     configs = resolve_configs(scenarios, options)
-    plans = [
-        plan_scenario(scenario, options, config=config)
-        for scenario, config in zip(scenarios, configs, strict=True)
-    ]
+    plans = []
+    for scenario, config in zip(scenarios, configs, strict=True):
+        models = compared_models(scenario, options)
+        if not models:
+            plans.append(plan_scenario(scenario, options, config=config))
+            continue
+        check_report_names(scenario, models)
+        plans.extend(
+            plan_scenario(scenario, options, config=config, compared=models, model=model)
+            for model in models
+        )
     if options.baseline is not None and plans:
         _check_baselines(plans, options, notices if notices is not None else [])
     return plans
@@ -189,6 +200,20 @@ def _check_baselines(plans: Sequence[Plan], options: RunOptions, notices: list[s
         notices.append(f"{scenario.path}: not compared with a baseline ({where})")
 
 
+def check_report_names(scenario: Scenario, models: Sequence[str]) -> None:
+    """Compared models must not write the same ``--report-dir`` files."""
+    from goalctl.models.names import model_slug
+
+    seen: dict[str, str] = {}
+    for model in models:
+        other = seen.setdefault(model_slug(model), model)
+        if other != model:
+            raise UsageError(
+                f"{scenario.path}: models {other!r} and {model!r} would share report file "
+                f"names ({model_slug(model)}); compare them in separate runs"
+            )
+
+
 def _tell(notices: Sequence[str], notify: Callable[[str], None] | None) -> None:
     if notify is not None:
         for notice in notices:
@@ -218,6 +243,13 @@ def run_detached(
     store = RunStore(state_dir)
     run_ids = []
     plans = plan_all(scenarios, options, notices)  # key checks, no work
+    for plan in plans:
+        if plan.compared and plan.agent_route.model == plan.compared[0]:
+            # Each worker ends alone: the table is made by `goalctl report` of their runs.
+            notices.append(
+                f"{plan.scenario.path}: its {len(plan.compared)} models run detached and each "
+                "reports alone; `goalctl report` of their run ids puts them side by side"
+            )
     _tell(notices, notify)
     for plan in plans:
         asyncio.run(_close(plan.agent_route.provider, plan.judge_route.provider))
@@ -337,7 +369,8 @@ def prepare_resume(store: RunStore, state: RunState) -> Plan:
         if selected is None:
             raise UsageError(f"run {run_id}: no case of {scenario_path} matches its --case")
         scenario = selected
-    return plan_scenario(scenario, options, config=dict(state.config))
+    # A run of a comparison keeps its report names (and its judge, saved in its options).
+    return plan_scenario(scenario, options, config=dict(state.config), compared=options.models)
 
 
 def _record_worker_failure(store: RunStore, run_id: str, what: str, exc: BaseException) -> None:

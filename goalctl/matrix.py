@@ -47,6 +47,8 @@ def matrix(
     exclude: Callable[[Path], bool] | None = None,
     shards: int | Literal["auto"] | None = None,
     notify: Callable[[str], None] | None = None,
+    by_model: bool = False,
+    default_model: str | None = None,
 ) -> dict[str, Any]:
     """A GitHub Actions matrix with one entry per scenario under ``paths``, sorted by path.
 
@@ -61,7 +63,17 @@ def matrix(
     many). ``shards="auto"`` keeps one entry per scenario while GitHub's job limit allows and
     shards into that many jobs beyond it, so a growing suite never breaks the workflow.
     ``notify`` hears of each Markdown file without front matter that was passed over.
+
+    ``by_model`` splits each scenario by model: one entry per model of its ``models``, and
+    every entry has ``model`` (a scenario without ``models`` gets the model it runs with:
+    its ``model``, else ``default_model``, the project's), for ``goalctl run --model``; the
+    job is then ``id-version-model``. Shards hold whole scenarios, so it takes no ``shards``.
     """
+    if by_model and shards is not None:
+        raise UsageError(
+            "--by-model gives one job per scenario and model, --shards one job per share of "
+            "the scenarios: use one of them (a shard runs every model of its scenarios)"
+        )
     from goalctl.validation import passed_over_notice, validate_paths
 
     report = validate_paths(paths, exclude=exclude)
@@ -75,17 +87,19 @@ def matrix(
         goal = scenario.goal
         if goal.status in _SKIPPED_BY_RUN and not include_drafts:
             continue
-        entries.append(
-            {
-                "scenario": scenario.path.as_posix(),
-                "id": goal.id,
-                "name": goal.name,
-                "version": goal.version,
-                "job": f"{goal.id}-{goal.version}",
-                "key": scenario_key(scenario),
-            }
-        )
-    entries.sort(key=lambda entry: entry["scenario"])
+        entry = {
+            "scenario": scenario.path.as_posix(),
+            "id": goal.id,
+            "name": goal.name,
+            "version": goal.version,
+            "job": f"{goal.id}-{goal.version}",
+            "key": scenario_key(scenario),
+        }
+        if by_model:
+            entries.extend(_model_entries(scenario, entry, default_model))
+        else:
+            entries.append(entry)
+    entries.sort(key=lambda entry: entry["scenario"])  # stable: a scenario's models keep order
     if shards == "auto":
         shards = MAX_MATRIX_JOBS if len(entries) > MAX_MATRIX_JOBS else None
     if shards is not None:
@@ -99,6 +113,20 @@ def matrix(
             "`goalctl run --shard I/N`, or give fewer paths)"
         )
     return {"include": entries}
+
+
+def _model_entries(
+    scenario: Scenario, entry: dict[str, Any], default_model: str | None
+) -> list[dict[str, Any]]:
+    from goalctl.models.names import model_slug
+    from goalctl.planning import DEFAULT_MODEL
+
+    models = scenario.spec.models or [scenario.spec.model or default_model or DEFAULT_MODEL]
+    if len(models) == 1:
+        return [entry | {"model": models[0]}]
+    return [
+        entry | {"model": model, "job": f"{entry['job']}-{model_slug(model)}"} for model in models
+    ]
 
 
 def _shard_entries(keys: list[str], total: int) -> list[dict[str, Any]]:

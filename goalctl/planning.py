@@ -63,6 +63,9 @@ class RunOptions:
     """``--trials N``: trials per case, over the scenario's ``trials`` (a case's own wins)."""
     early_stop: bool = True
     """False with ``--no-early-stop``: every case runs all its trials."""
+    models: tuple[str, ...] = ()
+    """``--model a,b``: every scenario runs once per model (over a scenario's ``models``);
+    in a resumed run's state, the models its run was compared with."""
 
     def overrides(self) -> ConfigOverrides:
         """``--config-file`` values and ``--config`` pairs, as applied to each scenario."""
@@ -110,6 +113,7 @@ class RunOptions:
             baseline=settings,
             trials=_trials(options.get("trials")),
             early_stop=options.get("early_stop") is not False,
+            models=tuple(m for m in options.get("models") or () if isinstance(m, str)),
         )
 
 
@@ -139,6 +143,15 @@ class Plan:
     prices: PriceTable = field(default_factory=PriceTable.for_run)
     baseline: Found | None = None
     """The baseline the run is compared with (``--baseline``), read before any work."""
+    compared: tuple[str, ...] = ()
+    """The models this scenario runs with, one run each, when it runs with several."""
+
+
+def compared_models(scenario: Scenario, options: RunOptions) -> tuple[str, ...]:
+    """The models a scenario runs with, one run each: ``--model a,b``, else the scenario's
+    ``models`` unless one ``--model`` is given (it wins); empty for a run of one model."""
+    models = options.models or (() if options.model else tuple(scenario.spec.models or ()))
+    return models if len(models) > 1 else ()
 
 
 def plan_scenario(
@@ -146,11 +159,17 @@ def plan_scenario(
     options: RunOptions,
     *,
     config: dict[str, Any] | None = None,
+    compared: tuple[str, ...] = (),
+    model: str | None = None,
 ) -> Plan:
     """Resolve config and create providers; fails (e.g. a missing API key) before any work.
 
     ``config`` is an already resolved config (a resumed run keeps the one it started with;
     a command over many scenarios resolves them all first, see :func:`resolve_configs`).
+    With ``compared`` (the models a scenario runs with, one run each) this plan runs
+    ``model``, one of them; the judge keeps the model the scenario names (or the project's,
+    or the default), so that every model is judged alike. A resumed run of a comparison has
+    its model in ``options.model`` and its judge's in ``options.judge_model``.
     """
     from goalctl.agents.registry import agent_class
     from goalctl.providers.options import options_for
@@ -177,9 +196,10 @@ def plan_scenario(
     check_provider_name(provider_name)
     if options.record:
         refuse_offline_recording(provider_name, scenario.path)
-    model = options.model or spec.model or options.default_model or DEFAULT_MODEL
+    base = options.model or spec.model or options.default_model or DEFAULT_MODEL
+    model = model or base
     judge_provider_name = str(config.get("judge_provider") or "") or provider_name
-    judge_model = str(config.get("judge_model") or "") or options.judge_model or model
+    judge_model = str(config.get("judge_model") or "") or options.judge_model or base
     pricing = {name: Price(p.input, p.output) for name, p in scenario.spec.pricing.items()}
     prices = PriceTable.for_run(pricing, options.prices)
     _require_prices(scenario, prices, model, judge_model)
@@ -217,7 +237,18 @@ def plan_scenario(
                 path = cassette_path(scenario.path)
                 judge_provider = RecordingProvider(judge_provider, path, redactor)
     judge_route = Route(judge_provider, judge_model)
-    return Plan(scenario, config, provider_name, agent_route, judge_route, prices, baseline)
+    if compared and model not in compared:
+        compared = ()  # a resumed run given another --model is not part of a comparison
+    return Plan(
+        scenario,
+        config,
+        provider_name,
+        agent_route,
+        judge_route,
+        prices,
+        baseline=baseline,
+        compared=compared,
+    )
 
 
 def resolve_configs(scenarios: Sequence[Scenario], options: RunOptions) -> list[dict[str, Any]]:

@@ -199,7 +199,9 @@ class _Session:
         except GoalctlError as exc:
             return exc
         if result.runs:
-            return result.runs[0]
+            # A scenario compared across models runs once per model: its items judge the
+            # first run that did not achieve the goal, so no model's failure passes unseen.
+            return next((r for r in result.runs if not r.achieved), result.runs[0])
         if result.skipped:
             return result.skipped[0].reason
         return "nothing to run"  # left out after collection, e.g. by the project's exclude

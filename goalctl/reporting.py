@@ -44,7 +44,8 @@ def report_runs(store: RunStore, run_ids: Sequence[str], fmt: str) -> str:
         from goalctl.reports.html import render_html
 
         return render_html(reports)
-    comparison = _comparison(reports)
+    models = _models(reports)
+    comparison = None if models is not None else _comparison(reports)
     if fmt == "json":
         document: dict[str, Any]
         if len(reports) == 1:
@@ -53,11 +54,31 @@ def report_runs(store: RunStore, run_ids: Sequence[str], fmt: str) -> str:
             document = {"version": COLLECTION_VERSION, "reports": reports}
             if comparison is not None:
                 document["comparison"] = comparison
+            if models is not None:
+                document["models"] = models
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     sections = [render_markdown(report) for report in reports]
     if comparison is not None:
         sections.append(render_comparison_markdown(comparison))
+    if models is not None:
+        from goalctl.models.comparison import comparison_markdown
+
+        sections.append("\n".join(comparison_markdown(models, heading="#")[1:]) + "\n")
     return "\n".join(sections)
+
+
+def _models(reports: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Runs of one goal version with different models (e.g. detached runs of a comparison)
+    side by side; none for anything else."""
+    if len(reports) < 2:
+        return None
+    versions = {(r["goal"]["id"], r["goal"]["version"]) for r in reports}
+    names = [str(r.get("model")) for r in reports]
+    if len(versions) != 1 or len(set(names)) != len(names):
+        return None
+    from goalctl.models.comparison import compare_models
+
+    return compare_models(reports, names)
 
 
 def _comparison(reports: Sequence[dict[str, Any]]) -> dict[str, Any] | None:

@@ -72,7 +72,8 @@ def outcome_line(outcome: RunOutcome) -> Line:
         return Line(f"{outcome.run_id}: stopped — {done}", "warn")
     totals = report["totals"]
     verdict = verdict_of(report)
-    line = f"{outcome.run_id}: {verdict_word(verdict.verdict)}"
+    run = f"{outcome.run_id} ({outcome.model})" if report.get("models") else outcome.run_id
+    line = f"{run}: {verdict_word(verdict.verdict)}"
     explanation = verdict.explanation()
     if explanation:
         line += f" — {explanation}"
@@ -130,6 +131,7 @@ def summary_lines(outcomes: Sequence[RunOutcome], elapsed_s: float) -> list[Line
     lines: list[Line] = []
     for outcome in outcomes:
         lines.extend(outcome_lines(outcome))
+    lines.extend(_comparison_lines(outcomes))
     counts = {"achieved": 0, "not_achieved": 0, "error": 0}
     stopped = [o for o in outcomes if o.status is RunStatus.STOPPED]
     for outcome in outcomes:
@@ -161,6 +163,24 @@ def summary_lines(outcomes: Sequence[RunOutcome], elapsed_s: float) -> list[Line
     if stopped:
         lines.append(Line("Stopped before the end; resume with:", "warn"))
         lines.extend(Line(f"  goalctl start {o.run_id}", "warn") for o in stopped)
+    return lines
+
+
+def _comparison_lines(outcomes: Sequence[RunOutcome]) -> list[Line]:
+    """Each compared scenario's models side by side, once, after the runs' verdicts."""
+    from goalctl.models.comparison import comparison_console
+
+    lines: list[Line] = []
+    shown: set[Path] = set()
+    for outcome in outcomes:
+        comparison = outcome.report.get("models")
+        if not comparison or outcome.scenario.path in shown:
+            continue
+        shown.add(outcome.scenario.path)
+        lines.append(Line(""))
+        lines.extend(
+            Line(text) for text in comparison_console(comparison, str(outcome.scenario.path))
+        )
     return lines
 
 

@@ -68,6 +68,8 @@ class RunOutcome:
     verdict: str | None
     report: dict[str, Any]
     report_paths: list[Path] = field(default_factory=list)
+    model: str = ""
+    """The model the agent ran with."""
 
     @property
     def error(self) -> str | None:
@@ -368,7 +370,15 @@ class ScenarioRun:
         # Logged before the state says the run is over: `logs --follow` stops reading then.
         self.log(f"verdict: {verdict_word(report['verdict'])}{scored}")
         self.store.update(self.run_id, final)
-        outcome = RunOutcome(self.run_id, self.scenario, status, report["verdict"], report, paths)
+        outcome = RunOutcome(
+            self.run_id,
+            self.scenario,
+            status,
+            report["verdict"],
+            report,
+            paths,
+            self.plan.agent_route.model,
+        )
         self.observer.run_finished(outcome)
         return outcome
 
@@ -412,7 +422,14 @@ class ScenarioRun:
             "cases_done": done,
             "cases": total,
         }
-        outcome = RunOutcome(self.run_id, self.scenario, RunStatus.STOPPED, None, report)
+        outcome = RunOutcome(
+            self.run_id,
+            self.scenario,
+            RunStatus.STOPPED,
+            None,
+            report,
+            model=self.plan.agent_route.model,
+        )
         self.observer.run_finished(outcome)
         return outcome
 
@@ -433,34 +450,46 @@ class ScenarioRun:
         return checks
 
     def write_reports(self, report: dict[str, Any]) -> list[Path]:
-        import json
+        return write_reports(self.store, self.plan, self.options, report)
 
-        from goalctl.reports.markdown import render_markdown
 
-        markdown = render_markdown(report)
-        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-        paths = [
-            self.store.write_report(self.run_id, "report.md", markdown),
-            self.store.write_report(self.run_id, "report.json", text),
-        ]
-        if self.options.report_dir is not None:
-            directory = self.options.report_dir
-            directory.mkdir(parents=True, exist_ok=True)
-            stem = f"{self.scenario.goal.id}-{self.scenario.goal.version}"
-            for suffix, content in ((".md", markdown), (".json", text)):
-                path = directory / f"{stem}{suffix}"
-                path.write_text(content, encoding="utf-8")
-                paths.append(path)
-        if self.options.html_dir is not None:
-            from goalctl.reports.html import render_html
+def write_reports(
+    store: RunStore, plan: Plan, options: RunOptions, report: dict[str, Any]
+) -> list[Path]:
+    """``report.md`` and ``report.json`` in the run's folder; in ``--report-dir`` as
+    ``<goal-id>-<version>.md/.json`` and in ``--html`` as ``<goal-id>-<version>.html``
+    (``-<model>`` added when models are compared)."""
+    import json
 
-            self.options.html_dir.mkdir(parents=True, exist_ok=True)
-            path = (
-                self.options.html_dir / f"{self.scenario.goal.id}-{self.scenario.goal.version}.html"
-            )
-            path.write_text(render_html([report]), encoding="utf-8")
+    from goalctl.reports.markdown import render_markdown
+
+    markdown = render_markdown(report)
+    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    run_id = str(report["run_id"])
+    paths = [
+        store.write_report(run_id, "report.md", markdown),
+        store.write_report(run_id, "report.json", text),
+    ]
+    goal = plan.scenario.goal
+    stem = f"{goal.id}-{goal.version}"
+    if plan.compared:
+        from goalctl.models.names import model_slug
+
+        stem += f"-{model_slug(plan.agent_route.model)}"
+    if (report_dir := options.report_dir) is not None:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        for suffix, content in ((".md", markdown), (".json", text)):
+            path = report_dir / f"{stem}{suffix}"
+            path.write_text(content, encoding="utf-8")
             paths.append(path)
-        return paths
+    if options.html_dir is not None:
+        from goalctl.reports.html import render_html
+
+        options.html_dir.mkdir(parents=True, exist_ok=True)
+        path = options.html_dir / f"{stem}.html"
+        path.write_text(render_html([report]), encoding="utf-8")
+        paths.append(path)
+    return paths
 
 
 async def run_plans(
@@ -536,5 +565,12 @@ def initial_state(plan: Plan, options: RunOptions, run_id: str, clock: Clock) ->
         agent=plan.scenario.spec.agent,
         config=dict(plan.config),
         cases_total=len(plan.scenario.cases),
-        options=options.to_state(plan.scenario),
+        options=options.to_state(plan.scenario) | _compared_state(plan),
     )
+
+
+def _compared_state(plan: Plan) -> dict[str, Any]:
+    """A compared run resumes as one of its comparison, judged by the same judge model."""
+    if not plan.compared:
+        return {}
+    return {"models": list(plan.compared), "judge_model": plan.judge_route.model}

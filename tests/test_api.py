@@ -341,17 +341,27 @@ class TestValidate:
         ]
 
 
-_VOLATILE = {"run_id", "started_at", "finished_at", "elapsed_s", "time", "timestamp"}
+_VOLATILE = {
+    "run_id",
+    "started_at",
+    "finished_at",
+    "elapsed_s",
+    "time",
+    "timestamp",
+    "latency_s",
+}
 
 
-def _stable(value: Any, run_ids: tuple[str, str]) -> Any:
+def _stable(value: Any, run_ids: tuple[str, ...]) -> Any:
     """``value`` without what differs between two runs of one scenario: ids and times."""
     if isinstance(value, dict):
         return {k: _stable(v, run_ids) for k, v in value.items() if k not in _VOLATILE}
     if isinstance(value, list):
         return [_stable(v, run_ids) for v in value]
     if isinstance(value, str):
-        return value.replace(run_ids[0], "RUN").replace(run_ids[1], "RUN")
+        for run_id in run_ids:
+            value = value.replace(run_id, "RUN")
+        return value
     return value
 
 
@@ -379,18 +389,28 @@ def test_cli_and_api_agree_on_the_examples(
         report_dir=tmp_path / "api-reports",
     )
     summary = json.loads(cli.stdout)
-    [cli_run] = summary["runs"]
-    [api_run] = result.runs
     assert cli.exit_code == summary["exit_code"] == result.exit_code == 0
-    assert (cli_run["verdict"], cli_run["score"]) == (api_run.verdict, api_run.score)
-    assert cli_run["reasons"] == [dataclasses.asdict(r) for r in api_run.reasons]
-    [cli_json] = (tmp_path / "cli-reports").glob("*.json")
-    [api_json] = (tmp_path / "api-reports").glob("*.json")
-    assert cli_json.name == api_json.name
-    ids = (cli_run["run_id"], api_run.run_id)
-    cli_report = _stable(json.loads(cli_json.read_text()), ids)
-    assert cli_report == _stable(json.loads(api_json.read_text()), ids)
-    assert cli_report == _stable(dict(api_run.report), ids)
+    # One run per scenario, or one per model when it compares models (in the models' order).
+    assert len(summary["runs"]) == len(result.runs) >= 1
+    cli_files = sorted((tmp_path / "cli-reports").glob("*.json"))
+    api_files = sorted((tmp_path / "api-reports").glob("*.json"))
+    assert [f.name for f in cli_files] == [f.name for f in api_files]
+    assert len(cli_files) == len(result.runs)
+    for cli_run, api_run in zip(summary["runs"], result.runs, strict=True):
+        assert (cli_run["verdict"], cli_run["score"]) == (api_run.verdict, api_run.score)
+        assert cli_run["reasons"] == [dataclasses.asdict(r) for r in api_run.reasons]
+    ids = (*(r["run_id"] for r in summary["runs"]), *(r.run_id for r in result.runs))
+    for cli_json, api_json, api_run in zip(
+        cli_files, api_files, sorted(result.runs, key=_model), strict=True
+    ):
+        cli_report = _stable(json.loads(cli_json.read_text()), ids)
+        assert cli_report == _stable(json.loads(api_json.read_text()), ids)
+        assert cli_report == _stable(dict(api_run.report), ids)
+
+
+def _model(run: Any) -> str:
+    """The model of a run, as report-dir file names sort (one model: any order)."""
+    return str(run.report["model"])
 
 
 @pytest.mark.parametrize(("responses", "code"), [("[bye]", 1), ("[{match: x, reply: hi}]", 3)])

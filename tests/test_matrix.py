@@ -119,6 +119,12 @@ EXAMPLES = [
         "version": "1.0.0",
     },
     {
+        "scenario": "scenarios/ticket-priority-models.md",
+        "id": "ticket-priority",
+        "name": "Ticket priority",
+        "version": "1.0.0",
+    },
+    {
         "scenario": "scenarios/ticket-title-curl.md",
         "id": "ticket-title-curl",
         "name": "Ticket titles, written by a shell script",

@@ -282,6 +282,7 @@ def test_examples_are_valid() -> None:
         "coding-fizzbuzz",
         "faq",
         "review-sentiment",
+        "ticket-priority",
     }
 
 
@@ -318,7 +319,7 @@ class TestCommand:
         result = run_cli("validate", str(SCENARIOS))
         assert (result.exit_code, result.stdout, result.stderr) == (
             0,
-            "17 scenario files valid\n",
+            "18 scenario files valid\n",
             "",
         )
 

@@ -298,7 +298,7 @@ def run_entry(
     """The scenario job's `goalctl run` step for one matrix entry (a missing key reads '',
     as in GitHub expressions)."""
     run = step(workflow["jobs"]["scenario"]["steps"], name="goalctl run")
-    values = {f"matrix.{key}": entry.get(key, "") for key in ("scenario", "shard", "job")}
+    values = {f"matrix.{key}": entry.get(key, "") for key in ("scenario", "shard", "job", "model")}
     env = {name: expand(value, values) for name, value in run["env"].items()}
     return bash(run["run"], cwd, env)
 
@@ -314,7 +314,7 @@ def test_matrix_step_prints_the_matrix_and_its_size(
     assert values["count"] == str(len(data["include"])) != "0"
     used = set(EXPRESSION.findall(json.dumps(scenarios_workflow["jobs"]["scenario"])))
     keys = {name.removeprefix("matrix.") for name in used if name.startswith("matrix.")}
-    assert keys == {"job", "scenario", "shard"}
+    assert keys == {"job", "scenario", "shard", "model"}
     for entry in data["include"]:
         assert {"job", "scenario"} <= set(entry)
 
@@ -345,6 +345,41 @@ def test_scenario_job_runs_an_entry(scenarios_workflow: dict[str, Any], checkout
     ]
     junit = (checkout / "junit" / "calculator-1.0.0.xml").read_text(encoding="utf-8")
     assert '<testsuite name="calculator@1.0.0"' in junit
+
+
+def test_scenario_job_runs_one_model_of_a_matrix_split_by_model(
+    scenarios_workflow: dict[str, Any], checkout: Path
+) -> None:
+    entries = matrix(["scenarios"], by_model=True)["include"]
+    [entry] = [
+        e for e in entries if e.get("model") == "claude-haiku-4-5" and e["id"] == "ticket-priority"
+    ]
+    assert entry["job"] == "ticket-priority-1.0.0-claude-haiku-4-5"
+    done = run_entry(scenarios_workflow, entry, checkout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # One model, one run, reported alone: the comparison is made when models run together.
+    assert sorted(p.name for p in (checkout / "reports").iterdir()) == [
+        "ticket-priority-1.0.0.json",
+        "ticket-priority-1.0.0.md",
+    ]
+    report = json.loads((checkout / "reports" / "ticket-priority-1.0.0.json").read_text())
+    assert (report["model"], "models" in report) == ("claude-haiku-4-5", False)
+    assert [c["met"] for c in report["criteria"]] == [True, False]
+
+
+def test_scenario_job_runs_every_model_of_a_scenario_with_models(
+    scenarios_workflow: dict[str, Any], checkout: Path
+) -> None:
+    [entry] = [e for e in matrix(["scenarios"])["include"] if e["id"] == "ticket-priority"]
+    done = run_entry(scenarios_workflow, entry, checkout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in (checkout / "reports").iterdir()) == [
+        "ticket-priority-1.0.0-claude-haiku-4-5.json",
+        "ticket-priority-1.0.0-claude-haiku-4-5.md",
+        "ticket-priority-1.0.0-claude-sonnet-4-5.json",
+        "ticket-priority-1.0.0-claude-sonnet-4-5.md",
+    ]
+    assert "Models side by side: scenarios/ticket-priority-models.md" in done.stdout
 
 
 def test_scenario_job_runs_a_shard(scenarios_workflow: dict[str, Any], checkout: Path) -> None:
@@ -380,7 +415,10 @@ def test_report_job_merges_every_scenarios_junit(
     assert done.returncode == 0, done.stderr
     merged = (checkout / "junit.xml").read_text(encoding="utf-8")
     suites = re.findall(r'<testsuite name="([^"]+)"', merged)
-    assert sorted(suites) == sorted(f"{e['id']}@{e['version']}" for e in entries)
+    names = [f"{e['id']}@{e['version']}" for e in entries if e["id"] != "ticket-priority"]
+    # A scenario with `models:` runs each model in its job: one suite per model.
+    names += [f"ticket-priority@1.0.0 [{m}]" for m in ("claude-sonnet-4-5", "claude-haiku-4-5")]
+    assert sorted(suites) == sorted(names)
     assert summary.read_text(encoding="utf-8") == (
         f"Merged {len(entries)} JUnit files into junit.xml (artifact `junit`).\n"
     )

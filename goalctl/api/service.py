@@ -69,6 +69,9 @@ class RunRequest:
 
     provider: str | None = None
     model: str | None = None
+    models: tuple[str, ...] = ()
+    """Several models: each scenario runs once per model, compared side by side (over
+    ``model`` and a scenario's ``models``)."""
     config: tuple[str, ...] = ()
     """``KEY=VALUE`` pairs, parsed by the type the agent declares; a later pair wins."""
     config_file: Path | None = None
@@ -98,6 +101,7 @@ class RunRequest:
         return RunOptions(
             provider=self.provider,
             model=self.model,
+            models=self.models,
             config_overrides=self.config,
             config_values=read_config_file(self.config_file),
             config_file=str(self.config_file) if self.config_file is not None else None,

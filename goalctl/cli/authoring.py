@@ -212,8 +212,19 @@ def schema(out: Path, check: bool) -> None:
     metavar="N|auto",
     help="One job per non-empty shard of N, for `run --shard I/N`; auto: only past 256 jobs.",
 )
-def matrix(paths: tuple[str, ...], include_drafts: bool, shards_text: str | None) -> None:
-    """Print a GitHub Actions matrix ({"include": [...]}) of scenarios, on one line."""
+@click.option(
+    "--by-model",
+    is_flag=True,
+    help="One job per scenario and model (a scenario's `models:`); entries get `model`.",
+)
+def matrix(
+    paths: tuple[str, ...], include_drafts: bool, shards_text: str | None, by_model: bool
+) -> None:
+    """Print a GitHub Actions matrix ({"include": [...]}) of scenarios, on one line.
+
+    With --by-model, a scenario with `models:` gives one entry per model, and every entry has
+    a `model` for `goalctl run --model` (each job then reports its model alone).
+    """
     from goalctl.matrix import matrix as build_matrix
     from goalctl.matrix import parse_shards
 
@@ -225,6 +236,8 @@ def matrix(paths: tuple[str, ...], include_drafts: bool, shards_text: str | None
         exclude=exclude,
         shards=shards,
         notify=echo_err,
+        by_model=by_model,
+        default_model=_settings().project.model,
     )
     echo(json.dumps(data, separators=(",", ":"), ensure_ascii=False), syntax="json")
 

@@ -28,6 +28,19 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     return value
 
 
+def _models(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--model a,b`` and ``--model a --model b``: one model as given, several each checked."""
+    if len(values) == 1 and "," not in values[0]:
+        _name(ctx, param, values[0])
+        return values
+    from goalctl.models.names import parse_model_option
+
+    try:
+        return parse_model_option(values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _percent(value: str | None, param: click.Parameter) -> float | None:
     """``10%`` (or ``10``) as 0.1."""
     if value is None:
@@ -97,7 +110,15 @@ def _baseline_settings(
     callback=_name,
     help="Use this provider for every scenario (anthropic, openai, scripted, replay).",
 )
-@click.option("--model", callback=_name, help="Use this model for every scenario.")
+@click.option(
+    "--model",
+    "model_values",
+    multiple=True,
+    callback=_models,
+    metavar="MODEL[,MODEL…]",
+    help="Use this model for every scenario; several (a,b or repeated) run each scenario "
+    "once per model and compare them side by side.",
+)
 @click.option(
     "--config",
     "config_pairs",
@@ -205,7 +226,7 @@ def _baseline_settings(
 def run(
     paths: tuple[str, ...],
     provider: str | None,
-    model: str | None,
+    model_values: tuple[str, ...],
     config_pairs: tuple[str, ...],
     config_file: Path | None,
     concurrency: int | None,
@@ -242,7 +263,8 @@ def run(
     project = settings.project
     request = RunRequest(
         provider=provider,
-        model=model,
+        model=model_values[0] if len(model_values) == 1 else None,
+        models=model_values if len(model_values) > 1 else (),
         config=config_pairs,
         config_file=config_file,
         concurrency=concurrency,
@@ -312,6 +334,7 @@ def run(
                         "run_id": o.run_id,
                         "scenario": str(o.scenario.path),
                         "goal": o.scenario.goal.id,
+                        "model": o.model,
                         "status": o.status.value,
                         "verdict": o.verdict,
                         "score": o.report.get("score") if o.verdict != "error" else None,

@@ -7,7 +7,8 @@ Which reply answers a call, in order of precedence:
 2. ``{match, reply}`` rules answer any call whose user messages the regex matches (judge and
    recovery calls included; tool results count as user text, so a rule can answer what a tool
    returned), first match wins; a rule with ``trials: [...]`` answers only those trials of a
-   case, so a flaky agent is scripted deterministically;
+   case, so a flaky agent is scripted deterministically, and a rule with ``model:`` answers
+   only calls to that model (or those models), so compared models can differ offline;
 3. plain replies in ``responses`` answer agent calls by case: reply *i* answers case *i*
    (the last one answers any further cases).
 
@@ -120,7 +121,7 @@ class ScriptedProvider:
         case_order: tuple[str, ...] = (),
         latency_ms: float = 0.0,
     ) -> None:
-        self._rules: list[tuple[str, frozenset[int] | None, Scripted]] = []
+        self._rules: list[_Rule] = []
         self._plain: list[Scripted] = []
         for item in responses:
             rule = _rule_parts(item)
@@ -157,12 +158,14 @@ class ScriptedProvider:
         # Every user message, so a retry (whose last message is feedback) still matches the
         # rule that answered the case's prompt; tool results too, so a rule can answer them.
         prompt = "\n".join(_message_text(m) for m in request.messages if m.role == "user")
-        for pattern, trials, reply in self._rules:
-            if trials is not None and request.trial not in trials:
+        for rule in self._rules:
+            if rule.trials is not None and request.trial not in rule.trials:
+                continue
+            if rule.models is not None and request.model not in rule.models:
                 continue
             try:
-                if search(pattern, prompt):
-                    return reply
+                if search(rule.pattern, prompt):
+                    return rule.reply
             except PatternError as exc:
                 raise ProviderError(f"scripted: {exc}") from None
         if agent_call and self._plain:
@@ -179,12 +182,26 @@ class ScriptedProvider:
         return None
 
 
-def _rule_parts(item: Any) -> tuple[str, frozenset[int] | None, Scripted] | None:
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """A ``{match, reply}`` rule, limited to some trials or models when it says so."""
+
+    pattern: str
+    trials: frozenset[int] | None
+    models: frozenset[str] | None
+    reply: Scripted
+
+
+def _rule_parts(item: Any) -> _Rule | None:
     item = _plain(item)
     if isinstance(item, Mapping) and "match" in item:
         trials = item.get("trials")
         only = None if trials is None else frozenset(int(t) for t in trials)
-        return str(item["match"]), only, Scripted.of(item["reply"])
+        model = item.get("model")
+        models = None
+        if model is not None:
+            models = frozenset([model] if isinstance(model, str) else (str(m) for m in model))
+        return _Rule(str(item["match"]), only, models, Scripted.of(item["reply"]))
     return None
 
 

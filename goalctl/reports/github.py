@@ -108,13 +108,17 @@ def run_annotations(report: dict[str, Any]) -> list[WorkflowCommand]:
     at the scenario line that defines it; an errored run is one ``::error``."""
     path = str(report["scenario"])
     goal = f"{report['goal']['id']}@{report['goal']['version']}"
+    # Compared models annotate the same lines: each title says whose run it is.
+    model = f" [{report['model']}]" if report.get("models") else ""
+    goal += model
     lines = []
     for reason in verdict_of(report).reasons:
         if reason.level == ERROR:
             message = f"the run errored, so there is no verdict: {reason.detail}"
             title = f"goalctl: {goal} errored"
         else:
-            message, title = reason.detail, "goalctl: " + reason.summary.replace("`", "")
+            summary = reason.summary.replace("`", "")
+            message, title = reason.detail, f"goalctl{model}: {summary}"
         level = "warning" if reason.level == WARNING else "error"
         lines.append(annotation(level, message, file=path, line=reason.line, title=title))
     for case in report.get("cases", ()):
@@ -139,6 +143,8 @@ def step_summary(reports: Sequence[dict[str, Any]]) -> str:
         totals = report["totals"]
         verdict = verdict_of(report)
         goal = f"`{report['goal']['id']}` {report['goal']['version']}"
+        if report.get("models"):
+            goal += f" `{report['model']}`"  # compared model names are plain (models.names)
         mark = marks.get(verdict.verdict, _markdown_text(verdict.verdict))
         # Ids are slugs, so explanations are safe Markdown; an error is arbitrary text.
         why = verdict.explanation() if verdict.scored else _markdown_text(verdict.because())
@@ -147,8 +153,25 @@ def step_summary(reports: Sequence[dict[str, Any]]) -> str:
         score = f"{report['score']:.0%}" if verdict.scored else "—"
         run_id = report["run_id"]
         rows.append(f"| {goal} | {mark} | {why} | {score} | {cases} | {cost} | `{run_id}` |")
-    rows += _trial_rows(reports) + _refusal_rows(reports) + _comparison_rows(reports)
+    rows += _trial_rows(reports) + _model_rows(reports) + _refusal_rows(reports)
+    rows += _comparison_rows(reports)
     return "\n".join(rows) + "\n"
+
+
+def _model_rows(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """Each compared scenario's "Models side by side" table, once."""
+    from goalctl.models.comparison import comparison_markdown
+
+    rows: list[str] = []
+    seen: set[str] = set()
+    for report in reports:
+        comparison = report.get("models")
+        if not comparison or report["scenario"] in seen:
+            continue
+        seen.add(report["scenario"])
+        heading = f"#### Models side by side: `{report['goal']['id']}`"
+        rows += ["", heading, *comparison_markdown(comparison)[2:]]
+    return rows
 
 
 def _trial_rows(reports: Sequence[dict[str, Any]]) -> list[str]:

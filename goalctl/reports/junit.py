@@ -116,7 +116,10 @@ def render_junit(reports: Sequence[dict[str, Any]]) -> str:
 
 def _add_suite(root: ET.Element, report: dict[str, Any]) -> Totals:
     goal = report["goal"]
-    suite = _totals_element(root, "testsuite", f"{goal['id']}@{goal['version']}")
+    name = f"{goal['id']}@{goal['version']}"
+    if report.get("models"):
+        name += f" [{report['model']}]"  # compared models: one suite each, told apart
+    suite = _totals_element(root, "testsuite", name)
     if report.get("started_at"):
         suite.set("timestamp", xml_text(report["started_at"]))
     verdict = verdict_of(report)

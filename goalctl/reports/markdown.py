@@ -123,6 +123,10 @@ def render_markdown(report: dict[str, Any]) -> str:
             constraint = f"`{c['id']}` {_cell(c['description'])}"
             lines.append(_row(mark, constraint, c["type"], c["category"], _cell(result)))
     lines += trials_section(report)
+    if report.get("models"):
+        from goalctl.models.comparison import comparison_markdown
+
+        lines += comparison_markdown(report["models"])
     lines += [
         "",
         "## Cases",

@@ -20,6 +20,7 @@ from pydantic import (
 
 from goalctl.config.prices import MAX_PRICE
 from goalctl.goal import Goal, GoalStatus, OneLine, _Strict
+from goalctl.models.names import check_model_name, check_model_names
 from goalctl.regexes import check_pattern
 from goalctl.scenario.positions import SourceMap
 from goalctl.tools.model import ToolName, ToolSpec
@@ -32,6 +33,10 @@ Regex = Annotated[str, AfterValidator(check_pattern)]
 """A string that must be a valid regular expression."""
 TrialCount = Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)]
 """How many times a case runs (1 to 1000)."""
+ModelName = Annotated[str, AfterValidator(check_model_name)]
+"""A model's name as a provider takes it: not blank, no spaces around it, no comma."""
+ModelNames = Annotated[list[ModelName], Field(min_length=1), AfterValidator(check_model_names)]
+"""Models to compare: at least one, each once."""
 
 
 class ToolCall(_Strict):
@@ -120,6 +125,10 @@ class ScriptedRule(_Strict):
     """Only for these trials of a case (1 is the first), e.g. ``[8, 9, 10]``: a rule that
     answers some trials differently scripts a flaky agent deterministically. Default: every
     trial."""
+    model: Annotated[list[ModelName], Field(min_length=1)] | ModelName | None = None
+    """Only for calls to this model (or any of these models), e.g. ``model: small``: with
+    ``models: [...]`` a scripted scenario answers each model differently. Default: every
+    model."""
     reply: Reply
     """The reply returned when the expression matches: text, ``{tool_use: {name, input}}``,
     or a list of content blocks."""
@@ -229,6 +238,10 @@ class ScenarioSpec(Goal):
     (0-60000)."""
     model: str | None = None
     """Model name; when omitted, the project's ``model`` (goalctl.toml), else the default."""
+    models: ModelNames | None = None
+    """Models to compare, e.g. ``[claude-sonnet-4-5, claude-haiku-4-5]``: the scenario runs
+    once per model (one run each) and the reports put them side by side. ``--model`` wins
+    over it. The judge keeps ``model`` (or ``judge_model``), so every model is judged alike."""
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     """Prices of models goalctl does not know, by model name (longest prefix wins); these win
     over the project's ``prices`` and the built-in table. A cost check on a model with no price
