@@ -36,7 +36,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results.md"
 
-BENCHMARK_MODULES = ("bench_startup", "bench_validate", "bench_run", "bench_agents")
+BENCHMARK_MODULES = (
+    "bench_startup",
+    "bench_validate",
+    "bench_run",
+    "bench_scale",
+    "bench_agents",
+)
 """Modules whose ``@benchmark`` functions register themselves when imported, in report order."""
 
 

@@ -6,18 +6,27 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from goalctl.config.prices import Price, PriceTable, price_remedy
 from goalctl.errors import ConfigError, UsageError
 from goalctl.metering import Route
 from goalctl.overrides import ConfigOverrides
 from goalctl.providers.base import Provider, ProviderContext
+
+if TYPE_CHECKING:
+    from goalctl.providers.limiter import RouteLimits
 from goalctl.redaction import Redactor
 from goalctl.scenario.model import Scenario
 
-DEFAULT_CONCURRENCY = 32
-"""Cases in flight at once: enough to hide API latency, few enough for common rate limits."""
+DEFAULT_CONCURRENCY = 256  # goalctl.providers.limiter.DEFAULT_CEILING, without importing it
+"""The ceiling on cases in flight at once, and on requests in flight to one provider route,
+whose adaptive limit starts lower (:data:`goalctl.providers.limiter.INITIAL_LIMIT`) and grows
+while the API keeps up."""
+PROCESS_AGENT_CONCURRENCY = 32
+"""The default ceiling when a scenario's agent starts a process per case (``command``): 256
+Python processes at once would not fit in a small machine's memory."""
+PROCESS_AGENTS = frozenset({"command"})
 DEFAULT_MODEL = "claude-sonnet-4-5"
 
 
@@ -33,6 +42,8 @@ class RunOptions:
     config_file: str | None = None
     """The ``--config-file`` the values came from, for messages."""
     concurrency: int = DEFAULT_CONCURRENCY
+    concurrency_given: bool = False
+    """True when ``--concurrency`` or the project's ``concurrency`` set it (not the default)."""
     record: bool = False
     report_dir: Path | None = None
     include_drafts: bool = False
@@ -56,6 +67,8 @@ class RunOptions:
     """``--trials N``: trials per case, over the scenario's ``trials`` (a case's own wins)."""
     early_stop: bool = True
     """False with ``--no-early-stop``: every case runs all its trials."""
+    limits: RouteLimits = field(default_factory=lambda: _route_limits(), compare=False, repr=False)
+    """The adaptive in-flight limit of each provider route, shared by every scenario."""
 
     def overrides(self) -> ConfigOverrides:
         """``--config-file`` values and ``--config`` pairs, as applied to each scenario."""
@@ -65,6 +78,7 @@ class RunOptions:
         """What a worker needs to run (or resume) exactly as asked; kept in ``state.json``."""
         return {
             "concurrency": self.concurrency,
+            "concurrency_given": self.concurrency_given,
             "record": self.record,
             "report_dir": str(self.report_dir.resolve()) if self.report_dir else None,
             "scenario_sha256": scenario_digest(scenario.path),
@@ -82,6 +96,8 @@ class RunOptions:
         prices = options.get("prices") or {}
         return cls(
             concurrency=int(options.get("concurrency", DEFAULT_CONCURRENCY)),
+            # A run saved before the ceiling adapted had its concurrency given or 32: the same.
+            concurrency_given=options.get("concurrency_given") is not False,
             record=bool(options.get("record", False)),
             report_dir=Path(report_dir) if report_dir else None,
             prices={name: Price(float(i), float(o)) for name, (i, o) in prices.items()},
@@ -91,6 +107,21 @@ class RunOptions:
             trials=_trials(options.get("trials")),
             early_stop=options.get("early_stop") is not False,
         )
+
+
+def effective_concurrency(options: RunOptions, scenarios: Sequence[Scenario]) -> int:
+    """The command's ceiling: the one given, else the default for its agents."""
+    if options.concurrency_given:
+        return options.concurrency
+    if any(scenario.spec.agent in PROCESS_AGENTS for scenario in scenarios):
+        return min(options.concurrency, PROCESS_AGENT_CONCURRENCY)
+    return options.concurrency
+
+
+def _route_limits() -> RouteLimits:
+    from goalctl.providers.limiter import RouteLimits
+
+    return RouteLimits()
 
 
 def _trials(value: Any) -> int | None:
@@ -169,6 +200,8 @@ def plan_scenario(
         },
         case_order=_case_names(scenario),
         redact=tuple(redactor.patterns),
+        concurrency=options.concurrency,
+        limits=options.limits,
     )
     provider: Provider = create_provider(provider_name, context)
     if options.record:

@@ -25,7 +25,7 @@ from goalctl.errors import GoalctlError, ProviderError
 from goalctl.evaluation import ConstraintCheck, Evaluator, is_budget
 from goalctl.excerpts import plural
 from goalctl.metering import BudgetExceeded, Clock, Meter, SystemClock
-from goalctl.planning import Plan, RunOptions, redactor_for
+from goalctl.planning import Plan, RunOptions, effective_concurrency, redactor_for
 from goalctl.reports.data import CaseRecord, build_report
 from goalctl.scenario.model import Scenario
 from goalctl.state import RunState, RunStatus, RunStore, new_run_id
@@ -483,7 +483,8 @@ async def run_plans(
     ``run_ids`` names existing runs to resume (one per plan). SIGTERM and SIGINT stop the
     runs cleanly: in-flight calls are cancelled and each run is left ``stopped``.
     """
-    semaphore = asyncio.Semaphore(max(1, options.concurrency))
+    ceiling = effective_concurrency(options, [plan.scenario for plan in plans])
+    semaphore = asyncio.Semaphore(max(1, ceiling))
     observer = observer or SilentObserver()
     clock = clock or SystemClock()
     ids = list(run_ids) if run_ids is not None else [make_id(p.scenario.id) for p in plans]

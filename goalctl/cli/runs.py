@@ -74,8 +74,9 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     "--concurrency",
     type=click.IntRange(1, 1024),
     default=None,
-    help="Cases in flight at once, across all scenarios. [default: concurrency in goalctl.toml, "
-    "else 32]",
+    help="Ceiling on cases in flight at once across all scenarios, and on requests in flight to "
+    "one provider route (which adapt below it). [default: concurrency in goalctl.toml, else 256; "
+    "32 when a scenario's agent is a command]",
 )
 @click.option(
     "--record",
@@ -164,6 +165,7 @@ def run(
         config_values=_config_file(config_file),
         config_file=str(config_file) if config_file is not None else None,
         concurrency=concurrency or project.concurrency or DEFAULT_CONCURRENCY,
+        concurrency_given=bool(concurrency or project.concurrency),
         prices=project.prices,
         default_provider=project.provider,
         default_model=project.model,
