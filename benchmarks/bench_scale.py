@@ -65,7 +65,12 @@ def live(ctx: Context) -> list[Row]:
         peaks: list[str] = []
         for cases, storm in ((100, 0), (1000, 0), (1000, 5)):
             path = workdir / f"live-{cases}-{storm}.yaml"
-            path.write_text(scenario_text(cases, "anthropic", scripted=False))
+            text = scenario_text(cases, "anthropic", scripted=False)
+            if storm:
+                # With one request in five refused at random, a call meets five refusals in a
+                # row once in 3,125: more retries than the default four keep the run whole.
+                text += "provider_options: {max_retries: 10}\n"
+            path.write_text(text)
             label = f"goalctl run ({cases:,} cases, 200 ms)"
             if storm:
                 label = f"goalctl run ({cases:,} cases, 200 ms, every {storm}th request 429)"

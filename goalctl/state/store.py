@@ -93,14 +93,22 @@ class RunStore:
 
     # -- state.json ---------------------------------------------------------------------
 
-    def create(self, state: RunState) -> Path:
+    def create(self, state: RunState, *, claimed: bool = False) -> Path:
         """Make the run's directory and its first state.json; an existing run is an error.
 
         The directory is filled under a hidden name and renamed into place, so no reader ever
         sees a run without its state. A ``pending`` run with no owner is owned by this process
         until a worker claims it: if this process dies first, the run reads ``interrupted``.
+        ``claimed`` creates it already running in this process, as :meth:`claim` would leave
+        it (``state`` is updated to match).
         """
         run_dir = self.run_dir(state.run_id)
+        if claimed:
+            state.status = RunStatus.RUNNING
+            state.pid = os.getpid()
+            state.pid_start_time = process_start_time(state.pid)
+            state.started_at = state.started_at or self._now()
+            state.finished_at = None
         if state.status is RunStatus.PENDING and state.pid is None:
             state.pid = os.getpid()
             state.pid_start_time = process_start_time(state.pid)
@@ -267,15 +275,23 @@ class RunStore:
 
     def write_report(self, run_id: str, name: str, text: str) -> Path:
         """Write a report file into the run's directory atomically and return its path."""
-        if name in _RESERVED or not _PLAIN_FILE_NAME.fullmatch(name):
-            raise UsageError(
-                f"invalid report file name {name!r} "
-                f"(use a plain file name such as {' or '.join(REPORT_FILES)})"
-            )
+        return self.write_reports(run_id, {name: text})[0]
+
+    def write_reports(self, run_id: str, files: dict[str, str]) -> list[Path]:
+        """Write report files (name: text) atomically, under one lock and one directory sync."""
+        for name in files:
+            if name in _RESERVED or not _PLAIN_FILE_NAME.fullmatch(name):
+                raise UsageError(
+                    f"invalid report file name {name!r} "
+                    f"(use a plain file name such as {' or '.join(REPORT_FILES)})"
+                )
+        paths = []
         with self._locked(run_id) as run_dir:
-            path = run_dir / name
-            write_atomic(path, text)
-        return path
+            for name, text in files.items():
+                paths.append(run_dir / name)
+                write_atomic(run_dir / name, text, sync_directory=False)
+            fsync_directory(run_dir)
+        return paths
 
     def remove(self, run_id: str, *, force: bool = False) -> None:
         """Delete the run's directory; a run that is still running needs ``force``."""
