@@ -31,15 +31,15 @@ def test_the_exit_code_table_holds_and_output_is_complete(tmp_path: Path) -> Non
 
     not_achieved = goalctl("--state-dir", state, "run", "--json", str(scenario), cwd=tmp_path)
     missing = goalctl("--state-dir", state, "run", str(tmp_path / "nope.yaml"), cwd=tmp_path)
-    schema = goalctl("schema", cwd=tmp_path)
+    listed = goalctl("--state-dir", state, "list", "--json", cwd=tmp_path)
 
     assert not_achieved.returncode == 1
     summary = json.loads(not_achieved.stdout)  # the whole document was flushed
     assert summary["runs"][0]["verdict"] == "not_achieved"
     assert missing.returncode == 2
     assert "nope.yaml" in missing.stderr
-    assert schema.returncode == 0
-    assert json.loads(schema.stdout)  # a large output, flushed whole
+    assert listed.returncode == 0
+    assert [run["status"] for run in json.loads(listed.stdout)] == ["completed"]
 
 
 def test_the_run_is_durable_when_the_process_has_ended(tmp_path: Path) -> None:
