@@ -148,8 +148,8 @@ def follow_events(
     The run's state is read first: the log of a damaged run is not trusted either.
     """
     store.load(run_id)
-    events, offset = store.read_events(run_id)
-    yield from events[-lines:] if lines else []
+    events, offset = store.read_last_events(run_id, lines)
+    yield from events
     if not follow:
         return
     while True:

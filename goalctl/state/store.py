@@ -47,6 +47,7 @@ from goalctl.state.readers import (
     parse_events,
     parse_transcript,
     read_journal,
+    read_journal_tail,
     read_state,
 )
 
@@ -244,6 +245,24 @@ class RunStore:
         data = self._read_journal(run_id, EVENTS_FILE, offset)
         end = data.rfind(b"\n") + 1
         return parse_events(data[:end], run_id), offset + end
+
+    def read_last_events(self, run_id: str, count: int) -> tuple[list[dict[str, Any]], int]:
+        """The last ``count`` events (read from the end of the log) and the offset after them.
+
+        Only the lines read are checked; damage in them is reported as :meth:`read_events`
+        reports it (with its line number), by reading the whole log.
+        """
+        run_dir = self.run_dir(run_id)
+        if not run_dir.is_dir():
+            raise UsageError(_no_run_message(run_id))
+        data, start = read_journal_tail(run_dir, run_id, EVENTS_FILE, count)
+        end = data.rfind(b"\n") + 1
+        try:
+            events = parse_events(data[:end], run_id)
+        except DamagedRun:
+            events, offset = self.read_events(run_id)
+            return (events[-count:] if count else []), offset
+        return (events[-count:] if count else []), start + end
 
     def append_transcript(self, run_id: str, record: dict[str, Any]) -> None:
         """Append one provider call to transcript.jsonl."""
