@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from goalctl.state import RunStore
-from goalctl.state import readers
+from goalctl.state import RunStore, readers
 from goalctl.state.readers import DamagedRun, read_journal_tail
 
 
@@ -67,5 +66,5 @@ def test_damage_in_the_tail_is_reported_with_its_line_number(tmp_path: Path) -> 
     body = event(0, 1) + b"not json\n" + event(2, 1)
     store, run_id = store_with(tmp_path, body)
 
-    with pytest.raises(DamagedRun, match="events.jsonl line 2"):
+    with pytest.raises(DamagedRun, match=r"events\.jsonl line 2"):
         store.read_last_events(run_id, 5)
