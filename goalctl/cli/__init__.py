@@ -68,6 +68,8 @@ def _exit_now(code: int) -> None:
     import atexit
     import threading
 
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        raise SystemExit(code)  # a profiler, coverage or a debugger writes its data at exit
     if any(
         thread.is_alive() and not thread.daemon and thread is not threading.main_thread()
         for thread in threading.enumerate()
