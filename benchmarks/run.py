@@ -42,6 +42,7 @@ BENCHMARK_MODULES = (
     "bench_run",
     "bench_scale",
     "bench_agents",
+    "bench_trials",
 )
 """Modules whose ``@benchmark`` functions register themselves when imported, in report order."""
 

@@ -2,6 +2,8 @@
 
 The public API is imported lazily, so ``import goalctl`` (and ``goalctl --version``) stays
 fast: ``from goalctl import Goal`` loads the model only when it is asked for.
+:func:`goalctl.validate` and :func:`goalctl.run` are ``goalctl validate`` and ``goalctl run``
+from Python (:mod:`goalctl.api`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,22 @@ _EXPORTS = {
     "AgentResult": "goalctl.agents.marking",
     "GatewayAccess": "goalctl.agents.marking",
     "GoalctlError": "goalctl.errors",
+    "UsageError": "goalctl.errors",
+    "ScenarioError": "goalctl.errors",
+    "ConfigError": "goalctl.errors",
+    "RunError": "goalctl.errors",
+    "Problem": "goalctl.errors",
+    "validate": "goalctl.api",
+    "run": "goalctl.api",
+    "ValidationResult": "goalctl.api.results",
+    "FileValidation": "goalctl.api.results",
+    "RunResult": "goalctl.api.results",
+    "ScenarioResult": "goalctl.api.results",
+    "SkippedScenario": "goalctl.api.results",
+    "CriterionResult": "goalctl.api.results",
+    "ConstraintResult": "goalctl.api.results",
+    "CaseResult": "goalctl.api.results",
+    "Reason": "goalctl.verdict",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -39,7 +57,22 @@ if TYPE_CHECKING:  # the names, for type checkers and editors; imported lazily a
     from goalctl.agents.marking import AgentResult as AgentResult
     from goalctl.agents.marking import GatewayAccess as GatewayAccess
     from goalctl.agents.marking import agent as agent
+    from goalctl.api import run as run
+    from goalctl.api import validate as validate
+    from goalctl.api.results import CaseResult as CaseResult
+    from goalctl.api.results import ConstraintResult as ConstraintResult
+    from goalctl.api.results import CriterionResult as CriterionResult
+    from goalctl.api.results import FileValidation as FileValidation
+    from goalctl.api.results import RunResult as RunResult
+    from goalctl.api.results import ScenarioResult as ScenarioResult
+    from goalctl.api.results import SkippedScenario as SkippedScenario
+    from goalctl.api.results import ValidationResult as ValidationResult
+    from goalctl.errors import ConfigError as ConfigError
     from goalctl.errors import GoalctlError as GoalctlError
+    from goalctl.errors import Problem as Problem
+    from goalctl.errors import RunError as RunError
+    from goalctl.errors import ScenarioError as ScenarioError
+    from goalctl.errors import UsageError as UsageError
     from goalctl.evaluation import check as check
     from goalctl.goal import Constraint as Constraint
     from goalctl.goal import Goal as Goal
@@ -53,6 +86,7 @@ if TYPE_CHECKING:  # the names, for type checkers and editors; imported lazily a
     from goalctl.state import RunStore as RunStore
     from goalctl.tools.marking import tool as tool
     from goalctl.validation import validate_paths as validate_paths
+    from goalctl.verdict import Reason as Reason
 
 
 def __getattr__(name: str) -> Any:

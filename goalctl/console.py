@@ -117,8 +117,9 @@ class LiveDisplay:
         )
 
     def case_finished(self, run_id: str, record: CaseRecord) -> None:
-        self.failed += record.status == "failed"
-        self.errored += record.status == "error"
+        # A flaky case is reported, never a problem of the run.
+        self.failed += record.status == "failed" and not record.flaky
+        self.errored += record.status == "error" and not record.flaky
         parts = [f"{self.failed} failed" if self.failed else ""]
         parts.append(f"{self.errored} errored" if self.errored else "")
         problems = ", ".join(p for p in parts if p)

@@ -168,7 +168,8 @@ class SuccessCriterion(_Strict):
     """Relative importance, 0 to 1."""
     threshold: Annotated[StrictFloat, Field(ge=0.0, le=1.0)] | None = None
     """Share of cases that must pass. Default 1.0; for llm_judge/custom a numeric target in
-    (0, 1] is the threshold (a share of cases, never a score)."""
+    (0, 1] is the threshold (a share of cases, never a score). With trials, a case meets the
+    criterion when this share of its trials pass (see ``confidence``)."""
     confidence: Annotated[StrictFloat, Field(gt=0.0, lt=1.0)] | None = None
     """With trials: gate on the lower bound of the Wilson interval at this confidence (e.g.
     0.95) instead of the observed pass rate: a case meets the criterion when the lower bound

@@ -30,6 +30,7 @@ from goalctl.scenario.model import Scenario
 from goalctl.state import RunState, RunStatus, RunStore, new_run_id
 from goalctl.trials import planned_trials
 from goalctl.trials.book import TrialBook
+from goalctl.trials.summary import case_summary_line
 from goalctl.verdict import case_word, verdict_word
 
 if TYPE_CHECKING:
@@ -289,7 +290,7 @@ class ScenarioRun:
     async def execute(self, agent: PhasedAgent) -> None:
         tasks = [
             asyncio.create_task(self._trials(agent, index, trials))
-            for index, trials in self._work()
+            for index, trials in self.book.work()
         ]
         halted: EveryCaseFails | None = None
         try:
@@ -317,21 +318,6 @@ class ScenarioRun:
                 f"case, so {total - self.book.done()} of {total} cases not run"
             )
             self.log(self.error, "error")
-
-    def _work(self) -> list[tuple[int, list[int]]]:
-        """The trials left, as units of work: a case whose trials may stop early runs them
-        one after another (each outcome decides whether the next one runs); any other case
-        runs each trial as its own unit, concurrently."""
-        work = []
-        for index in range(len(self.scenario.cases)):
-            if self.book.finished(index):
-                continue
-            remaining = self.book.remaining(index)
-            if self.book.stops_early(index):
-                work.append((index, remaining))
-            else:
-                work.extend((index, [trial]) for trial in remaining)
-        return work
 
     async def _trials(self, agent: PhasedAgent, index: int, trials: list[int]) -> None:
         for trial in trials:
@@ -361,19 +347,9 @@ class ScenarioRun:
         name = record.name if planned == 1 else f"{record.name} trial {record.trial}/{planned}"
         self.log(f"case {name}: {case_word(record.status)}{reason}", level, case=record.name)
         if case_done and planned > 1:
-            summary = self.book.case_record(record.index)
-            assert summary.trials is not None
-            trials = summary.trials
-            early = ""
-            if trials["stopped_early"]:
-                early = f", stopped early: {trials['planned'] - trials['run']} not needed"
-            self.log(
-                f"case {record.name}: {case_word(summary.status)} over "
-                f"{trials['passed']}/{trials['run']} trials passed{early}",
-                "error" if summary.status == "error" else "info",
-                case=record.name,
-            )
-            record = summary
+            record = self.book.case_record(record.index)
+            level = "error" if record.status == "error" else "info"
+            self.log(case_summary_line(record), level, case=record.name)
         if announce and case_done:
             self.observer.case_finished(self.run_id, record)
 

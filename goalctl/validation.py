@@ -13,12 +13,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from goalctl.destinations import system_directory
 from goalctl.errors import Problem, UsageError
 from goalctl.goal import semver_key
-from goalctl.scenario.loader import (
-    MARKDOWN_SUFFIXES,
-    SCENARIO_SUFFIXES,
-    LoadResult,
-    read_scenario,
-)
+from goalctl.scenario.files import SCENARIO_SUFFIXES, is_scenario_name, may_be_scenario
+from goalctl.scenario.loader import LoadResult, read_scenario
 from goalctl.scenario.model import Scenario
 
 if TYPE_CHECKING:
@@ -102,7 +98,7 @@ def find_scenario_files(
         for file, refusal in entries.items():
             if file in found or (exclude is not None and exclude(file)):
                 continue
-            if refusal is None and not _may_be_scenario(file):
+            if refusal is None and not may_be_scenario(file):
                 if passed_over is not None and file not in passed_over:
                     passed_over.append(file)
                 continue
@@ -115,25 +111,6 @@ def passed_over_notice(path: Path) -> str:
     return f"skipped {path}: Markdown without YAML front matter (not a scenario)"
 
 
-_FRONT_MATTER_PEEK = 64
-_BOM = "\ufeff".encode()
-
-
-def _may_be_scenario(path: Path) -> bool:
-    """False for a Markdown file that does not open with YAML front matter: such a file is
-    documentation beside the scenarios. Whatever cannot be read is left to the reader, whose
-    error names the problem."""
-    if not path.name.lower().endswith(MARKDOWN_SUFFIXES):
-        return True
-    try:
-        with open(path, "rb") as file:
-            head = file.read(_FRONT_MATTER_PEEK).removeprefix(_BOM)
-    except OSError:
-        return True
-    # The reader's own test (split_front_matter), on the file's first bytes.
-    return head.startswith((b"---\n", b"---\r\n")) or head.rstrip() == b"---"
-
-
 def _scenario_files(directory: Path, tree: Path | None = None) -> dict[Path, Problem | None]:
     """Scenario files under ``directory``, sorted, without following symlinks out of ``tree``
     (the directory itself by default)."""
@@ -141,12 +118,8 @@ def _scenario_files(directory: Path, tree: Path | None = None) -> dict[Path, Pro
     return {
         entry.path: entry.refusal
         for entry in _walk(directory, tree)
-        if entry.refusal is not None or (not entry.is_dir and _is_scenario_name(entry.path.name))
+        if entry.refusal is not None or (not entry.is_dir and is_scenario_name(entry.path.name))
     }
-
-
-def _is_scenario_name(name: str) -> bool:
-    return name.lower().endswith(SCENARIO_SUFFIXES) and not name.startswith(".")
 
 
 class _Entry(NamedTuple):
@@ -181,7 +154,7 @@ def _walk(directory: Path, tree: Path, depth: int | None = None) -> list[_Entry]
             if entry.is_symlink():
                 target = os.path.realpath(path)
                 if not Path(target).is_relative_to(tree):
-                    if _is_scenario_name(entry.name) or os.path.isdir(target):
+                    if is_scenario_name(entry.name) or os.path.isdir(target):
                         found.append(_Entry(path, False, _outside(path, tree, target)))
                 elif not os.path.isdir(target):
                     links.append((path, target))
@@ -232,7 +205,7 @@ def _glob_scenario_files(pattern: str) -> dict[Path, Problem | None]:
             found[entry.path] = entry.refusal
         elif entry.is_dir:
             found.update(_scenario_files(entry.path, tree))
-        elif _is_scenario_name(entry.path.name):
+        elif is_scenario_name(entry.path.name):
             found[entry.path] = None
     return dict(sorted(found.items()))
 
@@ -401,7 +374,7 @@ def _index_siblings(
     for file in sorted(directory.iterdir()):
         if file in checked or not file.is_file() or file.suffix.lower() not in SCENARIO_SUFFIXES:
             continue
-        if not _may_be_scenario(file):
+        if not may_be_scenario(file):
             continue
         sibling = read_scenario(file)
         if sibling.ref is not None:

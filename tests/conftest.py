@@ -18,6 +18,10 @@ REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "scenarios"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+# Scenario files the tests read, many invalid on purpose: not tests of their own for the
+# goalctl pytest plugin.
+collect_ignore = ["fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

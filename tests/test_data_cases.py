@@ -124,7 +124,7 @@ class TestJsonl:
             "cases/data.jsonl:4:38: cases[2].expceted: unknown key 'expceted' "
             "(did you mean 'expected'?)",
             "cases/data.jsonl:5:38: cases[3].extra: unknown key 'extra' "
-            "(allowed: description, expected, input, name, responses, turns)",
+            "(allowed: description, expected, flaky, input, name, responses, trials, turns)",
         ]
 
     def test_schema_problems_name_their_line(self, tmp_path: Path) -> None:

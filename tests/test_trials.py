@@ -477,3 +477,130 @@ def test_a_resumed_run_does_not_redo_finished_trials(
     report = json.loads((store.run_dir(state.run_id) / "report.json").read_text())
     assert report["trials"]["run"] == 8
     assert report["verdict"] == "achieved"
+
+
+# -- runs agree with themselves ---------------------------------------------------------------
+
+
+@st.composite
+def scripted_runs(draw: st.DrawFn) -> str:
+    trials = draw(st.integers(2, 6))
+    threshold = draw(st.sampled_from([0.5, 0.8, 1.0]))
+    confidence = draw(st.sampled_from(["", ", confidence: 0.8"])) if threshold < 1 else ""
+    failing = [
+        sorted(draw(st.frozensets(st.integers(1, trials), max_size=trials))) for _ in range(2)
+    ]
+    rules = "".join(
+        f"  - {{match: 'case{i}', trials: {bad}, reply: 'no'}}\n"
+        for i, bad in enumerate(failing)
+        if bad
+    )
+    soft = draw(st.booleans())
+    constraint = (
+        "constraints:\n  - {id: short, description: Short, constraint_type: soft, "
+        "check: 'len(text) < 3'}\n"
+        if soft
+        else ""
+    )
+    return (
+        "id: prop\nname: Prop\ndescription: Generated.\nprovider: scripted\n"
+        f"config: {{max_attempts: 1}}\ntrials: {trials}\n"
+        "success_criteria:\n  - {id: right, description: Says yes, metric: output_equals, "
+        f"target: 'yes', threshold: {threshold}{confidence}}}\n"
+        f"{constraint}cases: [{{name: a, input: {{q: case0}}}}, {{name: b, input: {{q: case1}}}}]\n"
+        f"responses:\n{rules}  - {{match: '.', reply: 'yes'}}\n"
+    )
+
+
+def _outcome(tmp_path: Path, path: Path, *flags: str) -> tuple[Any, ...]:
+    out = tmp_path / "out"
+    result = run_cli("run", str(path), "--report-dir", str(out), *flags)
+    report = json.loads((out / "prop-1.0.0.json").read_text())
+    cases = [(c["status"], [k["passed"] for k in c["checks"]]) for c in report["cases"]]
+    return result.exit_code, report["verdict"], report["criteria"][0]["met"], cases
+
+
+@settings(max_examples=15, deadline=None)
+@given(text=scripted_runs())
+def test_a_run_stopped_early_reaches_the_verdicts_of_every_trial(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("prop")
+    path = tmp_path / "prop.yaml"
+    path.write_text(text)
+    assert _outcome(tmp_path, path) == _outcome(tmp_path, path, "--no-early-stop")
+
+
+def test_every_output_agrees_with_the_exit_code(
+    tmp_path: Path, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    path = flipping(tmp_path, criterion=", threshold: 0.8")  # shaky: 4 of 6 trials
+    junit = tmp_path / "junit.xml"
+    result = run_cli("run", str(path), "--junit", str(junit))
+    report = report_of(isolated_environment)
+    assert result.exit_code == 1
+    assert report["verdict"] == "not_achieved"
+    assert [r["summary"] for r in report["reasons"]] == ["criterion `right` unmet"]
+    xml = junit.read_text()
+    assert 'failures="1"' in xml
+    assert 'message="right: 1/2 passed, needs 80%"' in xml
+    assert '<property name="trials_passed" value="' in xml
+    [error] = [line for line in result.stdout.splitlines() if line.startswith("::error")]
+    assert error.startswith(f"::error file={path},line=8,title=goalctl%3A criterion right unmet::")
+    # Stopped early: after 3 of 5, at most 4 of 6 can pass (needs 80%). `%` is escaped.
+    assert "shaky: 3/5 trials passed (95%25 interval 23%25–88%25), needs 80%25" in error
+    assert "| `flip` | `right` |" in summary.read_text()
+
+
+def test_an_errored_trial_errors_the_run_and_names_its_trial(
+    tmp_path: Path, isolated_environment: Path
+) -> None:
+    path = scenario(
+        tmp_path,
+        """\
+        id: gap
+        name: Gap
+        description: A script with no reply for the second trial.
+        provider: scripted
+        trials: 3
+        success_criteria: [{id: ok, description: Says ok, metric: output_contains, target: ok}]
+        responses: [{match: ".", trials: [1], reply: ok}]
+        """,
+    )
+    result = run_cli("run", str(path))
+    assert result.exit_code == 3
+    report = report_of(isolated_environment)
+    [case] = report["cases"]
+    assert case["status"] == "error"
+    assert case["error"].startswith("trial 2: scripted: no reply for case 'case-1'")
+    assert report["error"] == f"case 'case-1': {case['error']}"
+    # The error settled the case: the third trial never ran.
+    assert (case["trials"]["run"], case["trials"]["stopped_early"]) == (2, True)
+
+
+def test_a_checkpoint_line_keeps_every_key_a_record_writes() -> None:
+    # Resume trusts the checkpoint: a trial's record, with every optional key a record can
+    # have (its trial, flaky, a multi-turn case's answers), is read back as it was written.
+    from goalctl.reports.data import CaseRecord
+    from goalctl.state.readers import parse_checkpoint
+
+    record = CaseRecord(
+        0,
+        "talk",
+        "passed",
+        {"q": 1},
+        None,
+        text="bye",
+        answers=["hi", "bye"],
+        trajectory=[{"step": 1, "tool": "t", "args": {}, "result": 1, "error": None}],
+        earlier_attempts=[{"attempt": 1, "text": "x", "checks": []}],
+        trial=3,
+        flaky=True,
+    )
+    line = (json.dumps(record.to_json()) + "\n").encode()
+    records, end = parse_checkpoint(line * 2, "run-1")
+    assert end == 2 * len(line)
+    assert [CaseRecord.from_json(r) for r in records] == [record, record]

@@ -39,13 +39,11 @@ def validate(paths: tuple[str, ...], output_format: str | None, as_found: bool) 
     file is invalid. In folders, Markdown files without YAML front matter (a README) are
     skipped with a notice; a file named on the command line is checked all the same.
     """
+    from goalctl.api.service import validate_scenarios
     from goalctl.reports import validation as report_format
-    from goalctl.validation import passed_over_notice, validate_paths
+    from goalctl.validation import passed_over_notice
 
-    exclude = _settings().project.exclusion
-    report = validate_paths(
-        paths or ("scenarios",), keep_scenarios=False, exclude=exclude, as_found=as_found
-    )
+    report = validate_scenarios(paths, _settings().project, as_found=as_found)
     for path in report.passed_over:
         echo_err(passed_over_notice(path))
     fmt = output_format or ("github" if in_github_actions() else "text")

@@ -12,7 +12,6 @@ import click
 
 from goalctl import __version__
 from goalctl.cli.help import SectionedGroup
-from goalctl.error_handler import state_dir_from_env
 
 if TYPE_CHECKING:
     from goalctl.config.project import ProjectConfig
@@ -37,11 +36,9 @@ class Settings:
     @property
     def state_dir(self) -> Path:
         """--state-dir, else $GOALCTL_STATE_DIR, else the project's state_dir, else .goalctl."""
-        if self._state_dir is not None:
-            return self._state_dir
-        if os.environ.get("GOALCTL_STATE_DIR"):
-            return state_dir_from_env()
-        return self.project.state_dir or state_dir_from_env()
+        from goalctl.api.service import resolve_state_dir
+
+        return resolve_state_dir(self._state_dir, lambda: self.project)
 
     @property
     def state_dir_option(self) -> str:

@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,29 +17,6 @@ from goalctl.trials.counts import MAX_TRIALS
 
 if TYPE_CHECKING:
     from goalctl.reports.github import Syntax
-
-
-def _config_file(path: Path | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    from goalctl.errors import UsageError
-    from goalctl.reading import ReadError, read_text
-    from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
-
-    try:
-        data = load_yaml(read_text(path, "config")).data
-    except ReadError as exc:
-        where = f":{exc.line}:{exc.col}" if exc.offset is not None else ""
-        raise UsageError(f"--config-file {path}{where}: {exc.detail}") from None
-    except YamlLoadError as exc:
-        raise UsageError(
-            f"--config-file {path}:{exc.issue.line}:{exc.issue.col}: {exc.issue.message}"
-        ) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UsageError(f"--config-file {path} must hold a mapping of config keys")
-    return data
 
 
 def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -146,43 +123,37 @@ def run(
     Exits 0 when every goal is achieved, 1 when one is not (or a scenario is invalid), 3 when
     a run errored (provider or agent failure), 2 on bad input.
     """
-    from goalctl.destinations import check_destination
-    from goalctl.lifecycle import run_detached, run_paths
-    from goalctl.matrix import parse_shard
-    from goalctl.planning import DEFAULT_CONCURRENCY, RunOptions
+    from goalctl.api.service import (
+        RunRequest,
+        check_destinations,
+        finished_reports,
+        run_scenarios,
+    )
 
-    project = _settings().project
-    _settings().writable_state_dir()
-    if report_dir is not None:
-        check_destination(report_dir, "--report-dir", directory=True)
-    if junit_path is not None:
-        check_destination(junit_path, "--junit", directory=False)
-
-    options = RunOptions(
+    settings = _settings()
+    project = settings.project
+    request = RunRequest(
         provider=provider,
         model=model,
-        config_overrides=config_pairs,
-        config_values=_config_file(config_file),
-        config_file=str(config_file) if config_file is not None else None,
-        concurrency=concurrency or project.concurrency or DEFAULT_CONCURRENCY,
-        concurrency_given=bool(concurrency or project.concurrency),
-        prices=project.prices,
-        default_provider=project.provider,
-        default_model=project.model,
-        judge_model=project.judge_model,
-        redact=project.redact,
-        excluded=project.exclusion,
+        config=config_pairs,
+        config_file=config_file,
+        concurrency=concurrency,
         record=record,
         report_dir=report_dir,
         include_drafts=include_drafts,
-        shard=parse_shard(shard_text) if shard_text else None,
+        shard=shard_text,
         cases=case_patterns,
+        junit=junit_path,
         trials=trials,
         early_stop=not no_early_stop,
     )
+    check_destinations(request, settings.state_dir, settings.state_dir_option)
+    options = request.options(project)
     if detach:
+        from goalctl.lifecycle import run_detached
+
         detached = run_detached(
-            paths or ("scenarios",), options, _settings().state_dir, notify=echo_err
+            paths or ("scenarios",), options, settings.state_dir, notify=echo_err
         )
         for scenario, reason in detached.skipped:
             echo_err(f"skipped {scenario.path}: {reason}")
@@ -197,18 +168,18 @@ def run(
 
     started = time.monotonic()
     with display_for(as_json, echo) as display:
-        summary = run_paths(
-            paths or ("scenarios",), options, _settings().state_dir, display, notify=echo_err
+        summary = run_scenarios(
+            paths,
+            options,
+            settings.state_dir,
+            junit=junit_path,
+            observer=display,
+            notify=echo_err,
         )
     for scenario, reason in summary.skipped:
         echo_err(f"skipped {scenario.path}: {reason}")
     display.show(summary_lines(summary.outcomes, time.monotonic() - started))
-    reports = [o.report for o in summary.outcomes if o.report.get("version")]
-    if junit_path is not None:
-        from goalctl.reports.junit import render_junit
-
-        junit_path.parent.mkdir(parents=True, exist_ok=True)
-        junit_path.write_text(render_junit(reports), encoding="utf-8")
+    reports = finished_reports(summary)
     if in_github_actions():
         from goalctl.reports.github import append_step_summary, run_annotations, step_summary
 

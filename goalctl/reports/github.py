@@ -117,7 +117,7 @@ def run_annotations(report: dict[str, Any]) -> list[WorkflowCommand]:
             message, title = reason.detail, "goalctl: " + reason.summary.replace("`", "")
         level = "warning" if reason.level == WARNING else "error"
         lines.append(annotation(level, message, file=path, line=reason.line, title=title))
-    for case in report["cases"]:
+    for case in report.get("cases", ()):
         if case.get("flaky") and case["status"] != "passed":
             stats = case.get("trials")
             rate = f"{stats['passed']}/{stats['run']} trials passed" if stats else case["status"]

@@ -140,7 +140,7 @@ def _add_suite(root: ET.Element, report: dict[str, Any]) -> Totals:
     for constraint in report["constraints"]:
         reason = reasons.get(("constraint", constraint["id"]))
         _add_constraint(suite, report, constraint, reason, error)
-    for flaky in (c for c in report["cases"] if c.get("flaky")):
+    for flaky in (c for c in report.get("cases", ()) if c.get("flaky")):
         _add_flaky(suite, report, flaky)
     for reason in verdict.reasons:
         if reason.kind == "run" and reason.level == FAILURE:

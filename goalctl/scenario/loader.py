@@ -16,6 +16,9 @@ from pydantic import ValidationError
 
 from goalctl.errors import Problem, ScenarioError
 from goalctl.reading import ReadError, decode, read_bytes
+from goalctl.scenario.files import MARKDOWN_SUFFIXES as MARKDOWN_SUFFIXES
+from goalctl.scenario.files import SCENARIO_SUFFIXES as SCENARIO_SUFFIXES
+from goalctl.scenario.files import YAML_SUFFIXES as YAML_SUFFIXES
 from goalctl.scenario.markdown import parse_markdown
 from goalctl.scenario.model import Scenario, ScenarioSpec, TemplateText
 from goalctl.scenario.model_errors import (
@@ -31,10 +34,6 @@ from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
 
 if TYPE_CHECKING:
     from goalctl.scenario.datafile import DataCases
-
-MARKDOWN_SUFFIXES = (".md", ".markdown")
-YAML_SUFFIXES = (".yaml", ".yml")
-SCENARIO_SUFFIXES = MARKDOWN_SUFFIXES + YAML_SUFFIXES
 
 
 @dataclass

@@ -214,6 +214,7 @@ _CHECKPOINT_FIELDS: Final[dict[str, tuple[type, ...]]] = {
     "constraints": (list,),
     "earlier_attempts": (list,),
     "trajectory": (list,),
+    "answers": (list,),
     "flaky": (bool,),
 }
 

@@ -48,6 +48,7 @@ class TrialBook:
         self.early_stop = early_stop and not over_totals
         self.records: dict[int, dict[int, CaseRecord]] = {}
         self._tallies: dict[int, Tally] = {}
+        self._summaries: dict[int, CaseRecord] = {}
 
     @property
     def with_trials(self) -> bool:
@@ -64,9 +65,33 @@ class TrialBook:
         if not 0 <= record.index < len(self.planned) or record.trial > self.planned[record.index]:
             return False  # not a trial of this run (the checkpoint of another plan)
         trials = self.records.setdefault(record.index, {})
+        self._summaries.pop(record.index, None)
+        tally = self._tallies.get(record.index)
+        if record.trial in trials or tally is None:
+            self._tallies.pop(record.index, None)  # counted afresh when next asked
+        else:
+            tally.add(
+                record.status,
+                [str(c["criterion"]) for c in record.checks if c.get("passed")],
+                [str(c["constraint"]) for c in record.constraints if not c.get("satisfied")],
+            )
         trials[record.trial] = record
-        self._tallies.pop(record.index, None)
         return self.finished(record.index)
+
+    def work(self) -> list[tuple[int, list[int]]]:
+        """The trials left, as ``(case, trials)`` units run in order: a case whose trials may
+        stop early runs them one after another (each outcome decides whether the next one
+        runs); any other case runs each trial as its own unit, concurrently."""
+        units = []
+        for index in range(len(self.planned)):
+            if self.finished(index):
+                continue
+            remaining = self.remaining(index)
+            if self.stops_early(index):
+                units.append((index, remaining))
+            else:
+                units.extend((index, [trial]) for trial in remaining)
+        return units
 
     def remaining(self, index: int) -> list[int]:
         """The case's trials not run yet, in order."""
@@ -96,6 +121,12 @@ class TrialBook:
 
     def case_record(self, index: int) -> CaseRecord:
         """The case's record: its one trial's, or the summary of its trials so far."""
+        summary = self._summaries.get(index)
+        if summary is None:
+            summary = self._summaries[index] = self._summary(index)
+        return summary
+
+    def _summary(self, index: int) -> CaseRecord:
         trials = self.records[index]
         ordered = [trials[t] for t in sorted(trials)]
         planned = self.planned[index]

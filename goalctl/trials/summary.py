@@ -4,8 +4,10 @@ The case's record (what ``report.json`` lists under ``cases``) keeps the shape o
 one trial, so every reader of reports reads it alike: its ``status`` is the case's verdict over
 its trials, its ``checks`` say per criterion whether the case meets it over its trials (with
 the pass rate and interval as evidence), its ``constraints`` whether any trial violated each,
-its metrics are the sums over its trials and its ``output``/``text`` are the last trial's.
-``trials`` adds the statistics and every trial's own record.
+its metrics are the sums over its trials; its ``output``, ``text``, ``trajectory`` and
+``answers`` are those of its first trial that did not pass (else of its last), the one worth
+reading, and ``trials.shown`` says which. ``trials`` adds the statistics and every trial's
+own record.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from goalctl.reports.data import CaseRecord
 from goalctl.statistics import Interval, pass_at_k, pass_hat_k, wilson_interval
 from goalctl.trials.verdicts import Rule, criterion_verdicts, tally_of
+from goalctl.verdict import case_word
 
 CONFIDENCE = 0.95
 """The confidence of the intervals reports show (a criterion's own ``confidence`` gates)."""
@@ -58,7 +61,8 @@ def case_record(
 ) -> CaseRecord:
     """The record of a case of several trials, from its trials' records (in trial order)."""
     trials = [record.to_json() | {"trial": record.trial} for record in records]
-    first, last = records[0], records[-1]
+    first = records[0]
+    shown = next((r for r in records if r.status != "passed"), records[-1])
     tally = tally_of(planned, trials)
     run = len(records)
     # Judged over the planned trials when it stopped early (the verdict the rest could not
@@ -100,15 +104,18 @@ def case_record(
         status=verdict,
         input=first.input,
         expected=first.expected,
-        output=last.output,
-        text=last.text,
+        output=shown.output,
+        text=shown.text,
         error=None if errored is None else f"trial {errored.trial}: {errored.error}",
         attempts=sum(r.attempts for r in records),
         metrics=metrics,
         checks=checks,
         constraints=constraints,
+        trajectory=shown.trajectory,
+        answers=shown.answers,
         flaky=first.flaky,
         trials={
+            "shown": shown.trial,
             "planned": planned,
             "run": run,
             "stopped_early": stopped_early,
@@ -124,6 +131,17 @@ def case_record(
             "records": trials,
         },
     )
+
+
+def case_summary_line(record: CaseRecord) -> str:
+    """The event logged when a case of several trials is done: ``case praise: passed over
+    9/9 trials passed, stopped early: 1 not needed``."""
+    trials = record.trials or {}
+    line = f"case {record.name}: {case_word(record.status)} over "
+    line += f"{trials.get('passed', 0)}/{trials.get('run', 0)} trials passed"
+    if trials.get("stopped_early"):
+        line += f", stopped early: {trials['planned'] - trials['run']} not needed"
+    return line
 
 
 def _constraints(records: Sequence[CaseRecord]) -> list[dict[str, Any]]:

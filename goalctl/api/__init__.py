@@ -1,0 +1,152 @@
+"""goalctl from Python: :func:`validate` and :func:`run`, as ``goalctl validate`` and
+``goalctl run`` do, returning typed results instead of printing.
+
+Both take the project's configuration (``goalctl.toml`` or ``[tool.goalctl]``, found from the
+working directory upwards) as the CLI does, and raise the errors of :mod:`goalctl.errors`
+where the CLI would exit with their code: :class:`~goalctl.errors.UsageError` (2) for bad
+input, :class:`~goalctl.errors.ScenarioError` (1) for an invalid scenario, with every problem
+in ``problems``. Neither prints anything.
+
+The result classes are imported on first use, so ``import goalctl`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from goalctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from goalctl.api.results import RunResult, ValidationResult
+
+__all__ = ["run", "validate"]
+
+PathArg = str | os.PathLike[str]
+
+
+def validate(paths: PathArg | Sequence[PathArg] = ("scenarios",)) -> ValidationResult:
+    """Check scenario files, folders and globs, as ``goalctl validate PATHS``.
+
+    An invalid file is not an error: it is in the result (``ok`` is False, ``exit_code`` 1,
+    ``problems`` lists every problem as ``path:line:col``). A path that names nothing raises
+    :class:`~goalctl.errors.UsageError`.
+    """
+    from goalctl.api.results import ValidationResult
+    from goalctl.api.service import validate_scenarios
+    from goalctl.config.project import load_project
+
+    report = validate_scenarios(_paths(paths), load_project())
+    return ValidationResult.from_report(report)
+
+
+def run(
+    paths: PathArg | Sequence[PathArg] = ("scenarios",),
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    config: Sequence[str] = (),
+    config_file: PathArg | None = None,
+    concurrency: int | None = None,
+    state_dir: PathArg | None = None,
+    report_dir: PathArg | None = None,
+    junit: PathArg | None = None,
+    record: bool = False,
+    include_drafts: bool = False,
+    shard: str | None = None,
+    cases: Sequence[str] = (),
+    trials: int | None = None,
+    early_stop: bool = True,
+) -> RunResult:
+    """Run scenarios in this process and evaluate their goals, as ``goalctl run PATHS``.
+
+    Each option is the ``goalctl run`` flag of the same name: ``config`` holds ``KEY=VALUE``
+    strings (``--config``, parsed by the type the agent declares), ``cases`` names or globs
+    (``--case``), ``shard`` an ``"I/N"`` text, ``trials`` the number of trials per case
+    (``--trials``; a case's own ``trials`` wins) and ``early_stop=False`` is
+    ``--no-early-stop``. ``state_dir`` defaults as the CLI's does
+    (``$GOALCTL_STATE_DIR``, the project's ``state_dir``, ``.goalctl``).
+
+    A goal that is not achieved, or a run that errors, is a result (see ``exit_code``), not an
+    exception. Raises :class:`~goalctl.errors.ScenarioError` when a scenario is invalid
+    (nothing runs), :class:`~goalctl.errors.UsageError` or
+    :class:`~goalctl.errors.ConfigError` for bad options. Ctrl-C (SIGINT) or SIGTERM during
+    the run stops every run cleanly, as in the CLI: they are ``stopped`` (finished cases
+    kept, ``goalctl start RUN_ID`` resumes), their verdict is None and ``exit_code`` 130.
+    """
+    from goalctl.api.results import RunResult
+    from goalctl.api.service import (
+        RunRequest,
+        check_destinations,
+        resolve_state_dir,
+        run_scenarios,
+    )
+    from goalctl.config.project import load_project
+
+    project = load_project()
+    request = RunRequest(
+        provider=_name(provider, "provider"),
+        model=_name(model, "model"),
+        config=_strings(config, "config", "KEY=VALUE strings"),
+        config_file=_path(config_file),
+        concurrency=_concurrency(concurrency),
+        record=record,
+        report_dir=_path(report_dir),
+        include_drafts=include_drafts,
+        shard=shard,
+        cases=_strings(cases, "cases", "case names or globs"),
+        junit=_path(junit),
+        trials=_trials(trials),
+        early_stop=bool(early_stop),
+    )
+    directory = resolve_state_dir(_path(state_dir), lambda: project)
+    label = "state_dir" if state_dir is not None else "the state dir"
+    check_destinations(request, directory, label)
+    options = request.options(project)
+    summary = run_scenarios(_paths(paths), options, directory, junit=request.junit)
+    return RunResult.from_summary(summary, request.junit)
+
+
+def _paths(paths: PathArg | Sequence[PathArg]) -> list[str]:
+    if isinstance(paths, (str, os.PathLike)):
+        return [os.fspath(paths)]
+    if not isinstance(paths, Sequence) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
+        raise UsageError(f"paths must be a path or a list of paths, not {paths!r}")
+    return [os.fspath(p) for p in paths]
+
+
+def _path(value: PathArg | None) -> Path | None:
+    return Path(value) if value is not None else None
+
+
+def _strings(values: Sequence[str], name: str, what: str) -> tuple[str, ...]:
+    """A list of strings; a lone string is refused rather than read letter by letter."""
+    if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+        raise UsageError(f"{name} must be a list of {what}, not {values!r}")
+    return tuple(values)
+
+
+def _name(value: str | None, option: str) -> str | None:
+    if value is not None and (not value.strip() or value != value.strip()):
+        raise UsageError(f"{option} {value!r}: give a name, without spaces around it")
+    return value
+
+
+def _trials(value: int | None) -> int | None:
+    from goalctl.trials.counts import MAX_TRIALS
+
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TRIALS
+    ):
+        raise UsageError(f"trials {value!r}: give a number from 1 to {MAX_TRIALS}")
+    return value
+
+
+def _concurrency(value: int | None) -> int | None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1024
+    ):
+        raise UsageError(f"concurrency {value!r}: give a number from 1 to 1024")
+    return value
