@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from bench_run import peak_rss_mb, scenario_text, timed
-from harness import Budget, Context, Row, Stats, bench_env, benchmark
+from harness import Budget, Context, Row, Stats, bench_env, benchmark, run_command
 
 LATENCY_S = 0.2
 LIVE_RATIO = 1.5
@@ -189,7 +189,7 @@ def views(ctx: Context) -> list[Row]:
         path = workdir / "one.yaml"
         path.write_text(scenario_text(1, "scripted"))
         for state in (small, big):
-            timed(ctx, "seed run", [goalctl, "--state-dir", str(state), "run", str(path)])
+            run_command([goalctl, "--state-dir", str(state), "run", str(path)], cwd=workdir)
         _grow(big, EVENTS, RUNS)
         rows: list[Row] = []
         for label, args in (
