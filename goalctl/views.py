@@ -40,10 +40,10 @@ def table(rows: Sequence[Sequence[str]], verdicts: Sequence[str | None] = ()) ->
 
 
 def latest_run(store: RunStore) -> RunState:
-    runs = store.list()
-    if not runs:
+    latest = store.latest()
+    if latest is None:
         raise UsageError(f"no runs in {store.root}; start one with `goalctl run`")
-    return runs[-1]
+    return latest
 
 
 def status_lines(state: RunState) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -52,6 +53,9 @@ from goalctl.state.readers import (
 )
 
 LOCK_FILE = ".lock"
+LATEST_FILE = ".latest"
+"""The index naming the latest run, in ``runs/`` (hidden: no run has a dotted name)."""
+LATEST_LOCK = ".latest.lock"
 REPORT_FILES = ("report.md", "report.json")
 
 _JOURNALS = (EVENTS_FILE, TRANSCRIPT_FILE, CHECKPOINT_FILE)
@@ -135,7 +139,54 @@ class RunStore:
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
+        with contextlib.suppress(OSError):  # a hint: latest() rebuilds it when it is off
+            self._note_latest(state.run_id, state.created_at)
         return run_dir
+
+    # -- the latest run -------------------------------------------------------------------
+
+    def latest(self) -> RunState | None:
+        """The run created last (what ``status``, ``logs`` and ``stop`` show without an id).
+
+        Read through a small index, ``runs/.latest``, kept by :meth:`create`, so the answer
+        costs the same for 5 runs or 5,000. The index only names the run: its state is read
+        from the run itself. A missing, damaged or stale index (the run is gone or unreadable)
+        is rebuilt from a scan of every run, which gives the same answer.
+        """
+        noted = self._read_latest()
+        if noted is not None:
+            with contextlib.suppress(UsageError, DamagedRun):
+                return self.load(noted)
+        runs = self.list()
+        if not runs:
+            return None
+        newest = runs[-1]
+        with contextlib.suppress(OSError):
+            self._note_latest(newest.run_id, newest.created_at)
+        return newest
+
+    def _read_latest(self) -> str | None:
+        try:
+            data = json.loads((self.runs_dir / LATEST_FILE).read_bytes())
+            run_id = data["run_id"]
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        return run_id if isinstance(run_id, str) and is_run_id(run_id) else None
+
+    def _note_latest(self, run_id: str, created_at: str) -> None:
+        """Name ``run_id`` in the index unless it names a run created later (a hint, not
+        state: replaced atomically, not fsynced; a crash at worst leaves it to be rebuilt)."""
+        key = (_time_key(created_at), run_id)
+        with exclusive_lock(self.runs_dir / LATEST_LOCK):
+            try:
+                current = json.loads((self.runs_dir / LATEST_FILE).read_bytes())
+                if key < (_time_key(current["created_at"]), current["run_id"]):
+                    return
+            except (OSError, ValueError, TypeError, KeyError):
+                pass  # none yet, or damaged: replaced
+            temp = self.runs_dir / f"{LATEST_FILE}.{secrets.token_hex(4)}.tmp"
+            temp.write_text(json.dumps({"run_id": run_id, "created_at": created_at}))
+            os.replace(temp, self.runs_dir / LATEST_FILE)
 
     def exists(self, run_id: str) -> bool:
         return (self.run_dir(run_id) / STATE_FILE).is_file()
