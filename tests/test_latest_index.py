@@ -48,7 +48,7 @@ def test_the_index_names_the_run_created_latest_and_needs_no_scan(
 
 @pytest.mark.parametrize("damage", ["", "{not json", '{"run_id": "../../etc"}', "[1]"])
 def test_a_missing_or_damaged_index_is_rebuilt_from_a_scan(store: RunStore, damage: str) -> None:
-    index = store.runs_dir / LATEST_FILE
+    index = store.root / LATEST_FILE
     if damage:
         index.write_text(damage)
     else:

@@ -54,7 +54,7 @@ from goalctl.state.readers import (
 
 LOCK_FILE = ".lock"
 LATEST_FILE = ".latest"
-"""The index naming the latest run, in ``runs/`` (hidden: no run has a dotted name)."""
+"""The index naming the latest run, in the state dir beside ``runs/`` (which holds only runs)."""
 LATEST_LOCK = ".latest.lock"
 REPORT_FILES = ("report.md", "report.json")
 
@@ -148,7 +148,7 @@ class RunStore:
     def latest(self) -> RunState | None:
         """The run created last (what ``status``, ``logs`` and ``stop`` show without an id).
 
-        Read through a small index, ``runs/.latest``, kept by :meth:`create`, so the answer
+        Read through a small index, ``.latest`` in the state dir, kept by :meth:`create`, so the answer
         costs the same for 5 runs or 5,000. The index only names the run: its state is read
         from the run itself. A missing, damaged or stale index (the run is gone or unreadable)
         is rebuilt from a scan of every run, which gives the same answer.
@@ -167,7 +167,7 @@ class RunStore:
 
     def _read_latest(self) -> str | None:
         try:
-            data = json.loads((self.runs_dir / LATEST_FILE).read_bytes())
+            data = json.loads((self.root / LATEST_FILE).read_bytes())
             run_id = data["run_id"]
         except (OSError, ValueError, TypeError, KeyError):
             return None
@@ -177,16 +177,16 @@ class RunStore:
         """Name ``run_id`` in the index unless it names a run created later (a hint, not
         state: replaced atomically, not fsynced; a crash at worst leaves it to be rebuilt)."""
         key = (_time_key(created_at), run_id)
-        with exclusive_lock(self.runs_dir / LATEST_LOCK):
+        with exclusive_lock(self.root / LATEST_LOCK):
             try:
-                current = json.loads((self.runs_dir / LATEST_FILE).read_bytes())
+                current = json.loads((self.root / LATEST_FILE).read_bytes())
                 if key < (_time_key(current["created_at"]), current["run_id"]):
                     return
             except (OSError, ValueError, TypeError, KeyError):
                 pass  # none yet, or damaged: replaced
-            temp = self.runs_dir / f"{LATEST_FILE}.{secrets.token_hex(4)}.tmp"
+            temp = self.root / f"{LATEST_FILE}.{secrets.token_hex(4)}.tmp"
             temp.write_text(json.dumps({"run_id": run_id, "created_at": created_at}))
-            os.replace(temp, self.runs_dir / LATEST_FILE)
+            os.replace(temp, self.root / LATEST_FILE)
 
     def exists(self, run_id: str) -> bool:
         return (self.run_dir(run_id) / STATE_FILE).is_file()
