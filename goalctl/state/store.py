@@ -148,10 +148,10 @@ class RunStore:
     def latest(self) -> RunState | None:
         """The run created last (what ``status``, ``logs`` and ``stop`` show without an id).
 
-        Read through a small index, ``.latest`` in the state dir, kept by :meth:`create`, so the answer
-        costs the same for 5 runs or 5,000. The index only names the run: its state is read
-        from the run itself. A missing, damaged or stale index (the run is gone or unreadable)
-        is rebuilt from a scan of every run, which gives the same answer.
+        Read through a small index (``.latest`` in the state dir) kept by :meth:`create`, so
+        the answer costs the same for 5 runs or 5,000. The index only names the run: its state
+        is read from the run itself. A missing, damaged or stale index (the run is gone or
+        unreadable) is rebuilt from a scan of every run, which gives the same answer.
         """
         noted = self._read_latest()
         if noted is not None:
