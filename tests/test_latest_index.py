@@ -68,6 +68,7 @@ def test_an_index_naming_a_removed_run_falls_back_to_the_newest_left(store: RunS
 
     assert latest is not None
     assert latest.run_id == scanned_latest(store) == "calc-00000003"
+    assert '"calc-00000003"' in (store.root / LATEST_FILE).read_text()  # rebuilt
 
 
 def test_no_runs_no_latest(tmp_path: Path) -> None:

@@ -162,7 +162,8 @@ class RunStore:
             return None
         newest = runs[-1]
         with contextlib.suppress(OSError):
-            self._note_latest(newest.run_id, newest.created_at)
+            # Over what the index said: that run is gone or unreadable.
+            self._note_latest(newest.run_id, newest.created_at, rebuild=True)
         return newest
 
     def _read_latest(self) -> str | None:
@@ -173,14 +174,14 @@ class RunStore:
             return None
         return run_id if isinstance(run_id, str) and is_run_id(run_id) else None
 
-    def _note_latest(self, run_id: str, created_at: str) -> None:
+    def _note_latest(self, run_id: str, created_at: str, *, rebuild: bool = False) -> None:
         """Name ``run_id`` in the index unless it names a run created later (a hint, not
         state: replaced atomically, not fsynced; a crash at worst leaves it to be rebuilt)."""
         key = (_time_key(created_at), run_id)
         with exclusive_lock(self.root / LATEST_LOCK):
             try:
                 current = json.loads((self.root / LATEST_FILE).read_bytes())
-                if key < (_time_key(current["created_at"]), current["run_id"]):
+                if not rebuild and key < (_time_key(current["created_at"]), current["run_id"]):
                     return
             except (OSError, ValueError, TypeError, KeyError):
                 pass  # none yet, or damaged: replaced
