@@ -132,22 +132,61 @@ def run_paths(
     """
     notices: list[str] = []
     scenarios, skipped = load_for_run(paths, options, notices)
-    plans = plan_all(scenarios, options)
+    options = with_baseline_folders(options, scenarios)
+    plans = plan_all(scenarios, options, notices)
     _tell(notices, notify)
     store = RunStore(state_dir)
     outcomes = asyncio.run(run_plans(plans, store, options, observer, clock, make_id))
     return RunSummary(outcomes, skipped, notices)
 
 
-def plan_all(scenarios: Sequence[Scenario], options: RunOptions) -> list[Plan]:
-    """Plan every scenario (config, providers, key checks): all before any work."""
+def plan_all(
+    scenarios: Sequence[Scenario], options: RunOptions, notices: list[str] | None = None
+) -> list[Plan]:
+    """Plan every scenario (config, providers, key checks, baselines): all before any work.
+
+    With ``--baseline``, a scenario without a baseline is told in ``notices`` and runs
+    uncompared; when no scenario has one, the comparison asked for cannot happen: refused.
+    """
     from goalctl.planning import resolve_configs
 
     configs = resolve_configs(scenarios, options)
-    return [
+    plans = [
         plan_scenario(scenario, options, config=config)
         for scenario, config in zip(scenarios, configs, strict=True)
     ]
+    if options.baseline is not None and plans:
+        _check_baselines(plans, options, notices if notices is not None else [])
+    return plans
+
+
+def with_baseline_folders(options: RunOptions, scenarios: Sequence[Scenario]) -> RunOptions:
+    """With ``--baseline``, the folders of every scenario run: a parent version's baseline is
+    looked for beside each of them (the scenario's own folder first)."""
+    if options.baseline is None:
+        return options
+    folders = tuple(dict.fromkeys(str(s.path.parent.resolve()) for s in scenarios))
+    return replace(options, baseline=replace(options.baseline, folders=folders))
+
+
+def _check_baselines(plans: Sequence[Plan], options: RunOptions, notices: list[str]) -> None:
+    from goalctl.baselines import where_looked
+
+    assert options.baseline is not None
+    named = options.baseline.file
+    missing = [plan.scenario for plan in plans if plan.baseline is None]
+    if len(missing) == len(plans):
+        if named is not None:
+            goals = ", ".join(sorted({s.goal.id for s in missing}))
+            raise UsageError(f"--baseline {named} is a baseline of no goal run here ({goals})")
+        raise UsageError(
+            "no baseline to compare with: "
+            + "; ".join(f"no {where_looked(s)}" for s in missing)
+            + "; write one with `goalctl baseline save RUN_ID`"
+        )
+    for scenario in missing:
+        where = f"not of goal {scenario.goal.id}" if named else f"no {where_looked(scenario)}"
+        notices.append(f"{scenario.path}: not compared with a baseline ({where})")
 
 
 def _tell(notices: Sequence[str], notify: Callable[[str], None] | None) -> None:
@@ -175,9 +214,10 @@ def run_detached(
     """``goalctl run --detach``: check and plan everything here, then one worker per run."""
     notices: list[str] = []
     scenarios, skipped = load_for_run(paths, options, notices)
+    options = with_baseline_folders(options, scenarios)
     store = RunStore(state_dir)
     run_ids = []
-    plans = plan_all(scenarios, options)  # key checks, no work
+    plans = plan_all(scenarios, options, notices)  # key checks, no work
     _tell(notices, notify)
     for plan in plans:
         asyncio.run(_close(plan.agent_route.provider, plan.judge_route.provider))
@@ -268,6 +308,11 @@ def prepare_resume(store: RunStore, state: RunState) -> Plan:
     from goalctl.scenario.loader import load_scenario
 
     run_id = state.run_id
+    if state.rescored_from is not None:
+        raise UsageError(
+            f"run {run_id} rescored run {state.rescored_from} and cannot be resumed; "
+            f"rescore it again with `goalctl rescore {state.rescored_from}`"
+        )
     scenario_path = Path(state.scenario)
     if not scenario_path.is_file():
         raise UsageError(f"the scenario of run {run_id} is gone: {scenario_path}")

@@ -13,11 +13,12 @@ from goalctl.errors import ConfigError, UsageError
 from goalctl.metering import Route
 from goalctl.overrides import ConfigOverrides
 from goalctl.providers.base import Provider, ProviderContext
-
-if TYPE_CHECKING:
-    from goalctl.providers.limiter import RouteLimits
 from goalctl.redaction import Redactor
 from goalctl.scenario.model import Scenario
+
+if TYPE_CHECKING:
+    from goalctl.baselines import BaselineSettings, Found
+    from goalctl.providers.limiter import RouteLimits
 
 DEFAULT_CONCURRENCY = 256  # goalctl.providers.limiter.DEFAULT_CEILING, without importing it
 """The ceiling on cases in flight at once, and on requests in flight to one provider route,
@@ -63,6 +64,8 @@ class RunOptions:
     """``--case`` glob patterns: only the cases whose names match run (all when empty)."""
     excluded: Callable[[Path], bool] | None = None
     """Files left out when folders are scanned for scenarios (the project's ``exclude``)."""
+    baseline: BaselineSettings | None = None
+    """``--baseline``: compare each run with its baseline (None: no comparison)."""
     trials: int | None = None
     """``--trials N``: trials per case, over the scenario's ``trials`` (a case's own wins)."""
     early_stop: bool = True
@@ -86,6 +89,7 @@ class RunOptions:
             "judge_model": self.judge_model,
             "redact": list(self.redact),
             "cases": list(self.cases),
+            "baseline": self.baseline.to_state() if self.baseline is not None else None,
             "trials": self.trials,
             "early_stop": self.early_stop,
         }
@@ -94,6 +98,12 @@ class RunOptions:
     def from_state(cls, options: dict[str, Any]) -> RunOptions:
         report_dir = options.get("report_dir")
         prices = options.get("prices") or {}
+        baseline = options.get("baseline")
+        settings = None
+        if isinstance(baseline, dict):
+            from goalctl.baselines import BaselineSettings
+
+            settings = BaselineSettings.from_state(baseline)
         return cls(
             concurrency=int(options.get("concurrency", DEFAULT_CONCURRENCY)),
             # A run saved before the ceiling adapted had its concurrency given or 32: the same.
@@ -104,6 +114,7 @@ class RunOptions:
             judge_model=options.get("judge_model"),
             redact=tuple(options.get("redact") or ()),
             cases=tuple(p for p in options.get("cases") or () if isinstance(p, str)),
+            baseline=settings,
             trials=_trials(options.get("trials")),
             early_stop=options.get("early_stop") is not False,
         )
@@ -148,6 +159,8 @@ class Plan:
     agent_route: Route
     judge_route: Route
     prices: PriceTable = field(default_factory=PriceTable.for_run)
+    baseline: Found | None = None
+    """The baseline the run is compared with (``--baseline``), read before any work."""
 
 
 def plan_scenario(
@@ -173,6 +186,11 @@ def plan_scenario(
 
     if config is None:
         config = options.overrides().resolve(scenario)
+    baseline = None
+    if options.baseline is not None:
+        from goalctl.baselines import find_baseline
+
+        baseline = find_baseline(scenario, options.baseline.file, options.baseline.folders)
     spec = scenario.spec
     agent_class(spec.agent).preflight(scenario, config)
     # A scenario that names its provider means it; the project's stands in for one that does not.
@@ -223,7 +241,7 @@ def plan_scenario(
                 path = cassette_path(scenario.path)
                 judge_provider = RecordingProvider(judge_provider, path, redactor)
     judge_route = Route(judge_provider, judge_model)
-    return Plan(scenario, config, provider_name, agent_route, judge_route, prices)
+    return Plan(scenario, config, provider_name, agent_route, judge_route, prices, baseline)
 
 
 def resolve_configs(scenarios: Sequence[Scenario], options: RunOptions) -> list[dict[str, Any]]:

@@ -108,7 +108,19 @@ def outcome_lines(outcome: RunOutcome) -> list[Line]:
             detail = ""
         tone: Tone = "warn" if record.flaky else "bad"
         lines.append(Line(f"  {case_word(record.status)} {_case_name(record)}{detail}", tone))
+    comparison = outcome.report.get("comparison")
+    if comparison:
+        lines.append(_comparison_line(comparison))
     return lines
+
+
+def _comparison_line(comparison: dict[str, Any]) -> Line:
+    """What the comparison with the baseline found, in one indented line."""
+    from goalctl.baselines import comparison_summary
+
+    regressed = bool(comparison["regressions"])
+    tone: Tone = ("bad" if comparison["fail_on_regression"] else "warn") if regressed else "good"
+    return Line(f"  {comparison_summary(comparison)}", tone)
 
 
 def summary_lines(outcomes: Sequence[RunOutcome], elapsed_s: float) -> list[Line]:

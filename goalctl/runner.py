@@ -377,7 +377,7 @@ class ScenarioRun:
             budget_stop=self.budget_stop,
             error=self.error,
             agent_summary=summary,
-            started_at=self.started_at,
+            started_at=self.started_at or self.store.load(self.run_id).started_at,
             finished_at=self.clock.now().isoformat(),
         )
         report["totals"] |= {
@@ -390,6 +390,7 @@ class ScenarioRun:
             add_trial_statistics(
                 report, records, early_stop=self.book.early_stop, planned=sum(self.book.planned)
             )
+        report = self.complete_report(report)
         # Every report file, JUnit, annotation and state field is made from this one dict.
         report = self.redactor.data(report)
         status = RunStatus.FAILED if report["verdict"] == "error" else RunStatus.COMPLETED
@@ -413,6 +414,14 @@ class ScenarioRun:
         outcome = RunOutcome(self.run_id, self.scenario, status, report["verdict"], report, paths)
         self.observer.run_finished(outcome)
         return outcome
+
+    def complete_report(self, report: dict[str, Any]) -> dict[str, Any]:
+        """The report with what follows from it: the comparison with the run's baseline."""
+        if self.plan.baseline is not None and self.options.baseline is not None:
+            from goalctl.baselines import compare_report
+
+            return compare_report(report, self.plan.baseline, self.options.baseline)
+        return report
 
     async def finish_stopped(self) -> RunOutcome:
         """A stopped run keeps its finished cases and writes no report: it is not over."""

@@ -14,6 +14,7 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCENARIO_SCHEMA = "scenario.schema.json"
 FRONT_MATTER_SCHEMA = "front-matter.schema.json"
 MANIFEST_SCHEMA = "agent-manifest.schema.json"
+BASELINE_SCHEMA = "baseline.schema.json"
 
 
 def scenario_schema(*, markdown: bool = False) -> dict[str, Any]:
@@ -84,6 +85,12 @@ def manifest_schema() -> dict[str, Any]:
     return {"$schema": SCHEMA_DIALECT, "title": "goalctl agent manifest", **schema}
 
 
+def _baseline_schema() -> dict[str, Any]:
+    from goalctl.baselines.schema import baseline_schema
+
+    return baseline_schema(SCHEMA_DIALECT)
+
+
 def all_schemas() -> dict[str, str]:
     """File name → JSON text, exactly as written to disk."""
     return {
@@ -92,6 +99,7 @@ def all_schemas() -> dict[str, str]:
             (SCENARIO_SCHEMA, scenario_schema()),
             (FRONT_MATTER_SCHEMA, scenario_schema(markdown=True)),
             (MANIFEST_SCHEMA, manifest_schema()),
+            (BASELINE_SCHEMA, _baseline_schema()),
         )
     }
 

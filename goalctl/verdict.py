@@ -233,6 +233,7 @@ def verdict_of(report: Mapping[str, Any]) -> Verdict:
     for constraint in report["constraints"]:
         if constraint["violated"]:
             reasons.append(_constraint_reason(constraint, stop.get("constraint")))
+    reasons += _regression_reasons(report.get("comparison"))
     if verdict != "achieved" and not any(r.level == FAILURE for r in reasons):
         totals = report["totals"]
         ran = f"{totals['cases_run']} of {totals['cases']} cases ran"
@@ -273,6 +274,47 @@ def _constraint_reason(constraint: Mapping[str, Any], budget: str | None) -> Rea
         detail,
         int(constraint["line"]),
     )
+
+
+_TEST_NAMES = {"mcnemar": "McNemar", "fisher": "Fisher"}
+
+
+def _regression_reasons(comparison: Mapping[str, Any] | None) -> list[Reason]:
+    """A reason per regression against the baseline: a failure with ``--fail-on-regression``
+    (which made the goal not achieved), a warning without it."""
+    if not comparison:
+        return []
+    level = FAILURE if comparison["fail_on_regression"] else WARNING
+    version = comparison["baseline"]["goal_version"]
+    reasons = []
+    for item in comparison["items"]:
+        if item["verdict"] != "regressed":
+            continue
+        if item["kind"] in ("cost", "latency"):
+            growth = item["change"]
+            grew = f"+{growth:.0%}" if growth is not None else "from nothing"
+            detail = (
+                f"{item['kind']} of the {item['cases']} paired cases grew {grew} "
+                f"({item['before']} → {item['after']}), over the {item['tolerance']:.0%} tolerance"
+            )
+        else:
+            detail = (
+                f"{item['before']} → {item['after']} passed on {item['cases']} paired cases "
+                f"({item['worse_cases']} worse, {item['better_cases']} better; "
+                f"{_TEST_NAMES.get(item['test'], item['test'])} p = {item['p_value']:.4g} "
+                f"< {comparison['alpha']:g})"
+            )
+        reasons.append(
+            Reason(
+                "regression",
+                str(item["id"]),
+                level,
+                f"`{item['id']}` regressed against baseline {version}",
+                detail,
+                int(item["line"]),
+            )
+        )
+    return reasons
 
 
 def _grouped(reasons: Sequence[Reason]) -> list[str]:

@@ -73,6 +73,8 @@ def status_lines(state: RunState) -> list[str]:
         rows.append(("Worker:", f"pid {state.pid}"))
     if state.error:
         rows.append(("Error:", state.error))
+    if state.rescored_from:
+        rows.append(("Rescored:", f"from run {state.rescored_from}"))
     rows.append(("Scenario:", state.scenario))
     # One space after the widest label, as scripts that read `Error:    ` have always seen.
     return [f"{label:<9} {value}" for label, value in rows]

@@ -117,6 +117,7 @@ class TestSchema:
         assert result.exit_code == 0
         assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
             "agent-manifest.schema.json",
+            "baseline.schema.json",
             "front-matter.schema.json",
             "scenario.schema.json",
         ]

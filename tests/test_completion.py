@@ -158,7 +158,7 @@ def test_help_lists_commands_by_what_they_are_for() -> None:
     assert [line.split()[0] for line in listed.splitlines() if line.startswith("  ")] == [
         "init", "validate", "render", "agents", "schema",
         "run", "stop", "start",
-        "status", "list", "logs", "report", "cleanup",
+        "status", "list", "logs", "report", "baseline", "rescore", "cleanup",
         "matrix",
         "completion",
     ]  # fmt: skip

@@ -53,6 +53,18 @@ EXAMPLES = [
         "version": "2.0.0",
     },
     {
+        "scenario": "scenarios/faq-v1.md",
+        "id": "faq",
+        "name": "Store FAQ",
+        "version": "1.0.0",
+    },
+    {
+        "scenario": "scenarios/faq-v2.md",
+        "id": "faq",
+        "name": "Store FAQ",
+        "version": "2.0.0",
+    },
+    {
         "scenario": "scenarios/order-status-anthropic.md",
         "id": "order-status-anthropic",
         "name": "Order status, answered by a Claude tool agent",

@@ -157,6 +157,9 @@ def test_every_command_takes_the_global_options() -> None:
     for name, command in cli.commands.items():
         options = {opt for param in command.params for opt in param.opts}
         assert "--state-dir" in options, name
+        for sub, subcommand in getattr(command, "commands", {}).items():
+            options = {opt for param in subcommand.params for opt in param.opts}
+            assert "--state-dir" in options, f"{name} {sub}"
 
 
 def test_help_documents_global_options_after_the_command() -> None:

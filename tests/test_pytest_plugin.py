@@ -307,7 +307,7 @@ def test_this_repositorys_own_files_are_told_apart() -> None:
         and not {".git", ".venv", "fixtures", "node_modules"} & set(path.relative_to(REPO).parts)
     ]
     examples = {path for path in files if path.parent == REPO / "scenarios"}
-    assert len(examples) == 14
+    assert len(examples) >= 14  # grows with every example; the set equality is the point
     assert {path for path in files if collected(path)} == examples
     assert REPO / "action.yml" in files
 

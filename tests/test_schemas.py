@@ -33,9 +33,32 @@ def front_matter(path: Path) -> Any:
     return load_yaml(text).data
 
 
-@pytest.mark.parametrize("path", sorted(SCENARIOS.iterdir()), ids=lambda p: p.name)
+SCENARIO_FILES = sorted(p for p in SCENARIOS.iterdir() if p.suffix in (".md", ".yaml", ".yml"))
+BASELINE_FILES = sorted(SCENARIOS.glob("*.baseline.json"))
+
+
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.name)
 def test_examples_conform_to_the_scenario_schema(path: Path) -> None:
     jsonschema.Draft202012Validator(schema_of(path)).validate(front_matter(path))
+
+
+def test_scenarios_hold_only_scenarios_and_their_baselines() -> None:
+    assert set(SCENARIOS.iterdir()) == {*SCENARIO_FILES, *BASELINE_FILES}
+    assert [p.name for p in BASELINE_FILES] == ["faq-v1.baseline.json"]
+
+
+@pytest.mark.parametrize("path", BASELINE_FILES, ids=lambda p: p.name)
+def test_example_baselines_conform_to_the_baseline_schema(path: Path) -> None:
+    schema = scenario_schema("baseline.schema.json")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema).validate(json.loads(path.read_text()))
+
+
+def test_baseline_schema_refuses_a_count_that_is_not_passed_of_evaluated() -> None:
+    data = json.loads(BASELINE_FILES[0].read_text())
+    data["criteria"]["answers"] = "ten of ten"
+    with pytest.raises(jsonschema.ValidationError, match="does not match"):
+        jsonschema.Draft202012Validator(scenario_schema("baseline.schema.json")).validate(data)
 
 
 @pytest.mark.parametrize("name", ["scenario.schema.json", "front-matter.schema.json"])

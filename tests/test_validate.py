@@ -280,6 +280,7 @@ def test_examples_are_valid() -> None:
         "refund-support-tools",
         "table-booking-turns",
         "coding-fizzbuzz",
+        "faq",
         "review-sentiment",
     }
 
@@ -317,7 +318,7 @@ class TestCommand:
         result = run_cli("validate", str(SCENARIOS))
         assert (result.exit_code, result.stdout, result.stderr) == (
             0,
-            "15 scenario files valid\n",
+            "17 scenario files valid\n",
             "",
         )
 

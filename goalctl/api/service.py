@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from goalctl.errors import UsageError
 
 if TYPE_CHECKING:
+    from goalctl.baselines import BaselineSettings
     from goalctl.config.project import ProjectConfig
     from goalctl.lifecycle import RunSummary
     from goalctl.planning import RunOptions
@@ -84,6 +85,8 @@ class RunRequest:
     """Trials per case over the scenario's ``trials`` (a case's own ``trials`` wins)."""
     early_stop: bool = True
     """False: every case runs all its trials, even once its verdict is settled."""
+    baseline: BaselineSettings | None = None
+    """``--baseline``: compare each run with its baseline (None: no comparison)."""
 
     def options(self, project: ProjectConfig) -> RunOptions:
         """The run's options: these values over the project's (goalctl.toml) over defaults."""
@@ -111,6 +114,7 @@ class RunRequest:
             cases=self.cases,
             trials=self.trials,
             early_stop=self.early_stop,
+            baseline=self.baseline,
         )
 
 

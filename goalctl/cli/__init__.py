@@ -13,7 +13,12 @@ import sys
 
 import click
 
-from goalctl.cli import authoring, completion, runs  # noqa: F401 - registers the commands
+from goalctl.cli import (  # noqa: F401 - registers the commands
+    authoring,
+    baselines,
+    completion,
+    runs,
+)
 from goalctl.cli.base import _settings, cli, echo_err, share_global_options
 from goalctl.error_handler import error_handler
 

@@ -139,7 +139,9 @@ def _global_options(*, shown: bool) -> list[click.Parameter]:
     ]
 
 
-RUN_COMMANDS = frozenset({"run", "status", "list", "logs", "stop", "start", "cleanup", "report"})
+RUN_COMMANDS = frozenset(
+    {"run", "status", "list", "logs", "stop", "start", "cleanup", "report", "baseline", "rescore"}
+)
 """Commands that read or write runs: their --help lists --state-dir (the others take it too,
 for the internal-error logs it locates, without crowding their help)."""
 
@@ -148,4 +150,7 @@ def share_global_options(group: click.Group) -> None:
     """Let every command of ``group`` take the group's options after its own name too: people
     type `goalctl status --state-dir DIR` as often as `goalctl --state-dir DIR status`."""
     for name, command in group.commands.items():
+        if isinstance(command, click.Group):  # `goalctl baseline save --state-dir DIR`
+            for sub in command.commands.values():
+                sub.params.extend(_global_options(shown=name in RUN_COMMANDS))
         command.params.extend(_global_options(shown=name in RUN_COMMANDS))

@@ -16,6 +16,7 @@ from goalctl.cli.completion import complete_case_names, complete_run_ids, comple
 from goalctl.trials.counts import MAX_TRIALS
 
 if TYPE_CHECKING:
+    from goalctl.baselines import BaselineSettings
     from goalctl.reports.github import Syntax
 
 
@@ -25,6 +26,68 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     if value is not None and (not value.strip() or value != value.strip()):
         raise click.BadParameter(f"{value!r}: give a name, without spaces around it")
     return value
+
+
+def _percent(value: str | None, param: click.Parameter) -> float | None:
+    """``10%`` (or ``10``) as 0.1."""
+    if value is None:
+        return None
+    text = value.strip().removesuffix("%")
+    try:
+        number = float(text)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 100000:
+        raise click.BadParameter(f"{value!r}: give a percentage like 10%", param=param)
+    return number / 100
+
+
+def _baseline_settings(
+    file: str | None,
+    fail: bool,
+    alpha: float | None,
+    cost: float | None,
+    latency: float | None,
+) -> BaselineSettings | None:
+    """The comparison asked for, or None; a tuning option without a comparison is refused
+    rather than ignored."""
+    from goalctl.errors import UsageError
+
+    if file is None and not fail:
+        given = [
+            name
+            for name, value in (
+                ("--regression-alpha", alpha),
+                ("--cost-tolerance", cost),
+                ("--latency-tolerance", latency),
+            )
+            if value is not None
+        ]
+        if given:
+            raise UsageError(f"{', '.join(given)} needs --baseline (or --fail-on-regression)")
+        return None
+    if file not in (None, "auto") and (
+        Path(str(file)).suffix in (".md", ".yaml", ".yml") or Path(str(file)).is_dir()
+    ):
+        raise UsageError(
+            f"--baseline {file}: that is a scenario, not a baseline file; to use the "
+            "baselines beside the scenarios write --baseline after the paths, or "
+            "--baseline=auto"
+        )
+    from goalctl.baselines import BaselineSettings
+    from goalctl.baselines.comparison import (
+        DEFAULT_ALPHA,
+        DEFAULT_COST_TOLERANCE,
+        DEFAULT_LATENCY_TOLERANCE,
+    )
+
+    return BaselineSettings(
+        file=None if file in (None, "auto") else file,
+        alpha=DEFAULT_ALPHA if alpha is None else alpha,
+        cost_tolerance=DEFAULT_COST_TOLERANCE if cost is None else cost,
+        latency_tolerance=DEFAULT_LATENCY_TOLERANCE if latency is None else latency,
+        fail_on_regression=fail,
+    )
 
 
 @cli.command()
@@ -100,6 +163,39 @@ def _name(ctx: click.Context, param: click.Parameter, value: str | None) -> str 
     is_flag=True,
     help="Run every trial, even once a case's verdict can no longer change.",
 )
+@click.option(
+    "--baseline",
+    "baseline_file",
+    is_flag=False,
+    flag_value="auto",
+    default=None,
+    metavar="[FILE]",
+    help="Compare with a baseline: FILE, or alone (or `auto`) <scenario>.baseline.json beside "
+    "each scenario, else its parent_version's baseline in the same folder.",
+)
+@click.option(
+    "--fail-on-regression",
+    is_flag=True,
+    help="Fail (exit 1) when a result regressed against the baseline; implies --baseline.",
+)
+@click.option(
+    "--regression-alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=None,
+    help="Significance level of the regression tests. [default: 0.05]",
+)
+@click.option(
+    "--cost-tolerance",
+    metavar="PERCENT",
+    callback=lambda ctx, param, value: _percent(value, param),
+    help="Cost growth over the baseline's allowed before it is a regression. [default: 10%]",
+)
+@click.option(
+    "--latency-tolerance",
+    metavar="PERCENT",
+    callback=lambda ctx, param, value: _percent(value, param),
+    help="Latency growth over the baseline's allowed before it is a regression. [default: 20%]",
+)
 def run(
     paths: tuple[str, ...],
     provider: str | None,
@@ -117,6 +213,11 @@ def run(
     case_patterns: tuple[str, ...],
     trials: int | None,
     no_early_stop: bool,
+    baseline_file: str | None,
+    fail_on_regression: bool,
+    regression_alpha: float | None,
+    cost_tolerance: float | None,
+    latency_tolerance: float | None,
 ) -> None:
     """Run scenarios (default: ./scenarios) and evaluate their goals.
 
@@ -146,6 +247,9 @@ def run(
         junit=junit_path,
         trials=trials,
         early_stop=not no_early_stop,
+        baseline=_baseline_settings(
+            baseline_file, fail_on_regression, regression_alpha, cost_tolerance, latency_tolerance
+        ),
     )
     check_destinations(request, settings.state_dir, settings.state_dir_option)
     options = request.options(project)

@@ -147,7 +147,8 @@ def step_summary(reports: Sequence[dict[str, Any]]) -> str:
         score = f"{report['score']:.0%}" if verdict.scored else "—"
         run_id = report["run_id"]
         rows.append(f"| {goal} | {mark} | {why} | {score} | {cases} | {cost} | `{run_id}` |")
-    return "\n".join(rows + _trial_rows(reports) + _refusal_rows(reports)) + "\n"
+    rows += _trial_rows(reports) + _refusal_rows(reports) + _comparison_rows(reports)
+    return "\n".join(rows) + "\n"
 
 
 def _trial_rows(reports: Sequence[dict[str, Any]]) -> list[str]:
@@ -182,6 +183,19 @@ def _trial_rows(reports: Sequence[dict[str, Any]]) -> list[str]:
         "|---|---|--:|--:|---|--:|--:|--:|---|",
         *rows,
     ]
+
+
+def _comparison_rows(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """The "Compared with baseline" section of each run compared with one."""
+    rows = []
+    for report in reports:
+        if report.get("comparison"):
+            from goalctl.baselines.markdown import comparison_lines
+
+            goal = f"`{report['goal']['id']}` {report['goal']['version']}"
+            section = comparison_lines(report["comparison"], heading="####")
+            rows += ["", section[0] + f": {goal}", *section[1:]]
+    return rows
 
 
 def _refusal_rows(reports: Sequence[dict[str, Any]]) -> list[str]:

@@ -147,6 +147,14 @@ def _add_suite(root: ET.Element, report: dict[str, Any]) -> Totals:
             item = {"id": goal["id"], "line": reason.line}
             case = _testcase(suite, report, "verdict", item)
             _element(case, "failure", reason.detail, message=reason.summary, type="verdict")
+        elif reason.kind == "regression":
+            # A regression against the baseline fails the suite only with --fail-on-regression.
+            item = {"id": reason.id, "line": reason.line}
+            case = _testcase(suite, report, "regression", item)
+            if reason.level == FAILURE:
+                _element(case, "failure", reason.detail, message=reason.summary, type="regression")
+            else:
+                _element(case, "system-out", f"warning: {reason.summary}: {reason.detail}")
     cases = suite.findall("testcase")
     totals = Totals(
         len(cases),

@@ -67,6 +67,13 @@ def render_markdown(report: dict[str, Any]) -> str:
     trials = trials_line(report)
     if trials:
         lines.insert(-1, f"- {trials}")
+    rescored = report.get("rescored_from")
+    if rescored:
+        lines.append(
+            f"- Rescored from run `{rescored['run_id']}`: its stored outputs, checked against "
+            "the scenario's current criteria and constraints (the cost above is this rescore's "
+            "judge calls)"
+        )
     if report["error"]:
         lines += ["", f"**Error:** {report['error']}"]
     if report["budget_stop"]:
@@ -77,6 +84,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [
             f"- {_REASON_MARKS[r.level]} {r.summary} — {_cell(r.detail)}" for r in verdict.reasons
         ]
+    if report.get("comparison"):
+        from goalctl.baselines.markdown import comparison_lines
+
+        lines += ["", *comparison_lines(report["comparison"])]
     lines += [
         "",
         "## Success criteria",

@@ -97,6 +97,8 @@ class RunState:
     """How the run was started (concurrency, report_dir, record, include_drafts…)."""
     stop_requested: bool = False
     """Set by ``goalctl stop`` from any shell; the owner stops at the next case boundary."""
+    rescored_from: str | None = None
+    """The run whose stored outputs this run evaluated again (``goalctl rescore``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object written to state.json, keys in declaration order."""
@@ -205,6 +207,7 @@ _OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "record": (bool,),
     "report_dir": (str, type(None)),
     "scenario_sha256": (str, type(None)),
+    "baseline": (dict, type(None)),
 }
 
 
@@ -241,6 +244,10 @@ def _value_problem(name: str, value: Any) -> str | None:
         return None if value in _VERDICTS else "must be one of " + ", ".join(sorted(_VERDICTS))
     if name == "totals":
         return _totals_problem(value)
+    if name == "rescored_from":
+        from goalctl.state.ids import is_run_id
+
+        return None if is_run_id(value) else "must be a run id"
     if name == "options":
         for key, kinds in _OPTION_TYPES.items():
             if key in value and type(value[key]) not in kinds:
