@@ -117,7 +117,6 @@ class ScenarioRun:
         self._gateway: Gateway | None = None
         self._gateway_lock = asyncio.Lock()
         self._state_flush: asyncio.TimerHandle | None = None
-        self._state_writing: asyncio.Future[RunState] | None = None
         self._state_written: tuple[str, int] = ("", 0)
         self.started_at: str | None = None
         self.cases = CaseExecutor(plan, self.evaluator, self.meter, clock, semaphore)
@@ -158,23 +157,13 @@ class ScenarioRun:
         def change(state: RunState) -> None:
             state.phase, state.cases_done = written
 
-        if self._state_writing is not None and not self._state_writing.done():
-            self._schedule_flush()  # the previous write is still going: try again later
-            return
-        # In a thread, so that the fsyncs of many scenarios overlap and never stall the loop.
-        self._state_writing = asyncio.ensure_future(
-            asyncio.to_thread(self.store.update, self.run_id, change)
-        )
+        self.store.update(self.run_id, change)
 
-    async def _settle_flush(self) -> None:
+    def _settle_flush(self) -> None:
         """The final write says everything: no progress write may land after it."""
         if self._state_flush is not None:
             self._state_flush.cancel()
             self._state_flush = None
-        if self._state_writing is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._state_writing)
-            self._state_writing = None
 
     def initial_state(self) -> RunState:
         return initial_state(self.plan, self.options, self.run_id, self.clock)
@@ -189,9 +178,9 @@ class ScenarioRun:
         else:
             # Created already ours: one durable write instead of a create and a claim.
             state = self.initial_state()
-            # In a thread, like the run's other durable writes: the fsyncs of concurrent
-            # scenarios then overlap (one journal commit for many) instead of queueing.
-            await asyncio.to_thread(self.store.create, state, claimed=True)
+            # Synchronous, like the run's other state writes: no cancellation (a stop) can
+            # come between the run's state and the handling of that stop.
+            self.store.create(state, claimed=True)
         self.started_at = state.started_at
         self._state_written = (state.phase, state.cases_done)
         self.restore(state)
@@ -394,7 +383,7 @@ class ScenarioRun:
         # Every report file, JUnit, annotation and state field is made from this one dict.
         report = self.redactor.data(report)
         status = RunStatus.FAILED if report["verdict"] == "error" else RunStatus.COMPLETED
-        paths = await asyncio.to_thread(self.write_reports, report)
+        paths = self.write_reports(report)
 
         def final(state: RunState) -> None:
             state.status = status
@@ -409,8 +398,8 @@ class ScenarioRun:
         scored = f" (score {report['score']:.0%})" if report["verdict"] != "error" else ""
         # Logged before the state says the run is over: `logs --follow` stops reading then.
         self.log(f"verdict: {verdict_word(report['verdict'])}{scored}")
-        await self._settle_flush()
-        await asyncio.to_thread(self.store.update, self.run_id, final)
+        self._settle_flush()
+        self.store.update(self.run_id, final)
         outcome = RunOutcome(self.run_id, self.scenario, status, report["verdict"], report, paths)
         self.observer.run_finished(outcome)
         return outcome
@@ -446,7 +435,7 @@ class ScenarioRun:
         self.log(
             f"stopped: {done} of {total} cases finished; `goalctl start {self.run_id}` resumes"
         )
-        await self._settle_flush()
+        self._settle_flush()
         self.store.update(self.run_id, stopped)
         report = {
             "verdict": None,
