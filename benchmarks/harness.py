@@ -85,6 +85,8 @@ class Row:
     """For a check; timings pass or fail by their budget."""
     unit: str = ""
     """Appended to the timings, e.g. ``/file``."""
+    floor: Stats | None = None
+    """What the measurement cannot beat (DESIGN §15); the ratio is then median ÷ floor."""
 
     @property
     def verdict(self) -> str:
@@ -246,8 +248,8 @@ def format_seconds(seconds: float) -> str:
 def markdown_table(rows: Sequence[Row], baseline_label: str) -> str:
     """The report table; ratios are medians divided by the baseline's median."""
     header = (
-        "| Benchmark | Median | Min | Max | Ratio | Budget | Result |",
-        "|---|--:|--:|--:|--:|---|---|",
+        "| Benchmark | Median | Min | Max | Floor | Ratio | Budget | Result |",
+        "|---|--:|--:|--:|--:|--:|---|---|",
     )
     lines = list(header)
     for row in rows:
@@ -259,12 +261,17 @@ def markdown_table(rows: Sequence[Row], baseline_label: str) -> str:
         else:
             median, low, high = row.value, "", ""
         ratio = f"{row.ratio:.2f}×" if row.ratio is not None else ""
+        floor = format_seconds(row.floor.median) if row.floor is not None else ""
         budget = str(row.budget) if row.budget is not None else ""
         lines.append(
-            f"| {row.name} | {median} | {low} | {high} | {ratio} | {budget} | {row.verdict} |"
+            f"| {row.name} | {median} | {low} | {high} | {floor} | {ratio} | {budget} "
+            f"| {row.verdict} |"
         )
     lines.append("")
-    lines.append(f"Ratio = median ÷ median of `{baseline_label}` on the same interpreter.")
+    lines.append(
+        f"Ratio = median ÷ floor where a floor is shown (DESIGN §15), else median ÷ median of "
+        f"`{baseline_label}` on the same interpreter."
+    )
     return "\n".join(lines)
 
 

@@ -40,6 +40,7 @@ BENCHMARK_MODULES = (
     "bench_startup",
     "bench_validate",
     "bench_run",
+    "bench_scale",
     "bench_agents",
     "bench_trials",
 )

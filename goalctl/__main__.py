@@ -1,6 +1,6 @@
 """``python -m goalctl``."""
 
-from goalctl.cli import main
+from goalctl.cli import script
 
 if __name__ == "__main__":
-    main()
+    script()

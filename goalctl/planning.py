@@ -18,9 +18,16 @@ from goalctl.scenario.model import Scenario
 
 if TYPE_CHECKING:
     from goalctl.baselines import BaselineSettings, Found
+    from goalctl.providers.limiter import RouteLimits
 
-DEFAULT_CONCURRENCY = 32
-"""Cases in flight at once: enough to hide API latency, few enough for common rate limits."""
+DEFAULT_CONCURRENCY = 256  # goalctl.providers.limiter.DEFAULT_CEILING, without importing it
+"""The ceiling on cases in flight at once, and on requests in flight to one provider route,
+whose adaptive limit starts lower (:data:`goalctl.providers.limiter.INITIAL_LIMIT`) and grows
+while the API keeps up."""
+PROCESS_AGENT_CONCURRENCY = 32
+"""The default ceiling when a scenario's agent starts a process per case (``command``): 256
+Python processes at once would not fit in a small machine's memory."""
+PROCESS_AGENTS = frozenset({"command"})
 DEFAULT_MODEL = "claude-sonnet-4-5"
 
 
@@ -36,6 +43,8 @@ class RunOptions:
     config_file: str | None = None
     """The ``--config-file`` the values came from, for messages."""
     concurrency: int = DEFAULT_CONCURRENCY
+    concurrency_given: bool = False
+    """True when ``--concurrency`` or the project's ``concurrency`` set it (not the default)."""
     record: bool = False
     report_dir: Path | None = None
     html_dir: Path | None = None
@@ -66,6 +75,8 @@ class RunOptions:
     models: tuple[str, ...] = ()
     """``--model a,b``: every scenario runs once per model (over a scenario's ``models``);
     in a resumed run's state, the models its run was compared with."""
+    limits: RouteLimits = field(default_factory=lambda: _route_limits(), compare=False, repr=False)
+    """The adaptive in-flight limit of each provider route, shared by every scenario."""
 
     def overrides(self) -> ConfigOverrides:
         """``--config-file`` values and ``--config`` pairs, as applied to each scenario."""
@@ -75,6 +86,7 @@ class RunOptions:
         """What a worker needs to run (or resume) exactly as asked; kept in ``state.json``."""
         state: dict[str, Any] = {
             "concurrency": self.concurrency,
+            "concurrency_given": self.concurrency_given,
             "record": self.record,
             "report_dir": str(self.report_dir.resolve()) if self.report_dir else None,
             "scenario_sha256": scenario_digest(scenario.path),
@@ -103,6 +115,8 @@ class RunOptions:
             settings = BaselineSettings.from_state(baseline)
         return cls(
             concurrency=int(options.get("concurrency", DEFAULT_CONCURRENCY)),
+            # A run saved before the ceiling adapted had its concurrency given or 32: the same.
+            concurrency_given=options.get("concurrency_given") is not False,
             record=bool(options.get("record", False)),
             report_dir=Path(report_dir) if report_dir else None,
             html_dir=Path(html_dir) if isinstance(html_dir, str) and html_dir else None,
@@ -115,6 +129,21 @@ class RunOptions:
             early_stop=options.get("early_stop") is not False,
             models=tuple(m for m in options.get("models") or () if isinstance(m, str)),
         )
+
+
+def effective_concurrency(options: RunOptions, scenarios: Sequence[Scenario]) -> int:
+    """The command's ceiling: the one given, else the default for its agents."""
+    if options.concurrency_given:
+        return options.concurrency
+    if any(scenario.spec.agent in PROCESS_AGENTS for scenario in scenarios):
+        return min(options.concurrency, PROCESS_AGENT_CONCURRENCY)
+    return options.concurrency
+
+
+def _route_limits() -> RouteLimits:
+    from goalctl.providers.limiter import RouteLimits
+
+    return RouteLimits()
 
 
 def _trials(value: Any) -> int | None:
@@ -216,6 +245,8 @@ def plan_scenario(
         },
         case_order=_case_names(scenario),
         redact=tuple(redactor.patterns),
+        concurrency=options.concurrency,
+        limits=options.limits,
     )
     provider: Provider = create_provider(provider_name, context)
     if options.record:

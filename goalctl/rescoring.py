@@ -180,7 +180,7 @@ class Rescore(ScenarioRun):
         finally:
             self.set_phase("cleanup")
             await self._close_providers()
-        return self.finish(self.summary)
+        return await self.finish(self.summary)
 
     async def rescore_case(self, stored: CaseRecord) -> CaseRecord:
         """The stored case, its criteria and constraints checked again; an errored case

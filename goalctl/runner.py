@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from goalctl.errors import GoalctlError, ProviderError
 from goalctl.evaluation import ConstraintCheck, Evaluator, is_budget
 from goalctl.excerpts import plural
 from goalctl.metering import BudgetExceeded, Clock, Meter, SystemClock
-from goalctl.planning import Plan, RunOptions, redactor_for
+from goalctl.planning import Plan, RunOptions, effective_concurrency, redactor_for
 from goalctl.reports.data import CaseRecord, build_report
 from goalctl.scenario.model import Scenario
 from goalctl.state import RunState, RunStatus, RunStore, new_run_id
@@ -77,10 +76,6 @@ class RunOutcome:
         return str(value) if value else None
 
 
-def _set_done(state: RunState, done: int) -> None:
-    state.cases_done = done
-
-
 class ScenarioRun:
     """One run of one scenario."""
 
@@ -121,9 +116,11 @@ class ScenarioRun:
         self.budget_stop: ConstraintCheck | None = None
         self.error: str | None = None
         self.stopped = False
-        self.progress_saved = clock.monotonic()
         self._gateway: Gateway | None = None
         self._gateway_lock = asyncio.Lock()
+        self._state_flush: asyncio.TimerHandle | None = None
+        self._state_written: tuple[str, int] = ("", 0)
+        self.started_at: str | None = None
         self.cases = CaseExecutor(plan, self.evaluator, self.meter, clock, semaphore)
 
     # -- state --------------------------------------------------------------------------
@@ -136,9 +133,39 @@ class ScenarioRun:
         self.store.append_event(self.run_id, level, self.phase, redact(message), **redact(extra))
 
     def set_phase(self, phase: str) -> None:
+        """Log the phase at once; state.json learns it within :data:`PROGRESS_INTERVAL_S`.
+
+        A scenario of a few cases goes through its four phases in milliseconds: writing
+        state.json (two fsyncs) for each made a run of many small scenarios slow. The final
+        write carries whatever was still pending, and a phase that lasts is written by timer.
+        """
         self.phase = phase
-        self.store.update(self.run_id, lambda s: setattr(s, "phase", phase))
         self.log(f"phase {phase}")
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        """Write the phase and progress to state.json within :data:`PROGRESS_INTERVAL_S`."""
+        if self._state_flush is None:
+            loop = asyncio.get_running_loop()
+            self._state_flush = loop.call_later(PROGRESS_INTERVAL_S, self._flush_state)
+
+    def _flush_state(self) -> None:
+        self._state_flush = None
+        written = (self.phase, self.book.done())
+        if written == self._state_written:  # a scenario waiting for slots changes nothing
+            return
+        self._state_written = written
+
+        def change(state: RunState) -> None:
+            state.phase, state.cases_done = written
+
+        self.store.update(self.run_id, change)
+
+    def _settle_flush(self) -> None:
+        """The final write says everything: no progress write may land after it."""
+        if self._state_flush is not None:
+            self._state_flush.cancel()
+            self._state_flush = None
 
     def initial_state(self) -> RunState:
         return initial_state(self.plan, self.options, self.run_id, self.clock)
@@ -148,9 +175,16 @@ class ScenarioRun:
     async def run(self) -> RunOutcome:
         """Run (or resume) the scenario; a cancellation (``goalctl stop``) ends it ``stopped``."""
         self.phase = ""
-        if not self.store.exists(self.run_id):
-            self.store.create(self.initial_state())
-        state = self.store.claim(self.run_id)
+        if self.store.exists(self.run_id):
+            state = self.store.claim(self.run_id)
+        else:
+            # Created already ours: one durable write instead of a create and a claim.
+            state = self.initial_state()
+            # Synchronous, like the run's other state writes: no cancellation (a stop) can
+            # come between the run's state and the handling of that stop.
+            self.store.create(state, claimed=True)
+        self.started_at = state.started_at
+        self._state_written = (state.phase, state.cases_done)
         self.restore(state)
         self.observer.run_started(self.run_id, self.scenario, len(self.scenario.cases))
         agent = self._agent()
@@ -178,7 +212,7 @@ class ScenarioRun:
         finally:
             self.set_phase("cleanup")
             await self._cleanup(agent)
-        return self.finish(summary)
+        return await self.finish(summary)
 
     def restore(self, state: RunState) -> None:
         """Take back the cases a previous process finished (resume), and its totals."""
@@ -294,12 +328,9 @@ class ScenarioRun:
             record = CaseRecord.from_json(self.redactor.data(record.to_json()))
         case_done = self.book.add(record)
         self.store.append_checkpoint(self.run_id, record.to_json())
-        now = self.clock.monotonic()
-        if now - self.progress_saved >= PROGRESS_INTERVAL_S:
-            # state.json is fsynced twice per write; progress is throttled, while the
-            # checkpoint journal is what resume trusts.
-            self.progress_saved = now
-            self.store.update(self.run_id, functools.partial(_set_done, done=self.book.done()))
+        # state.json is fsynced twice per write; progress is throttled, while the checkpoint
+        # journal is what resume trusts.
+        self._schedule_flush()
         # The reason of an errored case is in the log, where `goalctl logs` shows it.
         reason = f" — {record.error}" if record.error else ""
         level = "error" if record.status == "error" else "info"
@@ -318,12 +349,12 @@ class ScenarioRun:
 
     # -- the end ------------------------------------------------------------------------
 
-    def finish(self, summary: str | None) -> RunOutcome:
+    async def finish(self, summary: str | None) -> RunOutcome:
         totals = self.meter.totals
         totals.elapsed_s = self.meter.elapsed()
         totals.attempts = sum(r.attempts for r in self.book.trial_records())
         if self.stopped:
-            return self.finish_stopped()
+            return await self.finish_stopped()
         run_checks = self._run_checks()
         records = self._ordered()
         report = build_report(
@@ -337,7 +368,7 @@ class ScenarioRun:
             budget_stop=self.budget_stop,
             error=self.error,
             agent_summary=summary,
-            started_at=self.store.load(self.run_id).started_at,
+            started_at=self.started_at or self.store.load(self.run_id).started_at,
             finished_at=self.clock.now().isoformat(),
         )
         report["totals"] |= {
@@ -369,6 +400,7 @@ class ScenarioRun:
         scored = f" (score {report['score']:.0%})" if report["verdict"] != "error" else ""
         # Logged before the state says the run is over: `logs --follow` stops reading then.
         self.log(f"verdict: {verdict_word(report['verdict'])}{scored}")
+        self._settle_flush()
         self.store.update(self.run_id, final)
         outcome = RunOutcome(
             self.run_id,
@@ -390,7 +422,7 @@ class ScenarioRun:
             return compare_report(report, self.plan.baseline, self.options.baseline)
         return report
 
-    def finish_stopped(self) -> RunOutcome:
+    async def finish_stopped(self) -> RunOutcome:
         """A stopped run keeps its finished cases and writes no report: it is not over."""
         totals = self.meter.totals.names()
         totals["elapsed_s"] = round(totals["elapsed_s"], 6)
@@ -413,6 +445,7 @@ class ScenarioRun:
         self.log(
             f"stopped: {done} of {total} cases finished; `goalctl start {self.run_id}` resumes"
         )
+        self._settle_flush()
         self.store.update(self.run_id, stopped)
         report = {
             "verdict": None,
@@ -466,10 +499,7 @@ def write_reports(
     markdown = render_markdown(report)
     text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     run_id = str(report["run_id"])
-    paths = [
-        store.write_report(run_id, "report.md", markdown),
-        store.write_report(run_id, "report.json", text),
-    ]
+    paths = store.write_reports(run_id, {"report.md": markdown, "report.json": text})
     goal = plan.scenario.goal
     stem = f"{goal.id}-{goal.version}"
     if plan.compared:
@@ -506,7 +536,8 @@ async def run_plans(
     ``run_ids`` names existing runs to resume (one per plan). SIGTERM and SIGINT stop the
     runs cleanly: in-flight calls are cancelled and each run is left ``stopped``.
     """
-    semaphore = asyncio.Semaphore(max(1, options.concurrency))
+    ceiling = effective_concurrency(options, [plan.scenario for plan in plans])
+    semaphore = asyncio.Semaphore(max(1, ceiling))
     observer = observer or SilentObserver()
     clock = clock or SystemClock()
     ids = list(run_ids) if run_ids is not None else [make_id(p.scenario.id) for p in plans]

@@ -40,10 +40,10 @@ def table(rows: Sequence[Sequence[str]], verdicts: Sequence[str | None] = ()) ->
 
 
 def latest_run(store: RunStore) -> RunState:
-    runs = store.list()
-    if not runs:
+    latest = store.latest()
+    if latest is None:
         raise UsageError(f"no runs in {store.root}; start one with `goalctl run`")
-    return runs[-1]
+    return latest
 
 
 def status_lines(state: RunState) -> list[str]:
@@ -150,8 +150,8 @@ def follow_events(
     The run's state is read first: the log of a damaged run is not trusted either.
     """
     store.load(run_id)
-    events, offset = store.read_events(run_id)
-    yield from events[-lines:] if lines else []
+    events, offset = store.read_last_events(run_id, lines)
+    yield from events
     if not follow:
         return
     while True:

@@ -120,10 +120,10 @@ def test_good_new_paths_are_created_and_written(tmp_path: Path) -> None:
 def test_a_full_disk_during_a_run_is_a_run_error(monkeypatch: pytest.MonkeyPatch) -> None:
     from goalctl.state.files import write_atomic as written
 
-    def full_at_the_report(path: Path, text: str) -> None:
+    def full_at_the_report(path: Path, text: str, **options: bool) -> None:
         if path.name.startswith("report."):  # the cases have run; the disk fills up now
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        written(path, text)
+        written(path, text, **options)
 
     monkeypatch.setattr("goalctl.state.store.write_atomic", full_at_the_report)
     result = run_cli("run", str(SCENARIO))

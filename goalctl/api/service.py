@@ -106,6 +106,7 @@ class RunRequest:
             config_values=read_config_file(self.config_file),
             config_file=str(self.config_file) if self.config_file is not None else None,
             concurrency=self.concurrency or project.concurrency or DEFAULT_CONCURRENCY,
+            concurrency_given=bool(self.concurrency or project.concurrency),
             prices=project.prices,
             default_provider=project.provider,
             default_model=project.model,

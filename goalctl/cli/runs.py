@@ -135,8 +135,9 @@ def _baseline_settings(
     "--concurrency",
     type=click.IntRange(1, 1024),
     default=None,
-    help="Cases in flight at once, across all scenarios. [default: concurrency in goalctl.toml, "
-    "else 32]",
+    help="Ceiling on cases in flight at once across all scenarios, and on requests in flight to "
+    "one provider route (which adapt below it). [default: concurrency in goalctl.toml, else 256; "
+    "32 when a scenario's agent is a command]",
 )
 @click.option(
     "--record",

@@ -34,14 +34,19 @@ from goalctl.providers.sdk import (
     DEFAULT_TIMEOUT_S,
     EVERY_CALL_STATUSES,
     OPTIONS,
+    OVERLOADED_STATUSES,
     after_retries,
     quote,
+    retry_at_once,
+    route_limit,
     without_credentials,
 )
 
 if TYPE_CHECKING:
     import anthropic
     from anthropic.types import MessageParam
+
+    from goalctl.providers.limiter import AdaptiveLimit
 
     class _CappedClient(anthropic.AsyncAnthropic):
         longest_wait_s: float
@@ -59,11 +64,13 @@ def create(context: ProviderContext) -> AnthropicProvider:
     if not api_key:
         raise UsageError(MISSING_KEY)
     options = resolve_options("anthropic", OPTIONS, context.options)
+    base_url = os.environ.get("ANTHROPIC_BASE_URL") or None
     return AnthropicProvider(
         api_key=api_key,
-        base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
+        base_url=base_url,
         max_retries=options["max_retries"],
         timeout_s=float(options["timeout_s"]),
+        limit=route_limit(context, "anthropic", base_url or DEFAULT_BASE_URL),
     )
 
 
@@ -79,8 +86,11 @@ class AnthropicProvider:
         base_url: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        limit: AdaptiveLimit | None = None,
     ) -> None:
+        from goalctl.providers.limiter import DEFAULT_CEILING, AdaptiveLimit
 
+        self.limit = limit or AdaptiveLimit(DEFAULT_CEILING)
         self.max_retries = max_retries
         self.timeout_s = timeout_s
         self.base_url = without_credentials(base_url or DEFAULT_BASE_URL)
@@ -90,7 +100,9 @@ class AnthropicProvider:
             max_retries=max_retries,
             # httpx2 times each read separately; the middleware bounds the whole attempt.
             timeout=timeout_s,
-            middleware=[_attempt_deadline(timeout_s)],
+            # Outermost first: an attempt holds a slot, its deadline runs inside the slot (the
+            # wait for a slot is no attempt), and the SDK sleeps before a retry outside both.
+            middleware=[_in_slot(self.limit), _attempt_deadline(timeout_s)],
         )
         self._client.longest_wait_s = timeout_s
 
@@ -224,6 +236,23 @@ def _message_param(message: Message) -> MessageParam:
     return {"role": "assistant", "content": content}
 
 
+def _in_slot(limit: AdaptiveLimit) -> anthropic.AsyncMiddlewareCallable:
+    """SDK middleware holding one of the route's slots for each attempt, and telling the
+    limit how the attempt went (its latency, or a 429/529)."""
+
+    async def in_slot(
+        request: anthropic.APIRequest, call_next: anthropic.AsyncCallNext
+    ) -> anthropic.AsyncAPIResponse[Any]:
+        async with limit.slot() as attempt:
+            response = await call_next(request)
+            status = response.http_response.status_code
+            attempt.overloaded = status in OVERLOADED_STATUSES
+            attempt.answered = response.http_response.is_success
+            return response
+
+    return in_slot
+
+
 def _attempt_deadline(timeout_s: float) -> anthropic.AsyncMiddlewareCallable:
     """SDK middleware bounding each attempt in total, as a timeout the SDK retries."""
     import anthropic
@@ -254,8 +283,14 @@ def _client_class() -> type[_CappedClient]:
 
         longest_wait_s: float = DEFAULT_TIMEOUT_S
 
-        def _calculate_retry_timeout(self, *args: Any, **kwargs: Any) -> float:
-            wait: float = super()._calculate_retry_timeout(*args, **kwargs)
+        def _calculate_retry_timeout(
+            self, remaining_retries: int, options: Any, response_headers: Any = None
+        ) -> float:
+            if retry_at_once(self, response_headers):
+                return 0.0
+            wait: float = super()._calculate_retry_timeout(
+                remaining_retries, options, response_headers
+            )
             return min(wait, self.longest_wait_s)
 
     return cast("type[_CappedClient]", CappedClient)

@@ -16,7 +16,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from goalctl.providers.limiter import RouteLimits
 
 Role = Literal["user", "assistant"]
 Block = Mapping[str, Any]
@@ -180,6 +183,11 @@ class ProviderContext:
     """The scenario's case names in order (scripted plain replies answer case *i*)."""
     redact: tuple[str, ...] = ()
     """The scenario's ``redact`` patterns (the replay provider keys requests with them)."""
+    concurrency: int = 256
+    """The command's ceiling on requests in flight to one route (``--concurrency``)."""
+    limits: RouteLimits | None = None
+    """The command's adaptive limits per route, shared by its scenarios (None: the provider's
+    own)."""
 
 
 @runtime_checkable

@@ -35,14 +35,19 @@ from goalctl.providers.sdk import (
     DEFAULT_TIMEOUT_S,
     EVERY_CALL_STATUSES,
     OPTIONS,
+    OVERLOADED_STATUSES,
     after_retries,
     quote,
+    retry_at_once,
+    route_limit,
     without_credentials,
 )
 
 if TYPE_CHECKING:
     import httpx2
     import openai
+
+    from goalctl.providers.limiter import AdaptiveLimit
 
     class _CappedClient(openai.AsyncOpenAI):
         longest_wait_s: float
@@ -60,11 +65,13 @@ def create(context: ProviderContext) -> OpenAIProvider:
     if not api_key:
         raise UsageError(MISSING_KEY)
     options = resolve_options("openai", OPTIONS, context.options)
+    base_url = os.environ.get("OPENAI_BASE_URL") or None
     return OpenAIProvider(
         api_key=api_key,
-        base_url=os.environ.get("OPENAI_BASE_URL") or None,
+        base_url=base_url,
         max_retries=options["max_retries"],
         timeout_s=float(options["timeout_s"]),
+        limit=route_limit(context, "openai", base_url or DEFAULT_BASE_URL),
     )
 
 
@@ -80,9 +87,13 @@ class OpenAIProvider:
         base_url: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        limit: AdaptiveLimit | None = None,
     ) -> None:
         import openai
 
+        from goalctl.providers.limiter import DEFAULT_CEILING, AdaptiveLimit
+
+        self.limit = limit or AdaptiveLimit(DEFAULT_CEILING)
         self.max_retries = max_retries
         self.timeout_s = timeout_s
         self.base_url = without_credentials(base_url or DEFAULT_BASE_URL)
@@ -92,7 +103,9 @@ class OpenAIProvider:
             base_url=base_url or DEFAULT_BASE_URL,
             max_retries=max_retries,
             timeout=timeout_s,
-            http_client=openai.DefaultAsyncHttpxClient(transport=_deadline_transport(timeout_s)),
+            http_client=openai.DefaultAsyncHttpxClient(
+                transport=_deadline_transport(timeout_s, self.limit)
+            ),
         )
         self._client.longest_wait_s = timeout_s
 
@@ -225,8 +238,14 @@ def _client_class() -> type[_CappedClient]:
 
         longest_wait_s: float = DEFAULT_TIMEOUT_S
 
-        def _calculate_retry_timeout(self, *args: Any, **kwargs: Any) -> float:
-            wait: float = super()._calculate_retry_timeout(*args, **kwargs)
+        def _calculate_retry_timeout(
+            self, remaining_retries: int, options: Any, response_headers: Any = None
+        ) -> float:
+            if retry_at_once(self, response_headers):
+                return 0.0
+            wait: float = super()._calculate_retry_timeout(
+                remaining_retries, options, response_headers
+            )
             return min(wait, self.longest_wait_s)
 
     return cast("type[_CappedClient]", CappedClient)
@@ -242,8 +261,9 @@ def _api_message(err: Any) -> str:
     return str(getattr(err, "message", "") or err)
 
 
-def _deadline_transport(timeout_s: float) -> httpx2.AsyncBaseTransport:
-    """An httpx2 transport that bounds each attempt — headers and whole body — in total.
+def _deadline_transport(timeout_s: float, limit: AdaptiveLimit) -> httpx2.AsyncBaseTransport:
+    """An httpx2 transport that bounds each attempt — headers and whole body — in total, and
+    holds one of the route's slots for it (the SDK sleeps before a retry outside the slot).
 
     A deadline that passes becomes httpx2's ``ReadTimeout``, which the SDK retries and reports
     as a timeout like any other.
@@ -253,10 +273,13 @@ def _deadline_transport(timeout_s: float) -> httpx2.AsyncBaseTransport:
     class DeadlineTransport(httpx2.AsyncHTTPTransport):
         async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
             try:
-                async with asyncio.timeout(timeout_s):
-                    response = await super().handle_async_request(request)
-                    # Read the body inside the deadline; goalctl never streams provider calls.
-                    await response.aread()
+                async with limit.slot() as attempt:
+                    async with asyncio.timeout(timeout_s):
+                        response = await super().handle_async_request(request)
+                        # Read the body inside the deadline; goalctl never streams calls.
+                        await response.aread()
+                    attempt.overloaded = response.status_code in OVERLOADED_STATUSES
+                    attempt.answered = response.is_success
                     return response
             except TimeoutError:
                 raise httpx2.ReadTimeout("the attempt ran out of time", request=request) from None

@@ -6,9 +6,14 @@ quoted goes through :func:`quote`, and every URL shown through :func:`without_cr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from goalctl.providers.options import declare
+
+if TYPE_CHECKING:
+    from goalctl.providers.base import ProviderContext
+    from goalctl.providers.limiter import AdaptiveLimit
 
 MAX_QUOTE = 300
 """The most characters of a server's message quoted in ours."""
@@ -62,3 +67,31 @@ def without_credentials(url: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=host)).rstrip("/")
+
+
+OVERLOADED_STATUSES = frozenset({429, 529})
+"""Statuses that say "slow down": they halve the route's adaptive limit."""
+
+
+def route_limit(context: ProviderContext, provider: str, base_url: str) -> AdaptiveLimit:
+    """The adaptive in-flight limit of the route, shared by the command's scenarios."""
+    from goalctl.providers.limiter import AdaptiveLimit
+
+    if context.limits is None:
+        return AdaptiveLimit(context.concurrency)
+    return context.limits.for_route(provider, without_credentials(base_url), context.concurrency)
+
+
+def retry_at_once(client: Any, headers: Any) -> bool:
+    """Whether the server said to retry now: ``retry-after: 0`` (or ``-ms``, or a past date).
+
+    Both SDKs read 0 as no advice and back off 0.5-8 s instead, which made a run with a few
+    429s take twice as long.
+    """
+    if headers is None:
+        return False
+    try:
+        after = client._parse_retry_after_header(headers)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return after is not None and after <= 0

@@ -43,8 +43,12 @@ def dumps_document(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that no reader and no crash ever sees a torn file."""
+def write_atomic(path: Path, text: str, *, sync_directory: bool = True) -> None:
+    """Replace ``path`` with ``text`` so that no reader and no crash ever sees a torn file.
+
+    ``sync_directory=False`` leaves the directory's fsync to the caller, who writes several
+    files of one directory and syncs it once after the last.
+    """
     data = hide_secrets(text).encode("utf-8")
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
@@ -59,7 +63,8 @@ def write_atomic(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
-    fsync_directory(path.parent)
+    if sync_directory:
+        fsync_directory(path.parent)
 
 
 def append_line(path: str, line: str) -> None:

@@ -10,6 +10,8 @@ line of a journal is not damage (readers leave it, and a resume cuts it off).
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
@@ -86,6 +88,44 @@ def read_journal(run_dir: Path, run_id: str, name: str, offset: int = 0) -> byte
         return read_bytes_from(path, "journal", offset)
     except ReadError as exc:
         raise DamagedRun(run_id, exc.reason) from None
+
+
+TAIL_BLOCK = 64 * 1024
+"""Bytes read at a time when a journal is read from its end."""
+
+
+def read_journal_tail(run_dir: Path, run_id: str, name: str, lines: int) -> tuple[bytes, int]:
+    """At least the last ``lines`` whole lines of a journal (all, if it has fewer) with any
+    torn line after them, and the offset they start at: read backwards from the end, so
+    ``logs`` costs the same however long the run's log is.
+
+    A journal that is not a plain file is read as :func:`read_journal` reads it (which
+    reports what is wrong with it).
+    """
+    path = run_dir / name
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return b"", 0
+    except OSError:
+        return read_journal(run_dir, run_id, name), 0
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return read_journal(run_dir, run_id, name), 0
+        start = file.seek(0, os.SEEK_END)
+        data = b""
+        while start > 0:
+            step = min(TAIL_BLOCK, start)
+            start -= step
+            file.seek(start)
+            data = file.read(step) + data
+            whole = data[: data.rfind(b"\n") + 1]
+            if whole.count(b"\n") > lines:  # one more newline than asked: a line's start
+                break
+    if start > 0:
+        cut = data.index(b"\n") + 1  # the first line is partial (or one too many)
+        data, start = data[cut:], start + cut
+    return data, start
 
 
 def parse_events(data: bytes, run_id: str, first_line: int = 1) -> list[Record]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -47,10 +48,14 @@ from goalctl.state.readers import (
     parse_events,
     parse_transcript,
     read_journal,
+    read_journal_tail,
     read_state,
 )
 
 LOCK_FILE = ".lock"
+LATEST_FILE = ".latest"
+"""The index naming the latest run, in the state dir beside ``runs/`` (which holds only runs)."""
+LATEST_LOCK = ".latest.lock"
 REPORT_FILES = ("report.md", "report.json")
 
 _JOURNALS = (EVENTS_FILE, TRANSCRIPT_FILE, CHECKPOINT_FILE)
@@ -93,14 +98,22 @@ class RunStore:
 
     # -- state.json ---------------------------------------------------------------------
 
-    def create(self, state: RunState) -> Path:
+    def create(self, state: RunState, *, claimed: bool = False) -> Path:
         """Make the run's directory and its first state.json; an existing run is an error.
 
         The directory is filled under a hidden name and renamed into place, so no reader ever
         sees a run without its state. A ``pending`` run with no owner is owned by this process
         until a worker claims it: if this process dies first, the run reads ``interrupted``.
+        ``claimed`` creates it already running in this process, as :meth:`claim` would leave
+        it (``state`` is updated to match).
         """
         run_dir = self.run_dir(state.run_id)
+        if claimed:
+            state.status = RunStatus.RUNNING
+            state.pid = os.getpid()
+            state.pid_start_time = process_start_time(state.pid)
+            state.started_at = state.started_at or self._now()
+            state.finished_at = None
         if state.status is RunStatus.PENDING and state.pid is None:
             state.pid = os.getpid()
             state.pid_start_time = process_start_time(state.pid)
@@ -126,7 +139,55 @@ class RunStore:
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
+        with contextlib.suppress(OSError):  # a hint: latest() rebuilds it when it is off
+            self._note_latest(state.run_id, state.created_at)
         return run_dir
+
+    # -- the latest run -------------------------------------------------------------------
+
+    def latest(self) -> RunState | None:
+        """The run created last (what ``status``, ``logs`` and ``stop`` show without an id).
+
+        Read through a small index (``.latest`` in the state dir) kept by :meth:`create`, so
+        the answer costs the same for 5 runs or 5,000. The index only names the run: its state
+        is read from the run itself. A missing, damaged or stale index (the run is gone or
+        unreadable) is rebuilt from a scan of every run, which gives the same answer.
+        """
+        noted = self._read_latest()
+        if noted is not None:
+            with contextlib.suppress(UsageError, DamagedRun):
+                return self.load(noted)
+        runs = self.list()
+        if not runs:
+            return None
+        newest = runs[-1]
+        with contextlib.suppress(OSError):
+            # Over what the index said: that run is gone or unreadable.
+            self._note_latest(newest.run_id, newest.created_at, rebuild=True)
+        return newest
+
+    def _read_latest(self) -> str | None:
+        try:
+            data = json.loads((self.root / LATEST_FILE).read_bytes())
+            run_id = data["run_id"]
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        return run_id if isinstance(run_id, str) and is_run_id(run_id) else None
+
+    def _note_latest(self, run_id: str, created_at: str, *, rebuild: bool = False) -> None:
+        """Name ``run_id`` in the index unless it names a run created later (a hint, not
+        state: replaced atomically, not fsynced; a crash at worst leaves it to be rebuilt)."""
+        key = (_time_key(created_at), run_id)
+        with exclusive_lock(self.root / LATEST_LOCK):
+            try:
+                current = json.loads((self.root / LATEST_FILE).read_bytes())
+                if not rebuild and key < (_time_key(current["created_at"]), current["run_id"]):
+                    return
+            except (OSError, ValueError, TypeError, KeyError):
+                pass  # none yet, or damaged: replaced
+            temp = self.root / f"{LATEST_FILE}.{secrets.token_hex(4)}.tmp"
+            temp.write_text(json.dumps({"run_id": run_id, "created_at": created_at}))
+            os.replace(temp, self.root / LATEST_FILE)
 
     def exists(self, run_id: str) -> bool:
         return (self.run_dir(run_id) / STATE_FILE).is_file()
@@ -237,6 +298,24 @@ class RunStore:
         end = data.rfind(b"\n") + 1
         return parse_events(data[:end], run_id), offset + end
 
+    def read_last_events(self, run_id: str, count: int) -> tuple[list[dict[str, Any]], int]:
+        """The last ``count`` events (read from the end of the log) and the offset after them.
+
+        Only the lines read are checked; damage in them is reported as :meth:`read_events`
+        reports it (with its line number), by reading the whole log.
+        """
+        run_dir = self.run_dir(run_id)
+        if not run_dir.is_dir():
+            raise UsageError(_no_run_message(run_id))
+        data, start = read_journal_tail(run_dir, run_id, EVENTS_FILE, count)
+        end = data.rfind(b"\n") + 1
+        try:
+            events = parse_events(data[:end], run_id)
+        except DamagedRun:
+            events, offset = self.read_events(run_id)
+            return (events[-count:] if count else []), offset
+        return (events[-count:] if count else []), start + end
+
     def append_transcript(self, run_id: str, record: dict[str, Any]) -> None:
         """Append one provider call to transcript.jsonl."""
         self._append(run_id, TRANSCRIPT_FILE, record)
@@ -267,15 +346,23 @@ class RunStore:
 
     def write_report(self, run_id: str, name: str, text: str) -> Path:
         """Write a report file into the run's directory atomically and return its path."""
-        if name in _RESERVED or not _PLAIN_FILE_NAME.fullmatch(name):
-            raise UsageError(
-                f"invalid report file name {name!r} "
-                f"(use a plain file name such as {' or '.join(REPORT_FILES)})"
-            )
+        return self.write_reports(run_id, {name: text})[0]
+
+    def write_reports(self, run_id: str, files: dict[str, str]) -> list[Path]:
+        """Write report files (name: text) atomically, under one lock and one directory sync."""
+        for name in files:
+            if name in _RESERVED or not _PLAIN_FILE_NAME.fullmatch(name):
+                raise UsageError(
+                    f"invalid report file name {name!r} "
+                    f"(use a plain file name such as {' or '.join(REPORT_FILES)})"
+                )
+        paths = []
         with self._locked(run_id) as run_dir:
-            path = run_dir / name
-            write_atomic(path, text)
-        return path
+            for name, text in files.items():
+                paths.append(run_dir / name)
+                write_atomic(run_dir / name, text, sync_directory=False)
+            fsync_directory(run_dir)
+        return paths
 
     def remove(self, run_id: str, *, force: bool = False) -> None:
         """Delete the run's directory; a run that is still running needs ``force``."""

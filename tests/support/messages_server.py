@@ -234,6 +234,14 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         recorded = RecordedRequest("POST", self.path, headers, body)
         owner._record(recorded)
+        owner._enter()
+        try:
+            self._post(recorded, body, headers)
+        finally:
+            owner._leave()
+
+    def _post(self, recorded: RecordedRequest, body: Any, headers: Mapping[str, str]) -> None:
+        owner = self.server.owner
         if self.path.split("?")[0] != self.api_path:
             self._send_json(404, self.error_body(404, f"{self.path} not found"))
             return
@@ -337,6 +345,14 @@ class MessagesServer:
     retry_after_ms: int | None = 1
     """Sent as ``retry-after-ms`` with retryable statuses so the SDK retries after 1 ms instead
     of its 0.5-8 s backoff; None sends nothing (a Status with explicit headers sends its own)."""
+    rate_limit_every: int = 0
+    """When positive, every Nth request the responder would answer gets 429 with
+    ``retry-after: {rate_limit_retry_after}`` instead (a 429 storm), before any latency."""
+    rate_limit_retry_after: str = "0"
+    in_flight: int = field(init=False, default=0)
+    """Requests received and not yet answered."""
+    max_in_flight: int = field(init=False, default=0)
+    """The most requests ever in flight at once (what a client's concurrency really was)."""
 
     _queue: collections.deque[Plan] = field(init=False, default_factory=collections.deque)
     _requests: list[RecordedRequest] = field(init=False, default_factory=list)
@@ -344,6 +360,7 @@ class MessagesServer:
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _stopping: threading.Event = field(init=False, default_factory=threading.Event)
     _ids: itertools.count[int] = field(init=False, default_factory=lambda: itertools.count(1))
+    _responded: int = field(init=False, default=0)
     _httpd: _HTTPServer | None = field(init=False, default=None)
     _thread: threading.Thread | None = field(init=False, default=None)
 
@@ -415,11 +432,24 @@ class MessagesServer:
     def _next_plan(self, request: RecordedRequest) -> Plan:
         with self._lock:
             planned = self._queue.popleft() if self._queue else None
+            if planned is None and self.rate_limit_every > 0:
+                self._responded += 1
+                if self._responded % self.rate_limit_every == 0:
+                    planned = Status(429, headers={"retry-after": self.rate_limit_retry_after})
         if planned is not None:
             return planned
         if self.latency > 0:
             return Delay(self.latency, self.responder(request))
         return self.responder(request)
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def _track(self, sock: socket.socket, *, add: bool) -> None:
         with self._lock:
