@@ -105,7 +105,8 @@ class TestPublicSurface:
             "report_dir: 'PathArg | None' = None, junit: 'PathArg | None' = None, "
             "record: 'bool' = False, include_drafts: 'bool' = False, "
             "shard: 'str | None' = None, cases: 'Sequence[str]' = (), "
-            "trials: 'int | None' = None, early_stop: 'bool' = True) -> 'RunResult'"
+            "trials: 'int | None' = None, early_stop: 'bool' = True, "
+            "models: 'Sequence[str]' = (), html: 'PathArg | None' = None) -> 'RunResult'"
         )
 
     def test_result_fields_are_pinned(self) -> None:
@@ -242,6 +243,25 @@ class TestRun:
         assert 'name="criterion: says-hi"' in (tmp_path / "junit.xml").read_text()
         assert tmp_path / "reports" / "greeter-1.0.0.json" in run.report_paths
 
+    def test_models_and_html_reach_the_run(self, tmp_path: Path) -> None:
+        path = goal_file(tmp_path)
+        result = goalctl.run(
+            path,
+            state_dir=tmp_path / "s",
+            models=["claude-sonnet-4-5", "claude-haiku-4-5"],
+            html=tmp_path / "h",
+        )
+        assert sorted(r.report["model"] for r in result.runs) == [
+            "claude-haiku-4-5",
+            "claude-sonnet-4-5",
+        ]
+        assert all(r.report["models"] for r in result.runs)
+        pages = sorted(p.name for p in (tmp_path / "h").iterdir())
+        assert pages == [
+            "greeter-1.0.0-claude-haiku-4-5.html",
+            "greeter-1.0.0-claude-sonnet-4-5.html",
+        ]
+
     def test_trials_reach_the_run(self, tmp_path: Path) -> None:
         path = goal_file(tmp_path)
         every = goalctl.run(path, state_dir=tmp_path / "s", trials=3, early_stop=False)
@@ -273,6 +293,10 @@ class TestRun:
             ({"provider": " scripted"}, "provider ' scripted': give a name"),
             ({"shard": "3/2"}, "invalid --shard '3/2'"),
             ({"trials": 0}, "trials 0: give a number from 1 to 1000"),
+            ({"models": "a,b"}, "models must be a list of model names"),
+            ({"models": ["a"]}, "models compares two or more models; for one, use model"),
+            ({"models": ["a", "a"]}, "models: model 'a' is listed twice"),
+            ({"models": ["a", "b"], "model": "c"}, "give either model or models, not both"),
             ({"config": ["nope=1"]}, "--config nope=1: unknown key 'nope' for agent llm"),
         ],
     )

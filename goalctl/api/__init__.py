@@ -59,6 +59,8 @@ def run(
     cases: Sequence[str] = (),
     trials: int | None = None,
     early_stop: bool = True,
+    models: Sequence[str] = (),
+    html: PathArg | None = None,
 ) -> RunResult:
     """Run scenarios in this process and evaluate their goals, as ``goalctl run PATHS``.
 
@@ -66,8 +68,9 @@ def run(
     strings (``--config``, parsed by the type the agent declares), ``cases`` names or globs
     (``--case``), ``shard`` an ``"I/N"`` text, ``trials`` the number of trials per case
     (``--trials``; a case's own ``trials`` wins) and ``early_stop=False`` is
-    ``--no-early-stop``. ``state_dir`` defaults as the CLI's does
-    (``$GOALCTL_STATE_DIR``, the project's ``state_dir``, ``.goalctl``).
+    ``--no-early-stop``. ``models`` (two or more, ``--model a,b``) runs each scenario once
+    per model and compares them; ``html`` is ``--html DIR``. ``state_dir`` defaults as the
+    CLI's does (``$GOALCTL_STATE_DIR``, the project's ``state_dir``, ``.goalctl``).
 
     A goal that is not achieved, or a run that errors, is a result (see ``exit_code``), not an
     exception. Raises :class:`~goalctl.errors.ScenarioError` when a scenario is invalid
@@ -100,6 +103,8 @@ def run(
         junit=_path(junit),
         trials=_trials(trials),
         early_stop=bool(early_stop),
+        models=_models(models, model),
+        html_dir=_path(html),
     )
     directory = resolve_state_dir(_path(state_dir), lambda: project)
     label = "state_dir" if state_dir is not None else "the state dir"
@@ -132,6 +137,23 @@ def _name(value: str | None, option: str) -> str | None:
     if value is not None and (not value.strip() or value != value.strip()):
         raise UsageError(f"{option} {value!r}: give a name, without spaces around it")
     return value
+
+
+def _models(values: Sequence[str], model: str | None) -> tuple[str, ...]:
+    from goalctl.models.names import parse_model_option
+
+    names = _strings(values, "models", "model names")
+    if not names:
+        return ()
+    if model is not None:
+        raise UsageError("give either model or models, not both")
+    try:
+        parsed = parse_model_option(names)
+    except ValueError as exc:
+        raise UsageError(f"models: {exc}") from None
+    if len(parsed) < 2:
+        raise UsageError("models compares two or more models; for one, use model")
+    return parsed
 
 
 def _trials(value: int | None) -> int | None:
