@@ -35,9 +35,9 @@ from goalctl.providers.sdk import (
     EVERY_CALL_STATUSES,
     OPTIONS,
     OVERLOADED_STATUSES,
+    CappedRetryWaits,
     after_retries,
     quote,
-    retry_at_once,
     route_limit,
     without_credentials,
 )
@@ -274,23 +274,7 @@ def _attempt_deadline(timeout_s: float) -> anthropic.AsyncMiddlewareCallable:
 def _client_class() -> type[_CappedClient]:
     import anthropic
 
-    class CappedClient(anthropic.AsyncAnthropic):
-        """The SDK's client, waiting between attempts no longer than one attempt may take.
-
-        The SDK obeys ``retry-after`` up to 49 days; a server (or a proxy) saying 999999 would
-        park the run. Capped, one call takes at most (2 x max_retries + 1) x timeout_s.
-        """
-
-        longest_wait_s: float = DEFAULT_TIMEOUT_S
-
-        def _calculate_retry_timeout(
-            self, remaining_retries: int, options: Any, response_headers: Any = None
-        ) -> float:
-            if retry_at_once(self, response_headers):
-                return 0.0
-            wait: float = super()._calculate_retry_timeout(
-                remaining_retries, options, response_headers
-            )
-            return min(wait, self.longest_wait_s)
+    class CappedClient(CappedRetryWaits, anthropic.AsyncAnthropic):
+        """The SDK's client with goalctl's retry waits (:class:`CappedRetryWaits`)."""
 
     return cast("type[_CappedClient]", CappedClient)

@@ -36,9 +36,9 @@ from goalctl.providers.sdk import (
     EVERY_CALL_STATUSES,
     OPTIONS,
     OVERLOADED_STATUSES,
+    CappedRetryWaits,
     after_retries,
     quote,
-    retry_at_once,
     route_limit,
     without_credentials,
 )
@@ -229,24 +229,8 @@ class OpenAIProvider:
 def _client_class() -> type[_CappedClient]:
     import openai
 
-    class CappedClient(openai.AsyncOpenAI):
-        """The SDK's client, waiting between attempts no longer than one attempt may take.
-
-        The SDK obeys a server's ``retry-after`` of up to two minutes, longer than an attempt
-        may take; capped, one call takes at most (2 x max_retries + 1) x timeout_s.
-        """
-
-        longest_wait_s: float = DEFAULT_TIMEOUT_S
-
-        def _calculate_retry_timeout(
-            self, remaining_retries: int, options: Any, response_headers: Any = None
-        ) -> float:
-            if retry_at_once(self, response_headers):
-                return 0.0
-            wait: float = super()._calculate_retry_timeout(
-                remaining_retries, options, response_headers
-            )
-            return min(wait, self.longest_wait_s)
+    class CappedClient(CappedRetryWaits, openai.AsyncOpenAI):
+        """The SDK's client with goalctl's retry waits (:class:`CappedRetryWaits`)."""
 
     return cast("type[_CappedClient]", CappedClient)
 

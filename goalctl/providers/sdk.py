@@ -82,6 +82,28 @@ def route_limit(context: ProviderContext, provider: str, base_url: str) -> Adapt
     return context.limits.for_route(provider, without_credentials(base_url), context.concurrency)
 
 
+class CappedRetryWaits:
+    """Mixed in before an SDK client class: waits between attempts no longer than one attempt
+    may take, and retries at once when the server says ``retry-after: 0``.
+
+    The SDKs obey ``retry-after`` for minutes (anthropic: up to 49 days); a server or proxy
+    saying 999999 would park the run. Capped, one call takes at most
+    (2 x max_retries + 1) x timeout_s.
+    """
+
+    longest_wait_s: float = DEFAULT_TIMEOUT_S
+
+    def _calculate_retry_timeout(
+        self, remaining_retries: int, options: Any, response_headers: Any = None
+    ) -> float:
+        if retry_at_once(self, response_headers):
+            return 0.0
+        wait: float = super()._calculate_retry_timeout(  # type: ignore[misc]
+            remaining_retries, options, response_headers
+        )
+        return min(wait, self.longest_wait_s)
+
+
 def retry_at_once(client: Any, headers: Any) -> bool:
     """Whether the server said to retry now: ``retry-after: 0`` (or ``-ms``, or a past date).
 
