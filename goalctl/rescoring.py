@@ -254,13 +254,3 @@ class Rescore(ScenarioRun):
                 "totals": dict(self.source.totals or {}),
             }
         }
-
-    async def _close_providers(self) -> None:
-        routes = {
-            id(r.provider): r.provider for r in (self.plan.agent_route, self.plan.judge_route)
-        }
-        for provider in routes.values():
-            try:
-                await provider.aclose()
-            except Exception as exc:
-                self.log(f"closing provider {provider.name} failed: {exc}", "warning")

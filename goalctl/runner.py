@@ -269,6 +269,10 @@ class ScenarioRun:
             await self._gateway.aclose()
             self._gateway = None
         await self.cases.close()
+        await self._close_providers()
+
+    async def _close_providers(self) -> None:
+        """Each provider once, though the agent and the judge may share one."""
         routes = {
             id(r.provider): r.provider for r in (self.plan.agent_route, self.plan.judge_route)
         }
