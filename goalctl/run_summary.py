@@ -157,6 +157,10 @@ def summary_lines(outcomes: Sequence[RunOutcome], elapsed_s: float) -> list[Line
     if reports:
         lines.append(Line("Reports (report.json beside each):"))
         lines.extend(Line(f"  {_shown(path)}") for path in reports)
+        pages = [p for o in outcomes for p in o.report_paths if p.suffix == ".html"]
+        if pages:
+            lines.append(Line("HTML reports (--html):"))
+            lines.extend(Line(f"  {_shown(path)}") for path in pages)
         shown = next((o for o in outcomes if o.verdict not in ("achieved", None)), None)
         shown = shown or next(o for o in outcomes if o.report_paths)
         lines.append(Line(f"See one with: goalctl report {shown.run_id}"))

@@ -196,6 +196,9 @@ def test_run_html_writes_the_page_report_renders(tmp_path: Path) -> None:
     result = run_cli("run", str(SCENARIOS / "calculator.md"), "--html", str(out))
     assert result.exit_code == 0, result.stderr
     written = out / "calculator-1.0.0.html"
+    # The summary names the page, as it names the other reports.
+    assert "HTML reports (--html):" in result.stdout
+    assert "calculator-1.0.0.html" in result.stdout
     run_id = json.loads(run_cli("list", "--json").stdout)[0]["run_id"]
     assert written.read_text(encoding="utf-8") == html_of(run_id)
     check_html(written.read_text(encoding="utf-8"))
