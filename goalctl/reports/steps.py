@@ -9,7 +9,7 @@ long trajectory are shown (report.json keeps them all).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,10 +106,11 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
 
 
-def cases_with_steps(cases: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The cases that called tools (report.json leaves ``trajectory`` out of the others)."""
-    return [
+def cases_with_steps(cases: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """The cases that called tools (report.json leaves ``trajectory`` out of the others), as
+    they are read."""
+    return (
         case
         for case in cases
         if isinstance(case.get("trajectory"), list | tuple) and case["trajectory"]
-    ]
+    )

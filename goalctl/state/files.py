@@ -23,7 +23,7 @@ import fcntl
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +43,21 @@ def dumps_document(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
 
 
-def write_atomic(path: Path, text: str, *, sync_directory: bool = True) -> None:
+def write_atomic(path: Path, text: str | Iterable[str], *, sync_directory: bool = True) -> None:
     """Replace ``path`` with ``text`` so that no reader and no crash ever sees a torn file.
 
+    ``text`` may come in chunks (a report of many cases, never whole in memory); secrets are
+    hidden chunk by chunk, so a chunk should end where a JSON value or a line does.
     ``sync_directory=False`` leaves the directory's fsync to the caller, who writes several
     files of one directory and syncs it once after the last.
     """
-    data = hide_secrets(text).encode("utf-8")
+    chunks = [text] if isinstance(text, str) else text
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     try:
         try:
-            _write_all(fd, data)
+            for chunk in chunks:
+                _write_all(fd, hide_secrets(chunk).encode("utf-8"))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -67,12 +70,15 @@ def write_atomic(path: Path, text: str, *, sync_directory: bool = True) -> None:
         fsync_directory(path.parent)
 
 
-def append_line(path: str, line: str) -> None:
-    """Append ``line`` (which ends with a newline) as a whole, with one ``write`` call."""
+def append_line(path: str, line: str) -> int:
+    """Append ``line`` (which ends with a newline) as a whole, with one ``write`` call; the
+    offset it starts at is returned (where a reader finds it again)."""
     data = hide_secrets(line).encode("utf-8")
     fd = os.open(path, _APPEND_FLAGS, 0o666)
     try:
         _write_all(fd, data)
+        # O_APPEND moved the offset to the end before the write: the line ends here.
+        return os.lseek(fd, 0, os.SEEK_CUR) - len(data)
     finally:
         os.close(fd)
 

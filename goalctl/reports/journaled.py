@@ -1,0 +1,128 @@
+"""A run's case records read back from its checkpoint journal, one at a time, in case order.
+
+The runner keeps no case record in memory: each trial's record is in the checkpoint journal
+(where resume finds it too), and the :class:`~goalctl.trials.book.TrialBook` knows where. The
+report is built from these records in one pass, and ``report["cases"]`` is a
+:class:`JournaledCases`: a sequence that reads them again whenever it is iterated, so
+report.json, report.md, JUnit and the console each walk the cases without all of them being
+in memory at once. :func:`report_chunks` writes report.json from it piece by piece, byte for
+byte what ``json.dumps(report, indent=2, ensure_ascii=False)`` gives.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, overload
+
+from goalctl.reports.data import CaseRecord
+
+if TYPE_CHECKING:
+    from goalctl.trials.book import TrialBook
+
+CaseData = dict[str, Any]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class JournaledCases(Sequence[CaseData]):
+    """The records of a run's cases (``CaseRecord.to_json`` data, a case of several trials
+    summarized), read from the checkpoint journal each time they are walked.
+
+    ``redact`` is applied to each record as it is read: what the report's final redaction
+    did to the whole report, done to one case at a time.
+    """
+
+    def __init__(self, path: Path, book: TrialBook, redact: Callable[[Any], Any] = _same) -> None:
+        self._path = path
+        self._book = book
+        self._redact = redact
+        self._length = sum(1 for _ in book.cases())
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[CaseData]:
+        for record in self.records():
+            yield self._redact(record.to_json())
+
+    def records(self) -> Iterator[CaseRecord]:
+        """Each case's record, in case order (before ``redact``)."""
+        if not self._length:
+            return
+        with self._path.open("rb") as journal:
+            for index, offsets in self._book.cases():
+                yield self._case(journal, index, offsets)
+
+    def read(self, index: int) -> CaseRecord:
+        """The record of case ``index`` (which has a trial run), before ``redact``."""
+        with self._path.open("rb") as journal:
+            return self._case(journal, index, self._book.offsets(index))
+
+    def _case(self, journal: IO[bytes], index: int, offsets: Sequence[int]) -> CaseRecord:
+        trials = [CaseRecord.from_json(_line_at(journal, offset)) for offset in offsets]
+        return self._book.case_record(index, trials)
+
+    @overload
+    def __getitem__(self, position: int) -> CaseData: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> list[CaseData]: ...
+
+    def __getitem__(self, position: int | slice) -> CaseData | list[CaseData]:
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(self._length))]
+        if position < 0:
+            position += self._length
+        if not 0 <= position < self._length:
+            raise IndexError("case index out of range")
+        index, offsets = next(islice(self._book.cases(), position, None))
+        with self._path.open("rb") as journal:
+            data: CaseData = self._redact(self._case(journal, index, offsets).to_json())
+        return data
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{self._length} cases read from {self._path}>"
+
+
+def _line_at(journal: IO[bytes], offset: int) -> CaseData:
+    journal.seek(offset)
+    data = json.loads(journal.readline())
+    if not isinstance(data, dict):  # the journal was checked as it was written and read
+        raise ValueError(f"{journal.name}: no case record at byte {offset}")
+    return data
+
+
+def report_chunks(report: Mapping[str, Any]) -> Iterator[str]:
+    """``json.dumps(report, indent=2, ensure_ascii=False) + "\\n"`` in pieces: the report
+    without its cases, then each case as it is read, each piece a whole JSON value or the
+    punctuation between two (so secrets can be hidden piece by piece)."""
+    cases = report["cases"]
+    if isinstance(cases, list):  # small and in memory already: one piece
+        yield json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        return
+    token = f"goalctl-cases-{secrets.token_hex(16)}"
+    text = json.dumps({**report, "cases": token}, indent=2, ensure_ascii=False)
+    head, tail = text.split(json.dumps(token), 1)
+    yield head
+    # As json.dumps indents a list that is the value of a key at the top level: each item
+    # at four spaces, the closing bracket at two.
+    first = True
+    for case in cases:
+        item = json.dumps(case, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        yield ("[\n    " if first else ",\n    ") + item
+        first = False
+    yield "[]" if first else "\n  ]"
+    yield tail + "\n"
