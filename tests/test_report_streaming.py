@@ -123,3 +123,50 @@ def test_memory_does_not_grow_per_case(tmp_path: Path, monkeypatch: pytest.Monke
     # slack; keeping each case's record (and a task per case) took kilobytes a case. Both
     # runs have sent more requests than the scripted provider keeps.
     assert growth < 4_000 * 64, peaks
+
+
+@pytest.mark.parametrize("name", ["review-sentiment-trials.md", "support-triage.md"])
+def test_a_resumed_run_reports_what_a_fresh_run_reports(name: str, tmp_path: Path) -> None:
+    """Half the trials journaled, in another order than case order: the resumed run's
+    report.json and report.md are the fresh run's, byte for byte."""
+    import asyncio
+    import shutil
+
+    from goalctl.lifecycle import load_for_run, plan_all
+    from goalctl.runner import run_plans
+    from goalctl.state import RunStatus, RunStore
+    from goalctl.state.model import RunState
+
+    fresh = run_paths(
+        [f"scenarios/{name}"],
+        RunOptions(),
+        tmp_path / "a",
+        clock=FrozenClock(),
+        make_id=fixed_ids(),
+    )
+    [outcome] = fresh.outcomes
+    run_id = outcome.run_id
+    source = tmp_path / "a" / "runs" / run_id
+    copy = tmp_path / "b" / "runs" / run_id
+    shutil.copytree(source, copy)
+    lines = (source / "checkpoint.jsonl").read_text().splitlines(keepends=True)
+    kept = lines[::2][::-1]
+    (copy / "checkpoint.jsonl").write_text("".join(kept))
+    for file in ("report.json", "report.md"):
+        (copy / file).unlink()
+    store = RunStore(tmp_path / "b")
+
+    def stopped(state: RunState) -> None:
+        state.status = RunStatus.STOPPED
+        state.pid = state.pid_start_time = None
+        state.finished_at = state.verdict = state.score = state.error = None
+
+    store.update(run_id, stopped)
+    options = RunOptions()
+    scenarios, _ = load_for_run([f"scenarios/{name}"], options)
+    plans = plan_all(scenarios, options)
+    [resumed] = asyncio.run(run_plans(plans, store, options, clock=FrozenClock(), run_ids=[run_id]))
+    assert resumed.verdict == outcome.verdict
+    assert len((copy / "checkpoint.jsonl").read_text().splitlines()) == len(lines)
+    for file in ("report.json", "report.md"):
+        assert (copy / file).read_bytes() == (source / file).read_bytes(), file
