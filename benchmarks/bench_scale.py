@@ -74,9 +74,9 @@ def live(ctx: Context) -> list[Row]:
             label = f"goalctl run ({cases:,} cases, 200 ms)"
             if storm:
                 label = f"goalctl run ({cases:,} cases, 200 ms, every {storm}th request 429)"
-            # DESIGN §15: the import plus one server latency per wave at the default ceiling;
-            # a refused request costs the storm one more wave.
-            waves = -(-cases // DEFAULT_CEILING) + (1 if storm else 0)
+            # DESIGN §9/§15: the import plus one latency per wave at the concurrency the
+            # server allows (any: one wave); a refused request costs the storm one more wave.
+            waves = 2 if storm else 1
             floor = Stats.of([importing.median + waves * LATENCY_S])
             with server_class(latency=LATENCY_S, rate_limit_every=storm) as server:
                 env = bench_env(
@@ -100,7 +100,7 @@ def live(ctx: Context) -> list[Row]:
                 argv = [goalctl, "--state-dir", str(workdir / "state"), "run", "--json", str(path)]
                 stats = timed(ctx, label, argv, env=env)
                 peaks.append(f"{label}: {server.max_in_flight} requests in flight at most")
-            rows.append(Row(f"floor: import anthropic + {waves} × 200 ms", floor))
+            rows.append(Row(f"floor: import anthropic + {waves} × 200 ms wave", floor))
             rows.append(floor_row(label + f" (≤ {LIVE_RATIO}× floor)", stats, floor, LIVE_RATIO))
             if not storm:
                 rows.append(
@@ -114,9 +114,9 @@ def live(ctx: Context) -> list[Row]:
         ctx.add_details(
             "live",
             "The loopback Messages API server of tests/support answers every request after "
-            '200 ms and allows any concurrency. The floor of DESIGN §15 is `python -c "import '
-            f'anthropic"` plus 200 ms per wave of {DEFAULT_CEILING} requests (the default '
-            "ceiling), one more wave for the storm (a 429 answered at once, then the retry). "
+            "200 ms and allows any concurrency, so the floor of DESIGN §9/§15 is "
+            '`python -c "import anthropic"` plus one 200 ms wave (two for the storm: a 429 '
+            "answered at once, then the retry). "
             "The second floor, `the SDK alone`, is benchmarks/sdk_floor.py: the same number of "
             f"requests through one AsyncAnthropic client, {DEFAULT_CEILING} in flight, with no "
             "goalctl: what the SDK's own work per call costs on this machine. The storm answers "
