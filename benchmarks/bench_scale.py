@@ -21,6 +21,8 @@ from pathlib import Path
 from bench_run import peak_rss_mb, scenario_text, timed
 from harness import Budget, Context, Row, Stats, bench_env, benchmark, run_command
 
+from goalctl.providers.limiter import DEFAULT_CEILING
+
 LATENCY_S = 0.2
 LIVE_RATIO = 1.5
 """A live run within 1.5x of its floor."""
@@ -59,9 +61,7 @@ def live(ctx: Context) -> list[Row]:
         importing = timed(
             ctx, 'python -c "import anthropic"', [ctx.python, "-c", "import anthropic"]
         )
-        one_wave = Stats.of([importing.median + LATENCY_S])
-        two_waves = Stats.of([importing.median + 2 * LATENCY_S])
-        rows = [Row("floor: import anthropic + one 200 ms wave", one_wave)]
+        rows: list[Row] = []
         peaks: list[str] = []
         for cases, storm in ((100, 0), (1000, 0), (1000, 5)):
             path = workdir / f"live-{cases}-{storm}.yaml"
@@ -74,6 +74,10 @@ def live(ctx: Context) -> list[Row]:
             label = f"goalctl run ({cases:,} cases, 200 ms)"
             if storm:
                 label = f"goalctl run ({cases:,} cases, 200 ms, every {storm}th request 429)"
+            # DESIGN §9/§15: the import plus one latency per wave at the concurrency the
+            # server allows (any: one wave); a refused request costs the storm one more wave.
+            waves = 2 if storm else 1
+            floor = Stats.of([importing.median + waves * LATENCY_S])
             with server_class(latency=LATENCY_S, rate_limit_every=storm) as server:
                 env = bench_env(
                     {
@@ -81,21 +85,44 @@ def live(ctx: Context) -> list[Row]:
                         "ANTHROPIC_BASE_URL": server.url,
                     }
                 )
+                if not storm:
+                    sdk = timed(
+                        ctx,
+                        f"the SDK alone, {cases:,} requests",
+                        [
+                            ctx.python,
+                            str(ctx.root / "benchmarks" / "sdk_floor.py"),
+                            str(cases),
+                            str(DEFAULT_CEILING),
+                        ],
+                        env=env,
+                    )
                 argv = [goalctl, "--state-dir", str(workdir / "state"), "run", "--json", str(path)]
                 stats = timed(ctx, label, argv, env=env)
                 peaks.append(f"{label}: {server.max_in_flight} requests in flight at most")
-            floor = two_waves if storm else one_wave
+            rows.append(Row(f"floor: import anthropic + {waves} × 200 ms wave", floor))
             rows.append(floor_row(label + f" (≤ {LIVE_RATIO}× floor)", stats, floor, LIVE_RATIO))
+            if not storm:
+                rows.append(
+                    Row(f"the SDK alone: {cases:,} requests, {DEFAULT_CEILING} in flight", sdk)
+                )
+                rows.append(
+                    floor_row(f"{label} vs the SDK alone (≤ {LIVE_RATIO}×)", stats, sdk, LIVE_RATIO)
+                )
             if cases == 1000 and not storm:
                 rows.append(Row(f"{label} (≤ 3 s)", stats, THOUSAND_BUDGET))
         ctx.add_details(
             "live",
             "The loopback Messages API server of tests/support answers every request after "
-            '200 ms and allows any concurrency, so the floor is one wave: `python -c "import '
-            'anthropic"` + 200 ms (two waves for the storm: a 429 answered at once, then the '
-            "retry). The storm answers every fifth request 429 with `retry-after: 0`. Default "
-            "settings (adaptive concurrency under the default ceiling). Peak concurrency seen "
-            "by the server in the last round: " + "; ".join(peaks) + ".",
+            "200 ms and allows any concurrency, so the floor of DESIGN §9/§15 is "
+            '`python -c "import anthropic"` plus one 200 ms wave (two for the storm: a 429 '
+            "answered at once, then the retry). "
+            "The second floor, `the SDK alone`, is benchmarks/sdk_floor.py: the same number of "
+            f"requests through one AsyncAnthropic client, {DEFAULT_CEILING} in flight, with no "
+            "goalctl: what the SDK's own work per call costs on this machine. The storm answers "
+            "every fifth request 429 with `retry-after: 0`. goalctl runs with default settings "
+            "(adaptive concurrency under the default ceiling). Peak concurrency seen by the "
+            "server in the last round: " + "; ".join(peaks) + ".",
         )
         return rows
     finally:

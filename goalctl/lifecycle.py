@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from goalctl.errors import ExitCode, GoalctlError, ScenarioError, UsageError
+from goalctl.heap import settle
 from goalctl.metering import Clock, SystemClock
 from goalctl.planning import Plan, RunOptions, plan_scenario, scenario_digest
 from goalctl.runner import Observer, RunOutcome, initial_state, run_plans
@@ -136,6 +137,7 @@ def run_paths(
     plans = plan_all(scenarios, options, notices)
     _tell(notices, notify)
     store = RunStore(state_dir)
+    settle()  # the SDKs are loaded with the plans: what lives until exit stays out of GC
     outcomes = asyncio.run(run_plans(plans, store, options, observer, clock, make_id))
     from goalctl.models.attach import attach_comparisons
 
@@ -323,6 +325,7 @@ def run_worker(state_dir: Path, run_id: str) -> int:
         raise
     options = RunOptions.from_state(state.options)
     try:
+        settle()
         outcomes = asyncio.run(run_plans([plan], store, options, run_ids=[run_id]))
     except Exception as exc:
         _record_worker_failure(store, run_id, "the worker failed", exc)

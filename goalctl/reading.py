@@ -10,11 +10,13 @@ parser and in every walker after it).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 from goalctl.errors import UsageError
 
@@ -98,34 +100,70 @@ def read_bytes(path: Path, kind: str, limit: int | None = None) -> bytes:
     size is checked on the descriptor and while reading (a file may grow, or lie: /proc).
     """
     limit = LIMITS[kind] if limit is None else limit
+    with open_regular(path, kind, limit) as file:
+        size = os.fstat(file.fileno()).st_size
+        # Sized by the file, not the limit: a buffer of the limit would be allocated whole.
+        chunks = [file.read(size + 1)]
+        total = len(chunks[0])
+        while total <= limit and len(chunks[-1]) > 0 and total > size:
+            chunks.append(file.read(min(limit + 1 - total, 1 * MIB)))  # it grew, or lied
+            total += len(chunks[-1])
+    if total > limit:
+        raise too_large(path, kind, limit, total)
+    return b"".join(chunks) if len(chunks) > 1 else chunks[0]
+
+
+@contextlib.contextmanager
+def open_regular(path: Path, kind: str, limit: int | None = None) -> Iterator[BinaryIO]:
+    """``path`` opened for reading once it is known to be a regular file within the size
+    limit of ``kind`` (see :func:`read_bytes`); a caller that reads it in pieces counts its
+    own bytes against the limit (:func:`too_large`)."""
+    limit = LIMITS[kind] if limit is None else limit
     try:
         what = special_kind(os.stat(path).st_mode)
         if what is None:
             fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-            with os.fdopen(fd, "rb") as file:
-                info = os.fstat(file.fileno())
-                what = special_kind(info.st_mode)
-                if what is None:
-                    size = info.st_size
-                    if size <= limit:
-                        raw = file.read(limit + 1)
-                        if len(raw) <= limit:
-                            return raw
-                        size = len(raw)
+            file = os.fdopen(fd, "rb")
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ReadError(
-            f"cannot read {kind} file {path}: {reason}",
-            detail=f"cannot read file: {reason}",
-            cause="unreadable",
-        ) from None
+        raise _unreadable(path, kind, exc) from None
     if what is not None:
         raise ReadError(
             f"{kind} file {path} is not a regular file: it is {what}",
             detail=f"not a regular file: {what}",
             cause="not regular",
         )
-    raise ReadError(
+    with file:
+        try:
+            info = os.fstat(file.fileno())
+        except OSError as exc:
+            raise _unreadable(path, kind, exc) from None
+        what = special_kind(info.st_mode)
+        if what is not None:
+            raise ReadError(
+                f"{kind} file {path} is not a regular file: it is {what}",
+                detail=f"not a regular file: {what}",
+                cause="not regular",
+            )
+        if info.st_size > limit:
+            raise too_large(path, kind, limit, info.st_size)
+        try:
+            yield file
+        except OSError as exc:
+            raise _unreadable(path, kind, exc) from None
+
+
+def _unreadable(path: Path, kind: str, exc: OSError) -> ReadError:
+    reason = exc.strerror or str(exc)
+    return ReadError(
+        f"cannot read {kind} file {path}: {reason}",
+        detail=f"cannot read file: {reason}",
+        cause="unreadable",
+    )
+
+
+def too_large(path: Path, kind: str, limit: int, size: int) -> ReadError:
+    """The error of a ``kind`` file found to hold ``size`` bytes or more, over ``limit``."""
+    return ReadError(
         f"{kind} file {path} is too large (over {limit:,} bytes; it has {size:,} or more)",
         detail=f"file is too large ({size:,} bytes; the limit is {limit:,})",
         cause="too large",

@@ -244,7 +244,7 @@ def test_retry_after_zero_is_retried_at_once(
     server: MessagesServer, monkeypatch: pytest.MonkeyPatch, headers: dict[str, str]
 ) -> None:
     provider = anthropic_provider.create(context(8))
-    waits = _record_waits(provider._client, monkeypatch)
+    waits = _record_waits(provider._clients.first, monkeypatch)
     server.enqueue(Status(429, headers=headers), Reply(text="4"))
 
     assert calls([provider], 1) == ["4"]
@@ -256,7 +256,7 @@ def test_without_retry_after_the_sdk_backs_off(
     server: MessagesServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     provider = anthropic_provider.create(context(8))
-    waits = _record_waits(provider._client, monkeypatch)
+    waits = _record_waits(provider._clients.first, monkeypatch)
     server.enqueue(Status(529, headers={}), Reply(text="4"))
 
     assert calls([provider], 1) == ["4"]
@@ -270,7 +270,7 @@ def test_a_long_retry_after_is_capped_by_the_calls_timeout(
     provider = anthropic_provider.create(
         ProviderContext(Path("s.md"), "claude-test", options={"timeout_s": 0.2}, concurrency=4)
     )
-    waits = _record_waits(provider._client, monkeypatch)
+    waits = _record_waits(provider._clients.first, monkeypatch)
     server.enqueue(Status(429, headers={"retry-after": "999"}), Reply(text="4"))
 
     assert calls([provider], 1) == ["4"]
@@ -286,8 +286,8 @@ def test_the_openai_provider_honours_the_ceiling_and_retry_after_zero(
         limits = RouteLimits()
         providers = [openai_provider.create(context(2, limits)) for _ in range(2)]
         # Either provider's first request may be the one refused.
-        waits = _record_waits(providers[0]._client, monkeypatch)
-        waits_too = _record_waits(providers[1]._client, monkeypatch)
+        waits = _record_waits(providers[0]._clients.first, monkeypatch)
+        waits_too = _record_waits(providers[1]._clients.first, monkeypatch)
         chat.enqueue(Status(429, headers={"retry-after": "0"}), Delay(0.05))
 
         replies = calls(providers, 8)
@@ -341,3 +341,26 @@ def test_the_default_ceiling_is_lower_for_agents_that_start_a_process_per_case(
     assert effective_concurrency(given, [llm, command]) == 100
     assert RunOptions.from_state(given.to_state(llm)).concurrency_given
     assert not RunOptions.from_state(RunOptions().to_state(llm)).concurrency_given
+
+
+def test_calls_take_turns_over_a_client_per_32_connections_of_the_ceiling(
+    server: MessagesServer,
+) -> None:
+    """httpx2's pool scans every connection on each request: a ceiling of 96 gets three
+    clients (pools), made as calls need them, every one closed with the provider."""
+    provider = anthropic_provider.create(context(96))
+    assert len(provider._clients.made) == 0  # made on first use
+
+    replies = calls([provider], 7)
+
+    assert replies == [f"echo: n{i}" for i in range(7)]
+    made = provider._clients.made
+    assert len(made) == 3
+    assert all(client.is_closed() for client in made)
+    assert len(server.requests) == 7
+
+
+def test_a_ceiling_of_32_or_less_keeps_one_client(server: MessagesServer) -> None:
+    provider = anthropic_provider.create(context(32))
+    assert calls([provider], 5) == [f"echo: n{i}" for i in range(5)]
+    assert len(provider._clients.made) == 1

@@ -53,6 +53,9 @@ def script() -> None:
     process ends without that teardown. Only here: :func:`main`, for callers in the same
     process (tests, embedding), exits normally.
     """
+    from goalctl.heap import own_process
+
+    own_process()
     try:
         main()
     except SystemExit as exc:

@@ -36,6 +36,7 @@ from goalctl.providers.sdk import (
     OPTIONS,
     OVERLOADED_STATUSES,
     CappedRetryWaits,
+    ClientShards,
     after_retries,
     quote,
     route_limit,
@@ -94,17 +95,23 @@ class AnthropicProvider:
         self.max_retries = max_retries
         self.timeout_s = timeout_s
         self.base_url = without_credentials(base_url or DEFAULT_BASE_URL)
-        self._client = _client_class()(
-            api_key=api_key,
-            base_url=base_url or DEFAULT_BASE_URL,
-            max_retries=max_retries,
+        options: dict[str, Any] = {
+            "api_key": api_key,
+            "base_url": base_url or DEFAULT_BASE_URL,
+            "max_retries": max_retries,
             # httpx2 times each read separately; the middleware bounds the whole attempt.
-            timeout=timeout_s,
+            "timeout": timeout_s,
             # Outermost first: an attempt holds a slot, its deadline runs inside the slot (the
             # wait for a slot is no attempt), and the SDK sleeps before a retry outside both.
-            middleware=[_in_slot(self.limit), _attempt_deadline(timeout_s)],
-        )
-        self._client.longest_wait_s = timeout_s
+            "middleware": [_in_slot(self.limit), _attempt_deadline(timeout_s)],
+        }
+
+        def client() -> _CappedClient:
+            made = _client_class()(**options)
+            made.longest_wait_s = timeout_s
+            return made
+
+        self._clients = ClientShards(client, self.limit.ceiling)
 
     def __repr__(self) -> str:
         return (
@@ -125,7 +132,7 @@ class AnthropicProvider:
             optional["tools"] = [dict(tool) for tool in request.tools]
         started = time.perf_counter()
         try:
-            message = await self._client.messages.create(
+            message = await self._clients.next().messages.create(
                 model=request.model,
                 max_tokens=request.max_tokens,
                 messages=[_message_param(m) for m in request.messages],
@@ -140,7 +147,8 @@ class AnthropicProvider:
         return self._response(message, latency_s)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        for client in self._clients.made:
+            await client.close()
 
     def _response(self, message: object, latency_s: float) -> CompletionResponse:
         """Read the reply defensively: the SDK does not validate what a server sends."""
@@ -224,7 +232,7 @@ class AnthropicProvider:
 
     def _redact(self, text: str) -> str:
         """Defence in depth: no server or library text may carry the key into our messages."""
-        key = self._client.api_key
+        key = self._clients.first.api_key
         return text.replace(key, "***") if key else text
 
 

@@ -37,6 +37,7 @@ from goalctl.providers.sdk import (
     OPTIONS,
     OVERLOADED_STATUSES,
     CappedRetryWaits,
+    ClientShards,
     after_retries,
     quote,
     route_limit,
@@ -98,16 +99,21 @@ class OpenAIProvider:
         self.timeout_s = timeout_s
         self.base_url = without_credentials(base_url or DEFAULT_BASE_URL)
         self._api_key = api_key
-        self._client = _client_class()(
-            api_key=api_key,
-            base_url=base_url or DEFAULT_BASE_URL,
-            max_retries=max_retries,
-            timeout=timeout_s,
-            http_client=openai.DefaultAsyncHttpxClient(
-                transport=_deadline_transport(timeout_s, self.limit)
-            ),
-        )
-        self._client.longest_wait_s = timeout_s
+
+        def client() -> _CappedClient:
+            made = _client_class()(
+                api_key=api_key,
+                base_url=base_url or DEFAULT_BASE_URL,
+                max_retries=max_retries,
+                timeout=timeout_s,
+                http_client=openai.DefaultAsyncHttpxClient(
+                    transport=_deadline_transport(timeout_s, self.limit)
+                ),
+            )
+            made.longest_wait_s = timeout_s
+            return made
+
+        self._clients = ClientShards(client, self.limit.ceiling)
 
     def __repr__(self) -> str:
         return (
@@ -127,7 +133,7 @@ class OpenAIProvider:
             optional["tools"] = chat_tools(request.tools)
         started = time.perf_counter()
         try:
-            completion = await self._client.chat.completions.create(
+            completion = await self._clients.next().chat.completions.create(
                 model=request.model,
                 messages=messages,
                 max_completion_tokens=request.max_tokens,
@@ -141,7 +147,8 @@ class OpenAIProvider:
         return self._response(completion, time.perf_counter() - started)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        for client in self._clients.made:
+            await client.close()
 
     def _response(self, completion: object, latency_s: float) -> CompletionResponse:
         """Read the reply defensively: the SDK does not validate what a server sends."""

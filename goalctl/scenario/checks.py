@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from goalctl.errors import ConfigError, GoalctlError, TemplateError
@@ -58,15 +59,22 @@ def check_scenario(
 
 
 def check_unbuilt(
-    reader: _Reader, data: dict[str, Any], templates: dict[str, TemplateText]
+    reader: _Reader,
+    data: dict[str, Any],
+    templates: dict[str, TemplateText],
+    case_names: list[str | None] | None = None,
 ) -> None:
     """What can be checked of a file whose fields make no scenario — its config, case names
-    and template syntax — so that one wrong field hides no other problem of these kinds."""
+    and template syntax — so that one wrong field hides no other problem of these kinds.
+
+    ``case_names`` are the own names of a data file's rows (its cases are not in ``data``)."""
     agent, config = data.get("agent", "llm"), data.get("config", {})
     if isinstance(agent, str) and isinstance(config, dict):
         check_config(reader, agent, config)
     cases = data.get("cases")
-    if isinstance(cases, list):
+    if case_names is not None:
+        check_case_names(reader, case_names)
+    elif isinstance(cases, list):
         check_case_names(reader, [_own_name(case) for case in cases])
     for template in templates.values():
         if template.builtin:
@@ -320,7 +328,8 @@ def _templates(
     The renders of a file share one budget of :data:`VALIDATION_RENDERS` renders; once it is
     spent, the case that spent it is reported and the cases after it are not rendered.
     """
-    cases: list[Case | None] = list(spec.cases) or [None]
+    # Iterated, not listed: a data file's cases are decoded one at a time (CaseTable).
+    cases: Sequence[Case | None] = spec.cases or [None]
     label = "the templates of this file"
     if len(cases) > 1:
         label = f"the templates of this file's {len(cases):,} cases"

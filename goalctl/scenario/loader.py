@@ -20,7 +20,7 @@ from goalctl.scenario.files import MARKDOWN_SUFFIXES as MARKDOWN_SUFFIXES
 from goalctl.scenario.files import SCENARIO_SUFFIXES as SCENARIO_SUFFIXES
 from goalctl.scenario.files import YAML_SUFFIXES as YAML_SUFFIXES
 from goalctl.scenario.markdown import parse_markdown
-from goalctl.scenario.model import Scenario, ScenarioSpec, TemplateText
+from goalctl.scenario.model import Case, Scenario, ScenarioSpec, TemplateText
 from goalctl.scenario.model_errors import (
     clean_loc,
     describe,
@@ -33,6 +33,7 @@ from goalctl.scenario.positions import KeyPath, Position, SourceMap, format_key
 from goalctl.scenario.yamlsafe import YamlLoadError, load_yaml
 
 if TYPE_CHECKING:
+    from goalctl.scenario.case_table import CaseTable
     from goalctl.scenario.datafile import DataCases
 
 
@@ -304,23 +305,34 @@ class _Reader:
     def model(self, data: dict[str, Any]) -> ScenarioSpec:
         from goalctl.scenario.criteria import refuse_runtime_fields
 
+        table: CaseTable | None = None
+        rows = _DataRows()
         if isinstance(data.get("cases"), dict):
-            data = self.data_cases(data)
+            data, table = self.data_cases(data, rows)
         refused = refuse_runtime_fields(self, data)
+        spec: ScenarioSpec | None = None
         try:
             spec = ScenarioSpec.model_validate(data)
         except ValidationError as exc:
             for error in without_union_noise(exc.errors(include_url=False), data):
                 self.validation_error(error, data)
-            self.unbuilt(data)
-            raise _Abort from None
+        if spec is None or rows.failed:
+            self.unbuilt(data, rows.names if table is not None else None)
+            raise _Abort
         if refused:
             raise _Abort
+        if table is not None:
+            # Validated row by row as the file was streamed; set past pydantic's assignment
+            # validation, which would turn the table back into a list of every case.
+            spec.__dict__["cases"] = table
         return spec
 
-    def data_cases(self, data: dict[str, Any]) -> dict[str, Any]:
-        """``data`` with ``cases: {file: …}`` replaced by the data file's rows (or by no cases
-        once its problem is reported)."""
+    def data_cases(
+        self, data: dict[str, Any], rows: _DataRows
+    ) -> tuple[dict[str, Any], CaseTable | None]:
+        """``data`` with ``cases: {file: …}`` replaced by no cases, and the data file's rows,
+        each validated as a case as it is read (None once the file's problem is reported)."""
+        from goalctl.scenario.case_table import CaseTable
         from goalctl.scenario.datafile import DataFileError, data_file, read_data_cases
 
         spec = data["cases"]
@@ -340,12 +352,17 @@ class _Reader:
                 ("cases", "file"), what, "name a .jsonl, .csv or .yaml file beside the scenario"
             )
             self.cases_unread = True
-            return data
+            return data, None
         with contextlib.suppress(DataFileError):
             self.data_path = data_file(self.path, value)
         schema = data.get("input_schema")
+        table = CaseTable()
         try:
             found = read_data_cases(self.path, value, schema if isinstance(schema, dict) else None)
+            self.case_data = found
+            for index, row in enumerate(found.rows()):
+                if self.case_row(index, row, rows):
+                    table.append(CaseTable.encode(row))
         except DataFileError as exc:
             if exc.line:
                 display = str(self.path.parent / value)
@@ -355,18 +372,31 @@ class _Reader:
             else:
                 self.at(("cases", "file"), exc.message, exc.remedy)
             self.cases_unread = True
-            return data
-        self.case_data = found
-        data["cases"] = found.rows
-        return data
+            return data, None
+        return data, table
 
-    def unbuilt(self, data: dict[str, Any]) -> None:
+    def case_row(self, index: int, row: dict[str, Any], rows: _DataRows) -> bool:
+        """Check one row of a data file as a case; False (and its problems reported) when it
+        is not one."""
+        name = row.get("name")
+        rows.names.append(name if isinstance(name, str) else None)
+        try:
+            Case.model_validate(row)
+        except ValidationError as exc:
+            rows.failed = True
+            located = {"cases": {index: row}}
+            for error in without_union_noise(exc.errors(include_url=False), row):
+                self.validation_error({**error, "loc": ("cases", index, *error["loc"])}, located)
+            return False
+        return True
+
+    def unbuilt(self, data: dict[str, Any], case_names: list[str | None] | None = None) -> None:
         """Check what can be checked when other fields are broken: report everything at once."""
         from goalctl.scenario.checks import check_unbuilt
 
         sources = {name: data.get(name) for name in TEMPLATE_NAMES}
         texts = {name: text if isinstance(text, str) else None for name, text in sources.items()}
-        check_unbuilt(self, data, self.templates(texts))
+        check_unbuilt(self, data, self.templates(texts), case_names)
 
     def validation_error(self, error: Any, data: dict[str, Any]) -> None:
         loc = clean_loc(error["loc"], data)
@@ -405,3 +435,12 @@ class _Reader:
 
 
 TEMPLATE_NAMES = ("system", "prompt", "judge")
+
+
+@dataclass
+class _DataRows:
+    """What reading a data file's rows learned: their own names (for the checks that run when
+    the scenario cannot be built) and whether any row is not a case."""
+
+    names: list[str | None] = field(default_factory=list)
+    failed: bool = False

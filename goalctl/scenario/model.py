@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -328,7 +329,9 @@ class Scenario:
         return self.goal.id
 
     @property
-    def cases(self) -> list[Case]:
+    def cases(self) -> Sequence[Case]:
+        """The cases to run: a list, or for a data file a :class:`CaseTable` that decodes
+        one case at a time (index it; don't copy it whole)."""
         return self.spec.cases or [Case()]
 
     def case_name(self, index: int) -> str:
