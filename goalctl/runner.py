@@ -337,9 +337,11 @@ class ScenarioRun:
         The record is redacted before it is kept, so the checkpoint, the report built from
         it (fresh or resumed) and the observer all see the same values.
         """
+        data = record.to_json()
         if self.redactor:
-            record = CaseRecord.from_json(self.redactor.data(record.to_json()))
-        offset = self.store.append_checkpoint(self.run_id, record.to_json())
+            data = self.redactor.data(data)
+            record = CaseRecord.from_json(data)
+        offset = self.store.append_checkpoint(self.run_id, data)
         case_done = self.book.add(record, offset)
         # state.json is fsynced twice per write; progress is throttled, while the checkpoint
         # journal is what resume trusts.

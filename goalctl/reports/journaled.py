@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import fields
 from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, overload
@@ -48,8 +49,38 @@ class JournaledCases(Sequence[CaseData]):
         return self._length
 
     def __iter__(self) -> Iterator[CaseData]:
-        for record in self.records():
-            yield self._redact(record.to_json())
+        if not self._length:
+            return
+        with self._path.open("rb") as journal:
+            for index, offsets in self._book.cases():
+                data = None
+                if self._book.planned[index] == 1:
+                    data = _line_at(journal, offsets[0])
+                if data is None or not _as_written(data):
+                    data = self._case(journal, index, offsets).to_json()
+                yield self._redact(data)
+
+    def having(self, key: str) -> Iterator[CaseData]:
+        """The cases whose ``key`` is there and not empty (earlier attempts, answers, a
+        trajectory: what few cases have), the others passed over without being decoded or
+        redacted."""
+        if not self._length:
+            return
+        marker = json.dumps(key).encode() + b":"
+        with self._path.open("rb") as journal:
+            for index, offsets in self._book.cases():
+                if self._book.planned[index] == 1:
+                    journal.seek(offsets[0])
+                    line = journal.readline()
+                    if marker not in line:  # not a key anywhere in the record
+                        continue
+                    data = json.loads(line)
+                    if not _as_written(data):
+                        data = self._case(journal, index, offsets).to_json()
+                else:
+                    data = self._case(journal, index, offsets).to_json()
+                if data.get(key):
+                    yield self._redact(data)
 
     def records(self) -> Iterator[CaseRecord]:
         """Each case's record, in case order (before ``redact``)."""
@@ -95,6 +126,22 @@ class JournaledCases(Sequence[CaseData]):
 
     def __repr__(self) -> str:
         return f"<{self._length} cases read from {self._path}>"
+
+
+_ORDER = ("case", *(f.name for f in fields(CaseRecord) if f.name != "index"))
+_ALWAYS = frozenset(_ORDER[: _ORDER.index("constraints") + 1])
+_LEFT_OUT_EMPTY = ("earlier_attempts", "trajectory", "answers")
+
+
+def _as_written(data: CaseData) -> bool:
+    """Whether a checkpoint line is ``CaseRecord.to_json`` data as it is (this goalctl wrote
+    it): then it needs no record made and taken apart again (which costs a deep copy)."""
+    keys = list(data)
+    if not data.keys() >= _ALWAYS or keys != [k for k in _ORDER if k in data]:
+        return False
+    if any(key in data and not data[key] for key in _LEFT_OUT_EMPTY):
+        return False
+    return data.get("trial") != 1 and data.get("flaky") is not False and "trials" not in data
 
 
 def _line_at(journal: IO[bytes], offset: int) -> CaseData:

@@ -8,7 +8,13 @@ from typing import Any
 
 from goalctl.config.prices import cost_column, cost_text
 from goalctl.excerpts import plural, shorten
-from goalctl.reports.steps import StepText, cases_with_steps, hidden_steps, step_texts
+from goalctl.reports.steps import (
+    StepText,
+    cases_having,
+    cases_with_steps,
+    hidden_steps,
+    step_texts,
+)
 from goalctl.reports.trials import case_status, trials_line, trials_section
 from goalctl.verdict import FAILURE, WARNING, verdict_of
 
@@ -195,8 +201,8 @@ def _earlier_attempts(cases: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     """The unmet checks of attempts that were retried; the Cases table shows the last."""
     rows = (
         _row(_cell(case["name"]), tried["attempt"], _cell(_unmet(tried)))
-        for case in cases
-        for tried in case.get("earlier_attempts", ())
+        for case in cases_having(cases, "earlier_attempts")
+        for tried in case["earlier_attempts"]
     )
     heading = ["", "## Earlier attempts", "", "| case | attempt | unmet |", "|---|---|---|"]
     return _section(heading, rows)
@@ -214,8 +220,8 @@ def _conversations(cases: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     """Each answer of the multi-turn cases, turn by turn; the Cases table shows the last."""
     rows = (
         _row(_cell(case["name"]), turn, _cell(shorten(answer, STEP_WIDTH * 2)))
-        for case in cases
-        for turn, answer in enumerate(case.get("answers", ()), start=1)
+        for case in cases_having(cases, "answers")
+        for turn, answer in enumerate(case["answers"], start=1)
     )
     heading = ["", "## Conversations", "", "| case | turn | answer |", "|---|---|---|"]
     return _section(heading, rows)

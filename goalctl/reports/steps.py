@@ -111,6 +111,17 @@ def cases_with_steps(cases: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str
     they are read."""
     return (
         case
-        for case in cases
+        for case in cases_having(cases, "trajectory")
         if isinstance(case.get("trajectory"), list | tuple) and case["trajectory"]
     )
+
+
+def cases_having(cases: Iterable[Mapping[str, Any]], key: str) -> Iterator[Mapping[str, Any]]:
+    """The cases whose ``key`` is there and not empty. Cases read back from a run's journal
+    (:class:`goalctl.reports.journaled.JournaledCases`) find them without reading the others
+    whole."""
+    having = getattr(cases, "having", None)
+    if having is not None:
+        found: Iterator[Mapping[str, Any]] = having(key)
+        return found
+    return (case for case in cases if case.get(key))
