@@ -170,3 +170,43 @@ def test_a_resumed_run_reports_what_a_fresh_run_reports(name: str, tmp_path: Pat
     assert len((copy / "checkpoint.jsonl").read_text().splitlines()) == len(lines)
     for file in ("report.json", "report.md"):
         assert (copy / file).read_bytes() == (source / file).read_bytes(), file
+
+
+LINE = b'{"case": 0, "name": "a", "status": "passed"}\n'
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        LINE,
+        LINE + LINE.replace(b"0", b"1"),
+        LINE + b"\n  \n" + LINE,
+        LINE + b'{"case": 1, "na',  # torn by a killed writer
+        LINE + b"not json\n",  # an invalid last line: its case runs again
+        LINE + b"not json\n\n \n",
+        LINE + b"not json\n" + LINE,  # damage in the middle
+        LINE + b"not json\n" + b"torn",
+        b'{"case": -1, "name": "a", "status": "passed"}\n' + LINE,
+    ],
+)
+def test_checkpoint_entries_read_what_read_checkpoint_reads(data: bytes, tmp_path: Path) -> None:
+    """Line by line with offsets, the checkpoint says what reading it whole says."""
+    from goalctl.state import DamagedRun
+    from goalctl.state.readers import checkpoint_entries, parse_checkpoint
+
+    (tmp_path / "checkpoint.jsonl").write_bytes(data)
+    problem = None
+    try:
+        whole = parse_checkpoint(data, "r")[0]
+    except DamagedRun as exc:
+        problem = str(exc)
+    if problem is not None:
+        with pytest.raises(DamagedRun) as raised:
+            list(checkpoint_entries(tmp_path, "r"))
+        assert str(raised.value) == problem
+        return
+    entries = list(checkpoint_entries(tmp_path, "r"))
+    assert [record for _, record in entries] == whole
+    for offset, record in entries:
+        assert json.loads(data[offset:].split(b"\n", 1)[0]) == record

@@ -31,6 +31,8 @@ from goalctl.keys import SECRET_ENV_VARS as SECRET_ENV_VARS  # goalctl.state re-
 from goalctl.keys import hide_secrets
 
 _APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+WRITE_BATCH = 256 * 1024
+"""Characters of chunked text gathered before one write (and one pass hiding secrets)."""
 
 
 def dumps_line(record: dict[str, Any]) -> str:
@@ -46,8 +48,9 @@ def dumps_document(data: dict[str, Any]) -> str:
 def write_atomic(path: Path, text: str | Iterable[str], *, sync_directory: bool = True) -> None:
     """Replace ``path`` with ``text`` so that no reader and no crash ever sees a torn file.
 
-    ``text`` may come in chunks (a report of many cases, never whole in memory); secrets are
-    hidden chunk by chunk, so a chunk should end where a JSON value or a line does.
+    ``text`` may come in chunks (a report of many cases, never whole in memory), written a
+    batch of whole chunks at a time; secrets are hidden batch by batch, so a chunk should end
+    where a JSON value or a line does.
     ``sync_directory=False`` leaves the directory's fsync to the caller, who writes several
     files of one directory and syncs it once after the last.
     """
@@ -56,8 +59,17 @@ def write_atomic(path: Path, text: str | Iterable[str], *, sync_directory: bool 
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     try:
         try:
+            pending: list[str] = []
+            size = 0
             for chunk in chunks:
-                _write_all(fd, hide_secrets(chunk).encode("utf-8"))
+                pending.append(chunk)
+                size += len(chunk)
+                if size >= WRITE_BATCH:
+                    _write_all(fd, hide_secrets("".join(pending)).encode("utf-8"))
+                    pending.clear()
+                    size = 0
+            if pending:
+                _write_all(fd, hide_secrets("".join(pending)).encode("utf-8"))
             os.fsync(fd)
         finally:
             os.close(fd)
