@@ -210,3 +210,13 @@ def test_checkpoint_entries_read_what_read_checkpoint_reads(data: bytes, tmp_pat
     assert [record for _, record in entries] == whole
     for offset, record in entries:
         assert json.loads(data[offset:].split(b"\n", 1)[0]) == record
+
+
+def test_a_result_in_python_holds_its_cases_as_report_json_does(tmp_path: Path) -> None:
+    import goalctl
+
+    result = goalctl.run("scenarios/support-triage.md", state_dir=tmp_path)
+    [run] = result.runs
+    written = (tmp_path / "runs" / run.run_id / "report.json").read_text()
+    assert json.dumps(dict(run.report), indent=2, ensure_ascii=False) + "\n" == written
+    assert [case.name for case in run.cases] == [c["name"] for c in run.report["cases"]]
