@@ -10,6 +10,7 @@ Rates are pooled over trials exactly as the trials section pools them, so both t
 from __future__ import annotations
 
 import math
+import textwrap
 import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -175,16 +176,53 @@ def _md_row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
-def comparison_console(comparison: Mapping[str, Any], scenario: str) -> list[str]:
-    """The table as the console prints it after the runs: aligned columns, plain text."""
+CONSOLE_WIDTH = 80
+"""The console's table fits a terminal this wide, and a pipe reads the same lines."""
+_LATENCY = "latency median / p95"
+
+
+def comparison_console(
+    comparison: Mapping[str, Any], scenario: str, width: int = CONSOLE_WIDTH
+) -> list[str]:
+    """The table as the console prints it after the runs, plain text within ``width``
+    columns: a column per model and a row per criterion (a row per model would need a column
+    per criterion, and wraps as soon as there are two); when even that is too wide (many
+    models), a block per model."""
     criteria = comparison["criteria"]
-    rows = [_headers(criteria)]
-    rows += [[str(run["model"]), *_cells(run, criteria)] for run in comparison["runs"]]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [f"Models side by side: {scenario}"]
-    lines += [
+    runs = comparison["runs"]
+    labels = ["model", "verdict", *criteria, "cost", _LATENCY]
+    columns = [labels, *([str(run["model"]), *_cells(run, criteria)] for run in runs)]
+    widths = [max(len(cell) for cell in column) for column in columns]
+    table = [
         "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
+        for row in zip(*columns, strict=True)
     ]
-    lines.append("  " + _differs_text(comparison))
+    lines = [f"Models side by side: {scenario}"]
+    if all(len(line) <= width for line in table):
+        lines += table
+    else:
+        lines += _blocks(runs, labels[2:], criteria)
+    if any(run["verdict"] != "not_run" for run in runs):
+        lines.append("  Per criterion: passes/evaluations, pass rate (95% interval); ✗: not met.")
+    lines += textwrap.wrap(
+        _differs_text(comparison), width, initial_indent="  ", subsequent_indent="  "
+    )
+    return lines
+
+
+def _blocks(
+    runs: Sequence[Mapping[str, Any]], labels: Sequence[str], criteria: Sequence[str]
+) -> list[str]:
+    """A model, then its verdict, criteria, cost and latency one under the other."""
+    label_width = max(len(label) for label in labels)
+    lines = []
+    for run in runs:
+        verdict, *values = _cells(run, criteria)
+        lines.append(f"  {run['model']}: {verdict}")
+        if run["verdict"] == "not_run":
+            continue
+        lines += [
+            f"    {label.ljust(label_width)}  {value}"
+            for label, value in zip(labels, values, strict=True)
+        ]
     return lines
