@@ -10,8 +10,8 @@ Rates are pooled over trials exactly as the trials section pools them, so both t
 from __future__ import annotations
 
 import math
-import textwrap
 import statistics
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
