@@ -120,7 +120,9 @@ def _rate_text(rate: Mapping[str, Any] | None) -> str:
     )
 
 
-def _cells(run: Mapping[str, Any], criteria: Sequence[str]) -> list[str]:
+def run_cells(run: Mapping[str, Any], criteria: Sequence[str]) -> list[str]:
+    """A model's verdict, its rate of each criterion, cost and latency, as the tables show
+    them (console, report.md, HTML)."""
     if run["verdict"] == "not_run":
         return ["not run", *("–" for _ in criteria), "–", "–"]
     latency = run["latency_s"]
@@ -132,32 +134,39 @@ def _cells(run: Mapping[str, Any], criteria: Sequence[str]) -> list[str]:
     ]
 
 
-def _headers(criteria: Sequence[str]) -> list[str]:
+def headers(criteria: Sequence[str]) -> list[str]:
     return ["model", "verdict", *criteria, "cost", "latency median / p95"]
 
 
 def comparison_markdown(comparison: Mapping[str, Any], heading: str = "##") -> list[str]:
     """The "Models side by side" section of report.md and of the step summary."""
     criteria = comparison["criteria"]
-    headers = _headers(criteria)
+    columns = headers(criteria)
     lines = [
         "",
         f"{heading} Models side by side",
         "",
-        "Per criterion: passes / evaluations, pass rate (95% Wilson interval); ✗: not met. "
-        "Latency per case" + (" trial" if _with_trials(comparison) else "") + ".",
+        legend_text(comparison),
         "",
-        _md_row(headers),
-        _md_row(["---"] * len(headers)),
+        _md_row(columns),
+        _md_row(["---"] * len(columns)),
     ]
     for run in comparison["runs"]:
-        lines.append(_md_row([f"`{run['model']}`", *_cells(run, criteria)]))
+        lines.append(_md_row([f"`{run['model']}`", *run_cells(run, criteria)]))
     lines.append("")
-    lines.append(_differs_text(comparison))
+    lines.append(differs_text(comparison))
     return lines
 
 
-def _with_trials(comparison: Mapping[str, Any]) -> bool:
+def legend_text(comparison: Mapping[str, Any]) -> str:
+    """How to read the table's cells (report.md and the HTML report)."""
+    return (
+        "Per criterion: passes / evaluations, pass rate (95% Wilson interval); ✗: not met. "
+        "Latency per case" + (" trial" if with_trials(comparison) else "") + "."
+    )
+
+
+def with_trials(comparison: Mapping[str, Any]) -> bool:
     return any(
         run.get("latency_s", {}).get("samples", 0) > run.get("cases", 0)
         for run in comparison["runs"]
@@ -165,7 +174,7 @@ def _with_trials(comparison: Mapping[str, Any]) -> bool:
     )
 
 
-def _differs_text(comparison: Mapping[str, Any]) -> str:
+def differs_text(comparison: Mapping[str, Any]) -> str:
     differs = comparison["differs"]
     if not differs:
         return "The models agree on every criterion."
@@ -191,7 +200,7 @@ def comparison_console(
     criteria = comparison["criteria"]
     runs = comparison["runs"]
     labels = ["model", "verdict", *criteria, "cost", _LATENCY]
-    columns = [labels, *([str(run["model"]), *_cells(run, criteria)] for run in runs)]
+    columns = [labels, *([str(run["model"]), *run_cells(run, criteria)] for run in runs)]
     widths = [max(len(cell) for cell in column) for column in columns]
     table = [
         "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
@@ -205,7 +214,7 @@ def comparison_console(
     if any(run["verdict"] != "not_run" for run in runs):
         lines.append("  Per criterion: passes/evaluations, pass rate (95% interval); ✗: not met.")
     lines += textwrap.wrap(
-        _differs_text(comparison), width, initial_indent="  ", subsequent_indent="  "
+        differs_text(comparison), width, initial_indent="  ", subsequent_indent="  "
     )
     return lines
 
@@ -217,7 +226,7 @@ def _blocks(
     label_width = max(len(label) for label in labels)
     lines = []
     for run in runs:
-        verdict, *values = _cells(run, criteria)
+        verdict, *values = run_cells(run, criteria)
         lines.append(f"  {run['model']}: {verdict}")
         if run["verdict"] == "not_run":
             continue
