@@ -119,7 +119,6 @@ def _baseline(comparison: Mapping[str, Any] | None) -> dict[str, Any] | None:
                 "p_value": text.p_value,
                 "verdict": _plain(text.verdict),
                 "state": text.state,
-                "line": item.get("line"),
             }
         )
     regressions = [str(name) for name in comparison["regressions"]]
