@@ -70,8 +70,8 @@ class Tool:
     name: str
     version: str
     run: Callable[[Workload, Path, Mapping[str, str]], None]
-    """Run ``workload`` once (files under the given folder, extra environment); raise
-    :class:`PeerError` if the tool did not pass every case."""
+    """Run ``workload`` once (in the tool's folder, kept across runs, with extra environment);
+    raise :class:`PeerError` if the tool did not pass every case."""
     samples: dict[str, list[float]] = field(default_factory=dict)
     seen: Seen = field(default_factory=Seen)
 
@@ -137,7 +137,7 @@ def _promptfoo(path: Path, inputs: Mapping[str, Mapping[str, Path]], root: Path)
 
 def _inspect(path: Path, inputs: Mapping[str, Mapping[str, Path]], root: Path) -> Tool:
     def run(workload: Workload, folder: Path, extra: Mapping[str, str]) -> None:
-        # A log folder per run, like goalctl's state dir: the tool's own default is ./logs.
+        # Its logs in its folder, like goalctl's state dir (its own default: ./logs).
         env = bench_env({"INSPECT_LOG_DIR": str(folder / "inspect-logs"), **extra})
         task = inputs[workload.key]["inspect_ai"]
         try:
@@ -216,12 +216,13 @@ def _rounds(ctx: Context, tools: list[Tool], workdir: Path) -> None:
         order = tools[index % len(tools) :] + tools[: index % len(tools)]
         for workload in WORKLOADS:
             for tool in order:
-                folder = workdir / tool.name / f"{workload.key}-{index}"
-                elapsed = _once(ctx, tool, workload, folder)
+                # One folder per tool kept across rounds, as a user's would be: goalctl's state
+                # dir, promptfoo's database (a new one costs it a migration on every run),
+                # inspect_ai's logs.
+                elapsed = _once(ctx, tool, workload, workdir / tool.name)
                 progress(f"    {tool.name}, {workload.title}: {elapsed:.2f} s")
                 if index > 0:
                     tool.samples.setdefault(workload.key, []).append(elapsed)
-                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _report(ctx: Context, tools: list[Tool], missing: Mapping[str, str]) -> list[Row]:
