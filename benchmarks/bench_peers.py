@@ -31,7 +31,6 @@ from peer_tools import (
     LATENCY_S,
     PEERS,
     WORKLOADS,
-    Peer,
     PeerError,
     Workload,
     goalctl_passed,
@@ -191,7 +190,7 @@ def peers(ctx: Context) -> list[Row]:
             except PeerError as exc:
                 raise BenchmarkError(str(exc)) from None
             if path is None:
-                missing[peer.name] = _install_hint(peer)
+                missing[peer.name] = peer.install_hint
                 progress(f"  {peer.name}: not installed ({missing[peer.name]})")
                 continue
             tools.append(makers[peer.name](path, inputs, ctx.root))
@@ -201,10 +200,6 @@ def peers(ctx: Context) -> list[Row]:
         raise BenchmarkError(str(exc)) from None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _install_hint(peer: Peer) -> str:
-    return f"`{peer.install}` (or put `{peer.command}` on PATH)"
 
 
 def _rounds(ctx: Context, tools: list[Tool], workdir: Path) -> None:

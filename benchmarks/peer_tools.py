@@ -59,21 +59,31 @@ class Peer:
     command: str
     env_var: str
     install: str
+    """A shell command that installs it outside goalctl's virtualenv..."""
+    installed: str
+    """...and where that puts the executable."""
+
+    @property
+    def install_hint(self) -> str:
+        return (
+            f"`{self.install}`, then `{self.env_var}={self.installed}` "
+            f"(or `{self.command}` on PATH)"
+        )
 
 
 PROMPTFOO = Peer(
     "promptfoo",
     "promptfoo",
     "GOALCTL_BENCH_PROMPTFOO",
-    "npm install --prefix ~/peers/promptfoo promptfoo, then "
-    "GOALCTL_BENCH_PROMPTFOO=~/peers/promptfoo/node_modules/.bin/promptfoo",
+    "npm install --prefix ~/peers/promptfoo promptfoo",
+    "~/peers/promptfoo/node_modules/.bin/promptfoo",
 )
 INSPECT = Peer(
     "inspect_ai",
     "inspect",
     "GOALCTL_BENCH_INSPECT",
-    "python3 -m venv ~/peers/inspect && ~/peers/inspect/bin/pip install inspect_ai anthropic, "
-    "then GOALCTL_BENCH_INSPECT=~/peers/inspect/bin/inspect",
+    "python3 -m venv ~/peers/inspect && ~/peers/inspect/bin/pip install inspect_ai anthropic",
+    "~/peers/inspect/bin/inspect",
 )
 PEERS = (PROMPTFOO, INSPECT)
 

@@ -223,6 +223,16 @@ def test_a_peer_is_found_through_its_variable_then_path(tmp_path: Path) -> None:
     assert peer_tools.locate(INSPECT, {"PATH": str(on_path.parent)}) is None
 
 
+def test_a_missing_peer_is_explained_by_how_to_install_it() -> None:
+    assert PROMPTFOO.install_hint == (
+        "`npm install --prefix ~/peers/promptfoo promptfoo`, then "
+        "`GOALCTL_BENCH_PROMPTFOO=~/peers/promptfoo/node_modules/.bin/promptfoo` (or `promptfoo` on PATH)"
+    )
+    assert INSPECT.install_hint.startswith(
+        "`python3 -m venv ~/peers/inspect && ~/peers/inspect/bin/pip install inspect_ai anthropic`, then `GOALCTL_BENCH_INSPECT=~/peers/inspect/bin/inspect`"
+    )
+
+
 def test_a_variable_naming_no_executable_is_an_error(tmp_path: Path) -> None:
     plain = tmp_path / "inspect"
     plain.write_text("")
