@@ -212,8 +212,7 @@ def _rounds(ctx: Context, tools: list[Tool], workdir: Path) -> None:
         for workload in WORKLOADS:
             for tool in order:
                 # One folder per tool kept across rounds, as a user's would be: goalctl's state
-                # dir, promptfoo's database (a new one costs it a migration on every run),
-                # inspect_ai's logs.
+                # dir, promptfoo's database, inspect_ai's logs.
                 elapsed = _once(ctx, tool, workload, workdir / tool.name)
                 progress(f"    {tool.name}, {workload.title}: {elapsed:.2f} s")
                 if index > 0:
