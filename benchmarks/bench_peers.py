@@ -157,7 +157,8 @@ def _once(ctx: Context, tool: Tool, workload: Workload, folder: Path) -> float:
         started = time.perf_counter()
         tool.run(workload, folder, {})
         return time.perf_counter() - started
-    sys.path.insert(0, str(ctx.root))
+    if str(ctx.root) not in sys.path:
+        sys.path.insert(0, str(ctx.root))
     from tests.support.messages_server import MessagesServer
 
     with MessagesServer(latency=LATENCY_S) as server:
@@ -194,8 +195,9 @@ def peers(ctx: Context) -> list[Row]:
                 progress(f"  {peer.name}: not installed ({missing[peer.name]})")
                 continue
             tools.append(makers[peer.name](path, inputs, ctx.root))
+        load = os.getloadavg()
         _rounds(ctx, tools, workdir)
-        return _report(ctx, tools, missing)
+        return _report(ctx, tools, missing, load)
     except PeerError as exc:
         raise BenchmarkError(str(exc)) from None
     finally:
@@ -219,7 +221,12 @@ def _rounds(ctx: Context, tools: list[Tool], workdir: Path) -> None:
                     tool.samples.setdefault(workload.key, []).append(elapsed)
 
 
-def _report(ctx: Context, tools: list[Tool], missing: Mapping[str, str]) -> list[Row]:
+def _report(
+    ctx: Context,
+    tools: list[Tool],
+    missing: Mapping[str, str],
+    load_before: tuple[float, float, float],
+) -> list[Row]:
     stats = {t.name: {key: Stats.of(s) for key, s in t.samples.items()} for t in tools}
     medians = {name: {key: s.median for key, s in by.items()} for name, by in stats.items()}
     names = [t.name for t in tools] + list(missing)
@@ -235,7 +242,7 @@ def _report(ctx: Context, tools: list[Tool], missing: Mapping[str, str]) -> list
             if name != "goalctl":
                 ratio = own.median / base.median
                 rows.append(Row(f"{name} ÷ goalctl: {workload.title}", value=f"{ratio:.2f}×"))
-    load = os.getloadavg()
+    before, after = (", ".join(f"{x:.2f}" for x in load) for load in (load_before, os.getloadavg()))
     versions = "; ".join(f"{t.name} {t.version}" for t in tools)
     seen = "; ".join(
         f"{t.name}: {t.seen.peak_in_flight} in flight at most, max_tokens "
@@ -248,7 +255,7 @@ def _report(ctx: Context, tools: list[Tool], missing: Mapping[str, str]) -> list
         side_by_side(medians, names, missing)
         + "\n\n"
         + f"Medians of {ctx.runs} interleaved rounds after a warm-up round; versions: "
-        f"{versions}. Load average at the end: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}. "
+        f"{versions}. Load average (1, 5, 15 min) before: {before}; after: {after}. "
         f"What the loopback server saw of the live runs: {seen}. " + _spread(stats),
     )
     return rows

@@ -312,7 +312,7 @@ def test_the_report_has_a_row_per_tool_and_ratio_and_says_which_peer_is_missing(
     goalctl.samples = {"live": [4.0, 5.0, 3.0], "offline": [1.0]}
     promptfoo.samples = {"live": [8.0, 8.0, 9.0], "offline": [10.0]}
     ctx = Context(bin_dir=tmp_path, root=BENCHMARKS.parent, runs=3)
-    rows = bench_peers._report(ctx, [goalctl, promptfoo], {"inspect_ai": "how"})
+    rows = bench_peers._report(ctx, [goalctl, promptfoo], {"inspect_ai": "how"}, (1.0, 2.5, 3.0))
     shown = [(row.name, row.value or (row.stats and row.stats.median)) for row in rows]
     assert shown == [
         ("goalctl: 100 live cases (200 ms)", 4.0),
@@ -327,3 +327,4 @@ def test_the_report_has_a_row_per_tool_and_ratio_and_says_which_peer_is_missing(
     (details,) = ctx.details
     assert "| inspect_ai | not installed: how |" in details
     assert "versions: goalctl 1.0; promptfoo 1.0" in details
+    assert "Load average (1, 5, 15 min) before: 1.00, 2.50, 3.00; after: " in details
