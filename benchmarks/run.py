@@ -43,6 +43,7 @@ BENCHMARK_MODULES = (
     "bench_scale",
     "bench_agents",
     "bench_trials",
+    "bench_peers",
 )
 """Modules whose ``@benchmark`` functions register themselves when imported, in report order."""
 
