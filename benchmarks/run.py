@@ -43,6 +43,7 @@ BENCHMARK_MODULES = (
     "bench_scale",
     "bench_agents",
     "bench_trials",
+    "bench_peers",
 )
 """Modules whose ``@benchmark`` functions register themselves when imported, in report order."""
 
@@ -118,6 +119,36 @@ def report(ctx: Context, rows: list[Row], names: Sequence[str]) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+def merged(old: str, new: str) -> str:
+    """``results.md`` with the section of this run replaced: the section whose heading is the
+    new report's (``# goalctl benchmarks: NAMES``, at any level), up to the next heading of
+    its level or above; appended when there is none. Every other section (earlier runs of
+    other benchmarks, notes written by hand) stays as it was."""
+    heading = new.split("\n", 1)[0].lstrip("#").strip()
+    lines = old.splitlines(keepends=True)
+    for start, line in enumerate(lines):
+        level = len(line) - len(line.lstrip("#"))
+        if level and line.lstrip("#").strip() == heading:
+            end = next(
+                (
+                    i
+                    for i in range(start + 1, len(lines))
+                    if 0 < len(lines[i]) - len(lines[i].lstrip("#")) <= level
+                ),
+                len(lines),
+            )
+            body = new.replace("# ", "#" * level + " ", 1)
+            return (
+                "".join(lines[:start])
+                + body
+                + ("\n" if end < len(lines) else "")
+                + ("".join(lines[end:]))
+            )
+    if not old.strip():
+        return new
+    return old.rstrip("\n") + "\n\n" + new
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     for module in BENCHMARK_MODULES:
         importlib.import_module(module)
@@ -148,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows.append(Row(bench.name, value="error (see stderr)", passed=False))
     text = report(ctx, rows, [bench.name for bench in selected])
     sys.stdout.write(text)
-    RESULTS.write_text(text, encoding="utf-8")
+    old = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else ""
+    RESULTS.write_text(merged(old, text), encoding="utf-8")
     progress(f"wrote {RESULTS.relative_to(ROOT)}")
     if errors:
         return 2

@@ -47,6 +47,8 @@ _EXPORTS = {
     "CriterionResult": "goalctl.api.results",
     "ConstraintResult": "goalctl.api.results",
     "CaseResult": "goalctl.api.results",
+    "BaselineComparison": "goalctl.api.results",
+    "ComparedItem": "goalctl.api.results",
     "Reason": "goalctl.verdict",
 }
 
@@ -59,7 +61,9 @@ if TYPE_CHECKING:  # the names, for type checkers and editors; imported lazily a
     from goalctl.agents.marking import agent as agent
     from goalctl.api import run as run
     from goalctl.api import validate as validate
+    from goalctl.api.results import BaselineComparison as BaselineComparison
     from goalctl.api.results import CaseResult as CaseResult
+    from goalctl.api.results import ComparedItem as ComparedItem
     from goalctl.api.results import ConstraintResult as ConstraintResult
     from goalctl.api.results import CriterionResult as CriterionResult
     from goalctl.api.results import FileValidation as FileValidation

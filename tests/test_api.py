@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,8 @@ PUBLIC = [
     "CriterionResult",
     "ConstraintResult",
     "CaseResult",
+    "BaselineComparison",
+    "ComparedItem",
     "Reason",
 ]
 
@@ -106,7 +109,10 @@ class TestPublicSurface:
             "record: 'bool' = False, include_drafts: 'bool' = False, "
             "shard: 'str | None' = None, cases: 'Sequence[str]' = (), "
             "trials: 'int | None' = None, early_stop: 'bool' = True, "
-            "models: 'Sequence[str]' = (), html: 'PathArg | None' = None) -> 'RunResult'"
+            "models: 'Sequence[str]' = (), html: 'PathArg | None' = None, "
+            "baseline: 'PathArg | bool | None' = None, fail_on_regression: 'bool' = False, "
+            "regression_alpha: 'float | None' = None, cost_tolerance: 'float | None' = None, "
+            "latency_tolerance: 'float | None' = None) -> 'RunResult'"
         )
 
     def test_result_fields_are_pinned(self) -> None:
@@ -129,6 +135,31 @@ class TestPublicSurface:
             "cases",
             "report_paths",
             "report",
+            "comparison",
+        ]
+        assert fields(goalctl.BaselineComparison) == [
+            "baseline_file",
+            "relation",
+            "baseline_version",
+            "baseline_run_id",
+            "paired_cases",
+            "regressions",
+            "fail_on_regression",
+            "alpha",
+            "cost_tolerance",
+            "latency_tolerance",
+            "items",
+        ]
+        assert fields(goalctl.ComparedItem) == [
+            "kind",
+            "id",
+            "verdict",
+            "before",
+            "after",
+            "p_value",
+            "test",
+            "underpowered",
+            "line",
         ]
         assert fields(goalctl.ValidationResult) == ["files", "passed_over"]
         assert fields(goalctl.FileValidation) == [
@@ -325,6 +356,110 @@ class TestRun:
             goalctl.UsageError, match=re.escape("no such file or directory: nope.md")
         ):
             goalctl.run("nope.md", state_dir=tmp_path / "s")
+
+
+class TestBaseline:
+    """The baseline comparison of ``goalctl run --baseline``, from Python."""
+
+    @pytest.fixture
+    def faq(self, tmp_path: Path) -> Path:
+        for name in ("faq-v1.md", "faq-v2.md", "faq-v1.baseline.json"):
+            shutil.copy(REPO / "scenarios" / name, tmp_path / name)
+        return tmp_path
+
+    def test_fail_on_regression_gates_and_names_the_criterion(self, faq: Path) -> None:
+        result = goalctl.run(faq / "faq-v2.md", state_dir=faq / "s", fail_on_regression=True)
+        run = result["faq"]
+        assert (result.exit_code, run.verdict) == (1, "not_achieved")
+        comparison = run.comparison
+        assert comparison is not None
+        assert (comparison.relation, comparison.baseline_version, comparison.paired_cases) == (
+            "parent",
+            "1.0.0",
+            10,
+        )
+        assert comparison.regressed
+        assert comparison.regressions == ("cites-source",)
+        assert comparison.fail_on_regression
+        item = comparison.item("cites-source")
+        assert (item.kind, item.verdict, item.before, item.after, item.test) == (
+            "criterion",
+            "regressed",
+            "10/10",
+            "5/10",
+            "mcnemar",
+        )
+        assert item.p_value == pytest.approx(0.03125)
+        assert comparison.item("cost").kind == "cost"
+        assert [r.id for r in run.reasons if r.level == "failure"] == ["cites-source"]
+        with pytest.raises(KeyError, match="no compared item 'nope'"):
+            comparison.item("nope")
+
+    def test_baseline_alone_reports_without_gating(self, faq: Path) -> None:
+        result = goalctl.run(
+            faq / "faq-v2.md",
+            state_dir=faq / "s",
+            baseline=faq / "faq-v1.baseline.json",
+            regression_alpha=0.01,
+            cost_tolerance=0.5,
+            latency_tolerance=2,
+        )
+        comparison = result["faq"].comparison
+        assert result.exit_code == 0
+        assert comparison is not None
+        assert (comparison.relation, comparison.fail_on_regression) == ("named", False)
+        assert (comparison.alpha, comparison.cost_tolerance, comparison.latency_tolerance) == (
+            0.01,
+            0.5,
+            2.0,
+        )
+        # p = 0.03125 is not below alpha 0.01: worse, not a regression.
+        assert comparison.item("cites-source").verdict == "worse"
+        assert comparison.regressions == ()
+
+    def test_agrees_with_the_cli(self, faq: Path) -> None:
+        api = goalctl.run(faq / "faq-v2.md", state_dir=faq / "a", fail_on_regression=True)
+        cli = run_cli(
+            "--state-dir", str(faq / "c"), "run", "--fail-on-regression", str(faq / "faq-v2.md")
+        )
+        assert cli.exit_code == api.exit_code == 1
+        report = json.loads((faq / "c" / "runs").glob("*/report.json").__next__().read_text())
+        api_comparison = api["faq"].comparison
+        assert api_comparison is not None
+        assert report["comparison"]["regressions"] == list(api_comparison.regressions)
+        assert [i["verdict"] for i in report["comparison"]["items"]] == [
+            i.verdict for i in api_comparison.items
+        ]
+
+    def test_no_comparison_unless_asked(self, faq: Path) -> None:
+        assert goalctl.run(faq / "faq-v2.md", state_dir=faq / "s")["faq"].comparison is None
+
+    @pytest.mark.parametrize(
+        ("options", "message"),
+        [
+            ({"cost_tolerance": 0.1}, "cost_tolerance needs baseline (or fail_on_regression)"),
+            (
+                {"regression_alpha": 0.1, "latency_tolerance": 0.2},
+                "regression_alpha, latency_tolerance needs baseline",
+            ),
+            ({"baseline": "faq-v1.md"}, "baseline faq-v1.md: that is a scenario"),
+            ({"baseline": 3}, "baseline must be True or a baseline file's path, not 3"),
+            ({"baseline": True, "regression_alpha": 1.0}, "regression_alpha 1.0: give a number"),
+            ({"baseline": True, "cost_tolerance": -0.1}, "cost_tolerance -0.1: give a fraction"),
+            ({"baseline": True, "cost_tolerance": "10%"}, "cost_tolerance must be a number"),
+            ({"fail_on_regression": "yes"}, "fail_on_regression must be True or False"),
+            ({"baseline": "nope.baseline.json"}, "nope.baseline.json"),
+        ],
+    )
+    def test_bad_baseline_options_are_usage_errors(
+        self, faq: Path, options: dict[str, Any], message: str
+    ) -> None:
+        with pytest.raises(goalctl.UsageError, match=re.escape(message)):
+            goalctl.run(faq / "faq-v2.md", state_dir=faq / "s", **options)
+
+    def test_no_baseline_anywhere_is_a_usage_error(self, tmp_path: Path) -> None:
+        with pytest.raises(goalctl.UsageError, match="no baseline to compare with"):
+            goalctl.run(goal_file(tmp_path), state_dir=tmp_path / "s", baseline=True)
 
 
 class TestValidate:

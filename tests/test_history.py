@@ -273,3 +273,160 @@ def test_browser_tests_are_collected_only_when_named() -> None:
     named = Config(f"{BROWSER_TESTS / 'test_pages.py'}::test_report_page")
     assert pytest_ignore_collect(BROWSER_TESTS, named) is False  # type: ignore[arg-type]
     assert pytest_ignore_collect(tests / "support", Config(str(tests))) is None  # type: ignore[arg-type]
+
+
+# -- saved baselines ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def saved_faq(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """faq v1 and v2 (v2 regressed on cites-source) run once each, beside v1's baseline."""
+    root = tmp_path_factory.mktemp("faq")
+    (root / "scenarios").mkdir()
+    for name in ("faq-v1.md", "faq-v2.md", "faq-v1.baseline.json"):
+        shutil.copy(SCENARIOS / name, root / "scenarios" / name)
+    env: dict[str, str | None] = {"GOALCTL_STATE_DIR": str(root / "state")}
+    for name in ("faq-v1.md", "faq-v2.md"):
+        result = run_cli("run", str(root / "scenarios" / name), env=env)
+        assert result.exit_code == 0, result.stderr
+    return root
+
+
+@pytest.fixture
+def faq(saved_faq: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's copy of the faq runs and scenarios (scenario paths moved with them)."""
+    copy = tmp_path / "faq"
+    shutil.copytree(saved_faq, copy)
+    for path in (copy / "state" / "runs").glob("*/report.json"):
+        path.write_text(path.read_text().replace(str(saved_faq), str(copy)))
+    monkeypatch.setenv("GOALCTL_STATE_DIR", str(copy / "state"))
+    return copy
+
+
+def _baselines_table(root: ET.Element) -> ET.Element:
+    return next(t for t in elements(root, "table") if t.get("class") == "baselines")
+
+
+def _row_cells(table: ET.Element) -> list[list[str]]:
+    body = table.find(NS + "tbody")
+    assert body is not None
+    return [[text_of(cell) for cell in row] for row in body.findall(NS + "tr")]
+
+
+def test_baselines_beside_the_scenarios_are_shown(faq: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    assert "(1 goal, 2 runs, 1 saved baseline)" in build(out)
+    root = page(out / "goal-faq.html")
+    table = _baselines_table(root)
+    heads = [text_of(th) for th in table.iter(NS + "th") if th.get("scope") == "col"]
+    assert heads == [
+        "version",
+        "file",
+        "saved from run",
+        "verdict",
+        "provider, model",
+        "cases",
+        "answers",
+        "cites-source",
+        "cost",
+    ]
+    saved = json.loads((faq / "scenarios" / "faq-v1.baseline.json").read_text())
+    ((version, file, run, verdict, model, cases, answers, cites, cost),) = _row_cells(table)
+    assert (version, verdict, model, cases) == (
+        "1.0.0",
+        "achieved",
+        "scripted, claude-sonnet-4-5",
+        "10",
+    )
+    assert file.endswith("scenarios/faq-v1.baseline.json")
+    # The saved run is not in this state dir: named, not linked.
+    assert run == f"{saved['run_id']} (not in this history)"
+    assert answers == cites == "10/10 cases 100% (72%–100%)"
+    assert cost == f"${saved['totals']['cost_usd']:.6f} (simulated)"
+    # The lineage marks the version that has a baseline, and only it.
+    lineage = next(d for d in elements(root, "div") if d.get("class") == "lineage")
+    items = list(lineage.iter(NS + "li"))
+    assert [("baseline saved" in text_of(li).split("2.0.0")[0]) for li in items] == [True, False]
+    # The chart draws each criterion's baseline rate as a dashed line across the runs.
+    html = (out / "goal-faq.html").read_text(encoding="utf-8")
+    assert html.count('"name":"answers: baseline 1.0.0"') == 1
+    assert html.count('"name":"cites-source: baseline 1.0.0"') == 1
+    assert '"dash":"dash"' in html
+    assert '"x":[0.5,2.5],"y":[1.0,1.0]' in html.replace(" ", "")
+
+
+def test_a_baseline_saved_from_a_run_in_the_site_links_to_it(faq: Path, tmp_path: Path) -> None:
+    v2 = next(r for r in reports(faq / "state") if r["goal"]["version"] == "2.0.0")
+    (tmp_path / "kept").mkdir()
+    elsewhere = tmp_path / "kept" / "v2.baseline.json"
+    saved = run_cli("baseline", "save", v2["run_id"], "--out", str(elsewhere))
+    assert saved.exit_code == 0, saved.stderr
+    out = tmp_path / "site"
+    assert "2 saved baselines" in build(out, "--baseline", str(elsewhere))
+    root = page(out / "goal-faq.html")
+    rows = _row_cells(_baselines_table(root))
+    assert [row[0] for row in rows] == ["1.0.0", "2.0.0"]  # oldest version first
+    assert rows[1][2] == v2["run_id"]
+    assert rows[1][7] == "5/10 cases 50% (24%–76%)"  # cites-source regressed in v2
+    links = [a.get("href") for a in elements(root, "a")]
+    assert f"runs/{v2['run_id']}.html" in links
+    lineage = next(d for d in elements(root, "div") if d.get("class") == "lineage")
+    assert text_of(lineage).count("baseline saved") == 2
+
+
+def test_a_version_with_only_a_baseline_is_in_the_lineage(faq: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    for path in (faq / "state" / "runs").glob("*/report.json"):
+        if json.loads(path.read_text())["goal"]["version"] == "1.0.0":
+            shutil.rmtree(path.parent)
+    build(out)
+    root = page(out / "goal-faq.html")
+    lineage = next(d for d in elements(root, "div") if d.get("class") == "lineage")
+    assert text_of(lineage).startswith("1.0.0 — no runs here baseline saved")
+    assert "2.0.0 evolved from 1.0.0 — 1 run" in text_of(lineage)
+
+
+def test_a_damaged_baseline_is_a_warning_not_a_crash(faq: Path, tmp_path: Path) -> None:
+    damaged = faq / "scenarios" / "faq-v0.baseline.json"
+    damaged.write_text('{"format": "goalctl-baseline/1", "cases": 3}')
+    newer = faq / "scenarios" / "faq-v9.baseline.json"
+    newer.write_text('{"format": "goalctl-baseline/2"}')
+    other = json.loads((faq / "scenarios" / "faq-v1.baseline.json").read_text())
+    other["goal"]["id"] = "another-goal"
+    (faq / "scenarios" / "other.baseline.json").write_text(json.dumps(other))
+    result = run_cli("history", "--out", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.stderr
+    assert "(1 goal, 2 runs, 1 saved baseline)" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2  # another goal's file beside the scenarios is not a problem
+    assert f"baseline {damaged} is damaged" in warnings[0]
+    assert "written by a newer goalctl" in warnings[1]
+    index = text_of(page(tmp_path / "site" / "index.html"))
+    assert f"baseline {damaged} is damaged" in index
+    assert str(newer) in index
+
+
+def test_a_named_baseline_of_a_goal_not_shown_is_a_warning(faq: Path, tmp_path: Path) -> None:
+    other = json.loads((faq / "scenarios" / "faq-v1.baseline.json").read_text())
+    other["goal"]["id"] = "another-goal"
+    named = tmp_path / "other.baseline.json"
+    named.write_text(json.dumps(other))
+    result = run_cli("history", "--out", str(tmp_path / "site"), "--baseline", str(named))
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"warning: baseline {named} (goal another-goal) left out: no finished run of that goal"
+        in result.stderr
+    )
+    missing = run_cli("history", "--out", str(tmp_path / "x"), "--baseline", str(tmp_path / "no"))
+    assert missing.exit_code == 2
+    assert "'--baseline'" in missing.stderr
+    assert "does not exist" in missing.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_goals_without_baselines_have_no_baselines_section(state: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    assert "saved baseline" not in build(out)
+    root = page(out / "goal-email-sender.html")
+    assert not [t for t in elements(root, "table") if t.get("class") == "baselines"]
+    assert "baseline" not in (out / "goal-email-sender.html").read_text().lower()

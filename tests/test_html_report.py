@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,8 @@ def runs(state: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, An
     return {report["goal"]["id"]: report for report in reports}
 
 
-def html_of(run_id: str) -> str:
-    result = run_cli("report", run_id, "--format", "html")
+def html_of(run_id: str, env: dict[str, str] | None = None) -> str:
+    result = run_cli("report", run_id, "--format", "html", env=env)
     assert result.exit_code == 0, result.stderr
     return result.stdout
 
@@ -288,3 +289,106 @@ def test_a_detached_or_resumed_run_keeps_its_html_dir(tmp_path: Path) -> None:
     )
     with pytest.raises(StateFormatError, match="html_dir"):
         RunState.from_dict(json.loads(json.dumps(state.to_dict())))
+
+
+# -- sections report.md has: compared with baseline, models side by side ------------------------
+
+
+def _table(root: ET.Element, name: str) -> ET.Element:
+    found = [t for t in elements(root, "table") if name in (t.get("class") or "").split()]
+    assert len(found) == 1, name
+    return found[0]
+
+
+def test_the_baseline_comparison_says_what_report_md_says(tmp_path: Path) -> None:
+    for name in ("faq-v1.md", "faq-v2.md", "faq-v1.baseline.json"):
+        shutil.copy(SCENARIOS / name, tmp_path / name)
+    out = tmp_path / "html"
+    env = {"GOALCTL_STATE_DIR": str(tmp_path / "state")}
+    result = run_cli(
+        "run", "--html", str(out), "--fail-on-regression", str(tmp_path / "faq-v2.md"), env=env
+    )
+    assert result.exit_code == 1, result.stderr
+    (report_json,) = (tmp_path / "state" / "runs").glob("*/report.json")
+    report = json.loads(report_json.read_text())
+    markdown = (report_json.parent / "report.md").read_text()
+    page = (out / "faq-2.0.0.html").read_text()
+    assert page == html_of(report["run_id"], env)
+    root = check_html(page)
+    table = _table(root, "baseline")
+    rows = {
+        row.get("data-compared"): row for row in elements(table, "tr") if row.get("data-compared")
+    }
+    assert list(rows) == [item["id"] for item in report["comparison"]["items"]]
+    regressed = rows["cites-source"]
+    assert regressed.get("class") == "failure"
+    assert cell(regressed, "before") == "10/10 (100%)"
+    assert cell(regressed, "after") == "5/10 (50%)"
+    assert cell(regressed, "change") == "−50.0 pts"
+    assert cell(regressed, "p-value") == "0.0312 (McNemar)"
+    assert cell(regressed, "verdict") == "regressed"
+    # Every row of report.md's table is on the page, cell for cell.
+    md_rows = [
+        line
+        for line in markdown.splitlines()
+        if line.startswith(("| criterion", "| constraint", "| cost", "| latency"))
+    ]
+    assert len(md_rows) == len(rows)
+    for line, row in zip(md_rows, rows.values(), strict=True):
+        md_cells = [c.strip() for c in line.strip("|").split("|")]
+        shown = [cell(row, name) for name in ("before", "after", "change", "p-value")]
+        assert md_cells[1:5] == shown
+    alert = [p for p in elements(root, "p") if "alert" in (p.get("class") or "")]
+    assert [text_of(p) for p in alert] == [
+        "Regressed: cites-source — the run fails (--fail-on-regression)."
+    ]
+    assert "Against the baseline of its parent version: version 1.0.0" in text_of(root)
+    # The section is linked from the page's table of contents.
+    assert any(a.get("href", "").endswith("-baseline") for a in elements(root, "a"))
+
+
+def test_a_run_without_comparisons_has_neither_section(runs: dict[str, dict[str, Any]]) -> None:
+    root = check_html(html_of(runs["refund-support-tools"]["run_id"]))
+    tables = {c for t in elements(root, "table") for c in (t.get("class") or "").split()}
+    assert "criteria" in tables
+    assert not tables & {"baseline", "models"}
+
+
+def test_models_side_by_side_says_what_report_json_says(tmp_path: Path) -> None:
+    out = tmp_path / "html"
+    env = {"GOALCTL_STATE_DIR": str(tmp_path / "state")}
+    result = run_cli(
+        "run", "--html", str(out), str(SCENARIOS / "ticket-priority-models.md"), env=env
+    )
+    assert result.exit_code == 0, result.stderr
+    reports = {
+        r["model"]: r
+        for r in (
+            json.loads(p.read_text()) for p in (tmp_path / "state").glob("runs/*/report.json")
+        )
+    }
+    for model, report in reports.items():
+        page = (out / f"ticket-priority-1.0.0-{model}.html").read_text()
+        root = check_html(page)
+        table = _table(root, "models")
+        headers = [text_of(th) for th in elements(table.find(NS + "thead"), "th")]
+        assert headers == [
+            "model",
+            "verdict",
+            "priority",
+            "one-word",
+            "cost",
+            "latency median / p95",
+        ]
+        body = elements(table.find(NS + "tbody"), "tr")
+        comparison = report["models"]
+        assert [row.get("data-model") for row in body] == [r["model"] for r in comparison["runs"]]
+        current = [row for row in body if row.get("class") == "current"]
+        assert [row.get("data-model") for row in current] == [model]
+        haiku = next(row for row in body if row.get("data-model") == "claude-haiku-4-5")
+        texts = [text_of(td) for td in elements(haiku, "td")]
+        assert texts[:3] == ["achieved", "3/3 100% (44%–100%)", "2/3 67% (21%–94%) ✗"]
+        unmet = [td for td in elements(haiku, "td") if "failure" in (td.get("class") or "")]
+        assert [text_of(td) for td in unmet] == ["2/3 67% (21%–94%) ✗"]
+        assert texts[3] == "$0.000383 (simulated)"
+        assert "The models differ on: one-word." in text_of(root)

@@ -14,7 +14,7 @@ from syrupy.assertion import SnapshotAssertion
 from goalctl.errors import ScenarioError, UsageError
 from goalctl.lifecycle import load_for_run, plan_all, run_paths
 from goalctl.matrix import matrix
-from goalctl.models.comparison import compare_models
+from goalctl.models.comparison import compare_models, comparison_console
 from goalctl.models.names import parse_model_option
 from goalctl.planning import RunOptions
 from goalctl.reports.github import step_summary
@@ -103,7 +103,8 @@ def test_the_console_shows_the_table_after_the_verdicts(
     result = run_cli("run", EXAMPLE, "--report-dir", str(tmp_path / "reports"))
     assert result.exit_code == 0, result.stderr
     table = result.stdout[result.stdout.index("Models side by side:") :]
-    assert "claude-haiku-4-5   achieved  3/3 100% (44%–100%)  2/3 67% (21%–94%) ✗" in table
+    assert "  one-word              3/3 100% (44%–100%)    2/3 67% (21%–94%) ✗\n" in table
+    assert "  model                 claude-sonnet-4-5      claude-haiku-4-5\n" in table
     assert "The models differ on: one-word." in table
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [
         "ticket-priority-1.0.0-claude-haiku-4-5.json",
@@ -285,6 +286,73 @@ def test_a_model_without_a_report_is_not_run_and_not_a_difference() -> None:
     assert comparison["runs"][1] == {"model": "b", "run_id": None, "verdict": "not_run"}
     assert comparison["differs"] == []
     assert comparison["runs"][0]["latency_s"] == {"samples": 2, "median": 0.3, "p95": 0.4}
+
+
+def _compared(models: list[str], criteria: list[str], *, missing: str = "") -> dict[str, Any]:
+    """A comparison of ``models`` (``missing`` left without a report) over ``criteria``."""
+    reports = [
+        {
+            "model": model,
+            "run_id": f"x-{n:08d}",
+            "verdict": "not_achieved" if n else "achieved",
+            "score": 1.0,
+            "totals": {
+                "cases_passed": 9,
+                "cases": 10,
+                "cost_usd": 0.0123456,
+                "cost_basis": "simulated",
+            },
+            "criteria": [
+                {"id": c, "passed": 9 - n, "evaluated": 10, "met": not n} for c in criteria
+            ],
+            "cases": [{"metrics": {"elapsed_s": 1.5}}],
+        }
+        for n, model in enumerate(models)
+        if model != missing
+    ]
+    return compare_models(reports, models)
+
+
+@pytest.mark.parametrize(
+    ("models", "criteria", "layout"),
+    [
+        (["claude-sonnet-4-5", "claude-haiku-4-5"], ["priority", "one-word"], "columns"),
+        (["gpt-4o-mini-2024-07-18", "claude-haiku-4-5"], ["a-rather-long-criterion"], "columns"),
+        (["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"], ["right"], "blocks"),
+        ([f"model-{n}" for n in range(6)], [f"criterion-{n}" for n in range(12)], "blocks"),
+    ],
+)
+def test_the_console_table_fits_80_columns(
+    models: list[str], criteria: list[str], layout: str
+) -> None:
+    lines = comparison_console(_compared(models, criteria), "scenarios/x.md")
+    assert max(len(line) for line in lines) <= 80, "\n".join(lines)
+    assert lines[0] == "Models side by side: scenarios/x.md"
+    text = "\n".join(lines)
+    if layout == "columns":
+        assert lines[1].split() == ["model", *models]
+        assert lines[2].split() == ["verdict", "achieved", "not", "achieved"]
+    else:
+        assert lines[1] == f"  {models[0]}: achieved"
+        assert f"  {models[1]}: not achieved" in lines
+    # Every model's rate of every criterion is shown, and the models' difference is told.
+    for criterion in criteria:
+        assert text.count(f"  {criterion}  ") == (1 if layout == "columns" else len(models))
+    assert "9/10 90% (60%–98%)" in text
+    assert "8/10 80% (49%–94%) ✗" in text
+    assert "$0.012346 (simulated)" in text
+    assert "1.50 s / 1.50 s" in text
+    assert "The models differ on: " + ", ".join(criteria)[:40] in text.replace("\n  ", " ")
+
+
+def test_the_console_table_shows_a_model_not_run() -> None:
+    models = ["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"]
+    lines = comparison_console(_compared(models, ["right"], missing="claude-opus-4-1"), "x.md")
+    assert "  claude-opus-4-1: not run" in lines
+    assert lines[lines.index("  claude-opus-4-1: not run") + 1].startswith("  Per criterion")
+    two = comparison_console(_compared(models[:2], ["right"], missing=models[1]), "x.md")
+    assert two[1].split() == ["model", *models[:2]]
+    assert two[2].split() == ["verdict", "achieved", "not", "run"]
 
 
 # -- matrix, scripted rules and cassettes -------------------------------------------------------

@@ -21,7 +21,7 @@ def _examples() -> tuple[str, int]:
     start = text.index(SECTION)
     end = text.index("\n## ", start + len(SECTION))
     blocks = list(re.finditer(r"```pycon\n(.*?)```", text[start:end], re.DOTALL))
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     first_line = text[: start + blocks[0].start()].count("\n") + 2
     return "\n".join(block.group(1) for block in blocks), first_line
 
@@ -29,6 +29,9 @@ def _examples() -> tuple[str, int]:
 def test_readme_python_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "scenarios").mkdir()
     shutil.copy(SCENARIOS / "calculator.md", tmp_path / "scenarios")
+    (tmp_path / "faq").mkdir()
+    for name in ("faq-v1.md", "faq-v2.md", "faq-v1.baseline.json"):
+        shutil.copy(SCENARIOS / name, tmp_path / "faq")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("GOALCTL_STATE_DIR")  # the examples name their state dir
     source, line = _examples()
@@ -37,6 +40,6 @@ def test_readme_python_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     output: list[str] = []
     result = runner.run(test, out=output.append)
     assert "".join(output) == ""
-    assert (result.failed, result.attempted) == (0, 14)
-    assert len(list((tmp_path / ".goalctl" / "runs").iterdir())) == 1
+    assert (result.failed, result.attempted) == (0, 21)
+    assert len(list((tmp_path / ".goalctl" / "runs").iterdir())) == 2
     assert 'name="criterion: accuracy"' in (tmp_path / "junit.xml").read_text()

@@ -61,6 +61,11 @@ def run(
     early_stop: bool = True,
     models: Sequence[str] = (),
     html: PathArg | None = None,
+    baseline: PathArg | bool | None = None,
+    fail_on_regression: bool = False,
+    regression_alpha: float | None = None,
+    cost_tolerance: float | None = None,
+    latency_tolerance: float | None = None,
 ) -> RunResult:
     """Run scenarios in this process and evaluate their goals, as ``goalctl run PATHS``.
 
@@ -72,6 +77,13 @@ def run(
     per model and compares them; ``html`` is ``--html DIR``. ``state_dir`` defaults as the
     CLI's does (``$GOALCTL_STATE_DIR``, the project's ``state_dir``, ``.goalctl``).
 
+    ``baseline=True`` is ``--baseline`` (each scenario's ``<scenario>.baseline.json``, else
+    its parent version's), a path is ``--baseline FILE``; ``fail_on_regression=True`` gates
+    on a regression and implies ``baseline=True``. ``regression_alpha`` is the tests'
+    significance level (0 < alpha < 1), ``cost_tolerance`` and ``latency_tolerance`` the
+    growth allowed as a fraction (``0.1`` is ``--cost-tolerance 10%``). Each compared run's
+    result has its ``comparison``.
+
     A goal that is not achieved, or a run that errors, is a result (see ``exit_code``), not an
     exception. Raises :class:`~goalctl.errors.ScenarioError` when a scenario is invalid
     (nothing runs), :class:`~goalctl.errors.UsageError` or
@@ -82,6 +94,7 @@ def run(
     from goalctl.api.results import RunResult
     from goalctl.api.service import (
         RunRequest,
+        baseline_settings,
         check_destinations,
         resolve_state_dir,
         run_scenarios,
@@ -105,6 +118,14 @@ def run(
         early_stop=bool(early_stop),
         models=_models(models, model),
         html_dir=_path(html),
+        baseline=baseline_settings(
+            _baseline(baseline),
+            _flag(fail_on_regression, "fail_on_regression"),
+            _fraction(regression_alpha, "regression_alpha", below_one=True),
+            _fraction(cost_tolerance, "cost_tolerance"),
+            _fraction(latency_tolerance, "latency_tolerance"),
+            label=str,
+        ),
     )
     directory = resolve_state_dir(_path(state_dir), lambda: project)
     label = "state_dir" if state_dir is not None else "the state dir"
@@ -154,6 +175,42 @@ def _models(values: Sequence[str], model: str | None) -> tuple[str, ...]:
     if len(parsed) < 2:
         raise UsageError("models compares two or more models; for one, use model")
     return parsed
+
+
+def _baseline(value: PathArg | bool | None) -> str | None:
+    """``baseline``: True is ``auto`` (the baselines beside the scenarios), a path a file."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return "auto"
+    if not isinstance(value, (str, os.PathLike)):
+        raise UsageError(f"baseline must be True or a baseline file's path, not {value!r}")
+    path = Path(value)
+    if path.suffix in (".md", ".yaml", ".yml") or path.is_dir():
+        raise UsageError(
+            f"baseline {os.fspath(value)}: that is a scenario, not a baseline file; "
+            "baseline=True compares with the baselines beside the scenarios"
+        )
+    return os.fspath(path)
+
+
+def _flag(value: bool, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise UsageError(f"{name} must be True or False, not {value!r}")
+    return value
+
+
+def _fraction(value: float | None, name: str, *, below_one: bool = False) -> float | None:
+    """A number >= 0 (a tolerance: 0.1 is 10%), or strictly between 0 and 1 (a level)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{name} must be a number, not {value!r}")
+    if below_one and not 0 < value < 1:
+        raise UsageError(f"{name} {value!r}: give a number between 0 and 1, like 0.05")
+    if not below_one and not 0 <= value <= 1000:
+        raise UsageError(f"{name} {value!r}: give a fraction of growth, like 0.1 for 10%")
+    return float(value)
 
 
 def _trials(value: int | None) -> int | None:

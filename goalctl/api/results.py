@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from goalctl.validation import ValidationReport
 
 __all__ = [
+    "BaselineComparison",
     "CaseResult",
+    "ComparedItem",
     "ConstraintResult",
     "CriterionResult",
     "FileValidation",
@@ -144,6 +146,95 @@ class CaseResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ComparedItem:
+    """One line of a baseline comparison: a criterion, a constraint, cost or latency."""
+
+    kind: str
+    """``criterion``, ``constraint``, ``cost`` or ``latency``."""
+    id: str
+    verdict: str
+    """``regressed``, ``worse`` (not significant), ``unchanged``, ``better``, ``improved``,
+    ``not compared``; for cost and latency ``higher`` (within tolerance) or ``lower``."""
+    before: str | float
+    """``passed/evaluated`` over the paired cases (criteria, constraints); dollars or
+    seconds (cost, latency)."""
+    after: str | float
+    p_value: float | None
+    """The one-sided exact test's p-value (None for cost, latency and what was not compared)."""
+    test: str | None
+    """``mcnemar``, ``fisher``, ``tolerance``, or None when not compared."""
+    underpowered: bool
+    """Too few paired cases for any outcome to be significant: never a regression."""
+    line: int
+    """The scenario line of the criterion or constraint (1 for cost and latency)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineComparison:
+    """A run compared with its baseline (``baseline``/``fail_on_regression`` of :func:`run`):
+    the ``comparison`` of its ``report.json``."""
+
+    baseline_file: Path
+    relation: str
+    """``saved`` (the scenario's own baseline), ``parent`` (its parent version's) or
+    ``named`` (a file given as ``baseline``)."""
+    baseline_version: str
+    baseline_run_id: str
+    paired_cases: int
+    regressions: tuple[str, ...]
+    """The ids that regressed (criteria, constraints, ``cost``, ``latency``)."""
+    fail_on_regression: bool
+    """Whether a regression missed the goal (else it was reported only)."""
+    alpha: float
+    cost_tolerance: float
+    latency_tolerance: float
+    items: tuple[ComparedItem, ...]
+
+    @property
+    def regressed(self) -> bool:
+        return bool(self.regressions)
+
+    def item(self, item_id: str) -> ComparedItem:
+        """The line of this criterion, constraint, ``cost`` or ``latency``; KeyError naming
+        the known ids."""
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        known = ", ".join(item.id for item in self.items) or "none"
+        raise KeyError(f"no compared item {item_id!r} (known: {known})")
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BaselineComparison:
+        base = data["baseline"]
+        return cls(
+            baseline_file=Path(str(base["file"])),
+            relation=str(base["relation"]),
+            baseline_version=str(base["goal_version"]),
+            baseline_run_id=str(base["run_id"]),
+            paired_cases=int(data["cases"]["paired"]),
+            regressions=tuple(str(r) for r in data["regressions"]),
+            fail_on_regression=bool(data["fail_on_regression"]),
+            alpha=float(data["alpha"]),
+            cost_tolerance=float(data["cost_tolerance"]),
+            latency_tolerance=float(data["latency_tolerance"]),
+            items=tuple(
+                ComparedItem(
+                    kind=str(item["kind"]),
+                    id=str(item["id"]),
+                    verdict=str(item["verdict"]),
+                    before=item["before"],
+                    after=item["after"],
+                    p_value=None if item.get("p_value") is None else float(item["p_value"]),
+                    test=None if item.get("test") is None else str(item["test"]),
+                    underpowered=bool(item.get("underpowered", False)),
+                    line=int(item["line"]),
+                )
+                for item in data["items"]
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ScenarioResult:
     """One run of one scenario: its verdict, the reasons for it, and its reports."""
 
@@ -168,6 +259,8 @@ class ScenarioResult:
     report: Mapping[str, Any]
     """The run's ``report.json`` data, as written; for a stopped run, which has no report,
     its totals and how many cases finished."""
+    comparison: BaselineComparison | None = None
+    """The comparison with its baseline, when one was asked for and the run had one."""
 
     @property
     def achieved(self) -> bool:
@@ -217,6 +310,7 @@ class ScenarioResult:
             cases=tuple(_case(c) for c in finished.get("cases", ())),
             report_paths=tuple(outcome.report_paths),
             report=MappingProxyType(report),
+            comparison=_comparison(finished.get("comparison")),
         )
 
 
@@ -273,6 +367,10 @@ class RunResult:
             exit_code=summary.exit_code,
             junit=junit,
         )
+
+
+def _comparison(data: Mapping[str, Any] | None) -> BaselineComparison | None:
+    return BaselineComparison.from_json(data) if data else None
 
 
 def _reasons(report: Mapping[str, Any]) -> tuple[Reason, ...]:

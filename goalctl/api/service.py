@@ -125,6 +125,52 @@ class RunRequest:
         )
 
 
+def baseline_settings(
+    file: str | None,
+    fail_on_regression: bool,
+    alpha: float | None = None,
+    cost_tolerance: float | None = None,
+    latency_tolerance: float | None = None,
+    *,
+    label: Callable[[str], str] = lambda name: "--" + name.replace("_", "-"),
+) -> BaselineSettings | None:
+    """The comparison asked for (``file``: a baseline file, ``"auto"`` for the ones beside the
+    scenarios, None for none), or None. ``--fail-on-regression`` implies ``auto``; a tuning
+    value without a comparison is refused rather than ignored. ``label`` names an option in
+    messages (``--cost-tolerance`` for the CLI, ``cost_tolerance`` for the API)."""
+    if file is None and not fail_on_regression:
+        given = [
+            label(name)
+            for name, value in (
+                ("regression_alpha", alpha),
+                ("cost_tolerance", cost_tolerance),
+                ("latency_tolerance", latency_tolerance),
+            )
+            if value is not None
+        ]
+        if given:
+            raise UsageError(
+                f"{', '.join(given)} needs {label('baseline')} (or {label('fail_on_regression')})"
+            )
+        return None
+    from goalctl.baselines import BaselineSettings
+    from goalctl.baselines.comparison import (
+        DEFAULT_ALPHA,
+        DEFAULT_COST_TOLERANCE,
+        DEFAULT_LATENCY_TOLERANCE,
+    )
+
+    return BaselineSettings(
+        file=None if file in (None, "auto") else file,
+        alpha=DEFAULT_ALPHA if alpha is None else alpha,
+        cost_tolerance=DEFAULT_COST_TOLERANCE if cost_tolerance is None else cost_tolerance,
+        latency_tolerance=(
+            DEFAULT_LATENCY_TOLERANCE if latency_tolerance is None else latency_tolerance
+        ),
+        fail_on_regression=fail_on_regression,
+    )
+
+
 def check_destinations(request: RunRequest, state_dir: Path, state_dir_label: str) -> None:
     """Refuse, before anything runs, a state dir, report dir, HTML dir or JUnit file that
     cannot be written."""

@@ -62,23 +62,11 @@ def _baseline_settings(
     cost: float | None,
     latency: float | None,
 ) -> BaselineSettings | None:
-    """The comparison asked for, or None; a tuning option without a comparison is refused
-    rather than ignored."""
+    """The comparison asked for, or None (:func:`goalctl.api.service.baseline_settings`, which
+    the Python API shares); a scenario given as ``--baseline``'s value is refused with why."""
+    from goalctl.api.service import baseline_settings
     from goalctl.errors import UsageError
 
-    if file is None and not fail:
-        given = [
-            name
-            for name, value in (
-                ("--regression-alpha", alpha),
-                ("--cost-tolerance", cost),
-                ("--latency-tolerance", latency),
-            )
-            if value is not None
-        ]
-        if given:
-            raise UsageError(f"{', '.join(given)} needs --baseline (or --fail-on-regression)")
-        return None
     if file not in (None, "auto") and (
         Path(str(file)).suffix in (".md", ".yaml", ".yml") or Path(str(file)).is_dir()
     ):
@@ -87,20 +75,7 @@ def _baseline_settings(
             "baselines beside the scenarios write --baseline after the paths, or "
             "--baseline=auto"
         )
-    from goalctl.baselines import BaselineSettings
-    from goalctl.baselines.comparison import (
-        DEFAULT_ALPHA,
-        DEFAULT_COST_TOLERANCE,
-        DEFAULT_LATENCY_TOLERANCE,
-    )
-
-    return BaselineSettings(
-        file=None if file in (None, "auto") else file,
-        alpha=DEFAULT_ALPHA if alpha is None else alpha,
-        cost_tolerance=DEFAULT_COST_TOLERANCE if cost is None else cost,
-        latency_tolerance=DEFAULT_LATENCY_TOLERANCE if latency is None else latency,
-        fail_on_regression=fail,
-    )
+    return baseline_settings(file, fail, alpha, cost, latency)
 
 
 @cli.command()

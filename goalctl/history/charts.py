@@ -12,11 +12,14 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from goalctl.history.collect import GoalHistory, RunPoint
+from goalctl.history.baselines import SavedBaseline
+from goalctl.history.collect import GoalHistory, Rate, RunPoint
 
 PLOTLY_JS = "plotly.min.js"
 """The bundle every page loads, written once at the site's root."""
 HEIGHT = 360
+DASHES = ("dash", "dot", "dashdot", "longdash")
+"""A saved baseline's reference lines, one dash style per baseline (colour: its criterion)."""
 _CONFIG = {"displaylogo": False, "responsive": True}
 _FONT = {"family": "system-ui, sans-serif", "size": 13}
 
@@ -61,11 +64,15 @@ def _html(figure: Any, div_id: str) -> str:
 
 
 def rate_chart(goal: GoalHistory) -> str:
-    """Pass rate per criterion over runs, each with its 95% interval as an error bar."""
+    """Pass rate per criterion over runs, each with its 95% interval as an error bar; each
+    saved baseline's rate of the criterion as a dashed line across the runs, in its colour."""
     import plotly.graph_objects as go
+    from plotly.colors import qualitative
 
+    palette = qualitative.Plotly
     figure = go.Figure()
-    for criterion in goal.criteria:
+    for index, criterion in enumerate(goal.criteria):
+        colour = palette[index % len(palette)]
         points = [(n, p) for n, p in enumerate(goal.runs, start=1) if criterion in p.rates]
         rates = [p.rates[criterion] for _, p in points]
         figure.add_trace(
@@ -73,6 +80,8 @@ def rate_chart(goal: GoalHistory) -> str:
                 x=[n for n, _ in points],
                 y=[r.rate for r in rates],
                 name=criterion,
+                legendgroup=criterion,
+                line={"color": colour},
                 mode="lines+markers",
                 error_y={
                     "type": "data",
@@ -90,10 +99,36 @@ def rate_chart(goal: GoalHistory) -> str:
                 ),
             )
         )
+        for number, saved in enumerate(goal.baselines):
+            rate = saved.rates.get(criterion)
+            if rate is None:
+                continue
+            figure.add_trace(_baseline_line(criterion, saved, rate, colour, number, len(goal.runs)))
     layout = _layout("Pass rate per criterion (95% interval)", "pass rate", tickformat=".0%")
     layout["yaxis"]["range"] = [-0.05, 1.05]
     figure.update_layout(layout)
     return _html(figure, f"chart-rates-{goal.goal_id}")
+
+
+def _baseline_line(
+    criterion: str, saved: SavedBaseline, rate: Rate, colour: str, number: int, runs: int
+) -> Any:
+    """A saved baseline's rate of ``criterion``: a dashed line across every run."""
+    import plotly.graph_objects as go
+
+    detail = f"{rate.passed}/{rate.total}, 95%: {rate.low:.0%}–{rate.high:.0%}"
+    return go.Scatter(
+        x=[0.5, runs + 0.5],
+        y=[rate.rate, rate.rate],
+        name=f"{criterion}: baseline {saved.version}",
+        legendgroup=criterion,
+        mode="lines",
+        line={"color": colour, "dash": DASHES[number % len(DASHES)], "width": 1.5},
+        hovertemplate=(
+            f"<b>{escape(criterion)}</b> baseline {escape(saved.version)}: %{{y:.0%}} "
+            f"({escape(detail)})<br>saved from run {escape(saved.run_id)}<extra></extra>"
+        ),
+    )
 
 
 def cost_chart(goal: GoalHistory) -> str:

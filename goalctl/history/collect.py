@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from goalctl.config.prices import cost_basis
 from goalctl.errors import GoalctlError, UsageError
 from goalctl.reporting import REPORT_FILE, load_report
 from goalctl.state import RunStore
 from goalctl.statistics import wilson_interval
+
+if TYPE_CHECKING:
+    from goalctl.history.baselines import SavedBaseline
 
 CONFIDENCE = 0.95
 
@@ -62,6 +65,8 @@ class Version:
     reason: str | None = None
     runs: int = 0
     latest_verdict: str | None = None
+    baselines: int = 0
+    """Saved baseline files of this version."""
     children: list[Version] = field(default_factory=list)
 
 
@@ -72,11 +77,14 @@ class GoalHistory:
     runs: list[RunPoint] = field(default_factory=list)
     criteria: list[str] = field(default_factory=list)
     """Every criterion id seen, in the order the runs first declare them."""
+    baselines: list[SavedBaseline] = field(default_factory=list)
+    """Its saved ``*.baseline.json`` files, oldest version first (history.baselines)."""
 
     def lineage(self) -> list[Version]:
         """The versions as a forest: each under the version it evolved from (roots first by
         their first run). A parent with no run of its own still appears, as the root of its
-        children; a cycle (reports edited by hand) is broken where it is first met."""
+        children; a cycle (reports edited by hand) is broken where it is first met. A version
+        with a saved baseline but no run here is in it too."""
         versions: dict[str, Version] = {}
         for point in self.runs:
             goal = point.report["goal"]
@@ -89,6 +97,8 @@ class GoalHistory:
             reason = goal.get("evolution_reason")
             if isinstance(reason, str) and reason:
                 version.reason = reason
+        for saved in self.baselines:
+            versions.setdefault(saved.version, Version(saved.version)).baselines += 1
         for version in list(versions.values()):
             if version.parent is not None and version.parent not in versions:
                 versions[version.parent] = Version(version.parent)

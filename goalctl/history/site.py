@@ -17,8 +17,9 @@ from typing import Any
 from markupsafe import Markup
 
 from goalctl.config.prices import cost_text
+from goalctl.history.baselines import SavedBaseline
 from goalctl.history.charts import PLOTLY_JS, cost_chart, latency_chart, plotly_bundle, rate_chart
-from goalctl.history.collect import GoalHistory, RunPoint, Version
+from goalctl.history.collect import GoalHistory, Rate, RunPoint, Version
 from goalctl.reports.html import chunked, render_fragment, render_html, render_page, render_with
 from goalctl.reports.markdown import percent
 
@@ -34,6 +35,8 @@ class Site:
     index: Path
     pages: list[Path]
     runs: int
+    baselines: int = 0
+    """Saved baseline files shown on the goals' pages."""
 
 
 def goal_page(goal_id: str) -> str:
@@ -73,7 +76,7 @@ def write_site(goals: Sequence[GoalHistory], out: Path, warnings: Sequence[str] 
         warnings=list(warnings),
     )
     index.write_text(render_page("goalctl history", [body]), encoding="utf-8")
-    return Site(index, pages, runs)
+    return Site(index, pages, runs, sum(len(goal.baselines) for goal in goals))
 
 
 def _index_row(goal: GoalHistory) -> dict[str, Any]:
@@ -89,13 +92,53 @@ def _index_row(goal: GoalHistory) -> dict[str, Any]:
 
 
 def _goal_view(goal: GoalHistory) -> dict[str, Any]:
+    in_site = {point.run_id for point in goal.runs}
+    criteria = list(goal.criteria)
+    for saved in goal.baselines:  # a criterion the scenarios no longer have: its column too
+        criteria += [c for c in saved.rates if c not in criteria]
     return {
         "id": goal.goal_id,
         "name": goal.name,
         "criteria": goal.criteria,
         "lineage": [_version_view(v) for v in goal.lineage()],
         "runs": [_run_row(p, number, goal.criteria) for number, p in enumerate(goal.runs, start=1)],
+        "baseline_criteria": criteria,
+        "baselines": [_baseline_row(saved, criteria, in_site) for saved in goal.baselines],
     }
+
+
+def _baseline_row(
+    saved: SavedBaseline, criteria: Sequence[str], in_site: set[str]
+) -> dict[str, Any]:
+    return {
+        "version": saved.version,
+        "file": _shown(saved.path),
+        "run_id": saved.run_id,
+        # A link only to a page the site has: the saved run may be in another state dir.
+        "href": f"{RUNS}/{saved.run_id}.html" if saved.run_id in in_site else None,
+        "verdict": saved.verdict,
+        "verdict_label": saved.verdict.replace("_", " "),
+        "model": f"{saved.provider}, {saved.model}",
+        "cases": saved.cases,
+        "rates": [_rate_text(saved.rates.get(criterion)) for criterion in criteria],
+        "cost": cost_text(saved.cost_usd, {"cost_basis": saved.cost_basis}),
+    }
+
+
+def _shown(path: Path) -> str:
+    """A baseline file's path from the working directory when it is under it (as the
+    scenarios' paths are written), else as found."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _rate_text(rate: Rate | None) -> str:
+    if rate is None:
+        return "—"
+    unit = "trials" if rate.trials else "cases"
+    return f"{rate.passed}/{rate.total} {unit} {rate.rate:.0%} ({rate.low:.0%}–{rate.high:.0%})"
 
 
 def _version_view(version: Version) -> dict[str, Any]:
@@ -105,22 +148,14 @@ def _version_view(version: Version) -> dict[str, Any]:
         "reason": version.reason,
         "runs": version.runs,
         "verdict": version.latest_verdict,
+        "baselines": version.baselines,
         "children": [_version_view(child) for child in version.children],
     }
 
 
 def _run_row(point: RunPoint, number: int, criteria: Sequence[str]) -> dict[str, Any]:
     totals = point.report["totals"]
-    rates = []
-    for criterion in criteria:
-        rate = point.rates.get(criterion)
-        if rate is None:
-            rates.append("—")
-            continue
-        unit = "trials" if rate.trials else "cases"
-        rates.append(
-            f"{rate.passed}/{rate.total} {unit} {rate.rate:.0%} ({rate.low:.0%}–{rate.high:.0%})"
-        )
+    rates = [_rate_text(point.rates.get(criterion)) for criterion in criteria]
     return {
         "number": number,
         "run_id": point.run_id,

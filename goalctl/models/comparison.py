@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -119,7 +120,9 @@ def _rate_text(rate: Mapping[str, Any] | None) -> str:
     )
 
 
-def _cells(run: Mapping[str, Any], criteria: Sequence[str]) -> list[str]:
+def run_cells(run: Mapping[str, Any], criteria: Sequence[str]) -> list[str]:
+    """A model's verdict, its rate of each criterion, cost and latency, as the tables show
+    them (console, report.md, HTML)."""
     if run["verdict"] == "not_run":
         return ["not run", *("–" for _ in criteria), "–", "–"]
     latency = run["latency_s"]
@@ -131,32 +134,39 @@ def _cells(run: Mapping[str, Any], criteria: Sequence[str]) -> list[str]:
     ]
 
 
-def _headers(criteria: Sequence[str]) -> list[str]:
+def headers(criteria: Sequence[str]) -> list[str]:
     return ["model", "verdict", *criteria, "cost", "latency median / p95"]
 
 
 def comparison_markdown(comparison: Mapping[str, Any], heading: str = "##") -> list[str]:
     """The "Models side by side" section of report.md and of the step summary."""
     criteria = comparison["criteria"]
-    headers = _headers(criteria)
+    columns = headers(criteria)
     lines = [
         "",
         f"{heading} Models side by side",
         "",
-        "Per criterion: passes / evaluations, pass rate (95% Wilson interval); ✗: not met. "
-        "Latency per case" + (" trial" if _with_trials(comparison) else "") + ".",
+        legend_text(comparison),
         "",
-        _md_row(headers),
-        _md_row(["---"] * len(headers)),
+        _md_row(columns),
+        _md_row(["---"] * len(columns)),
     ]
     for run in comparison["runs"]:
-        lines.append(_md_row([f"`{run['model']}`", *_cells(run, criteria)]))
+        lines.append(_md_row([f"`{run['model']}`", *run_cells(run, criteria)]))
     lines.append("")
-    lines.append(_differs_text(comparison))
+    lines.append(differs_text(comparison))
     return lines
 
 
-def _with_trials(comparison: Mapping[str, Any]) -> bool:
+def legend_text(comparison: Mapping[str, Any]) -> str:
+    """How to read the table's cells (report.md and the HTML report)."""
+    return (
+        "Per criterion: passes / evaluations, pass rate (95% Wilson interval); ✗: not met. "
+        "Latency per case" + (" trial" if with_trials(comparison) else "") + "."
+    )
+
+
+def with_trials(comparison: Mapping[str, Any]) -> bool:
     return any(
         run.get("latency_s", {}).get("samples", 0) > run.get("cases", 0)
         for run in comparison["runs"]
@@ -164,7 +174,7 @@ def _with_trials(comparison: Mapping[str, Any]) -> bool:
     )
 
 
-def _differs_text(comparison: Mapping[str, Any]) -> str:
+def differs_text(comparison: Mapping[str, Any]) -> str:
     differs = comparison["differs"]
     if not differs:
         return "The models agree on every criterion."
@@ -175,16 +185,53 @@ def _md_row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
-def comparison_console(comparison: Mapping[str, Any], scenario: str) -> list[str]:
-    """The table as the console prints it after the runs: aligned columns, plain text."""
+CONSOLE_WIDTH = 80
+"""The console's table fits a terminal this wide, and a pipe reads the same lines."""
+_LATENCY = "latency median / p95"
+
+
+def comparison_console(
+    comparison: Mapping[str, Any], scenario: str, width: int = CONSOLE_WIDTH
+) -> list[str]:
+    """The table as the console prints it after the runs, plain text within ``width``
+    columns: a column per model and a row per criterion (a row per model would need a column
+    per criterion, and wraps as soon as there are two); when even that is too wide (many
+    models), a block per model."""
     criteria = comparison["criteria"]
-    rows = [_headers(criteria)]
-    rows += [[str(run["model"]), *_cells(run, criteria)] for run in comparison["runs"]]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [f"Models side by side: {scenario}"]
-    lines += [
+    runs = comparison["runs"]
+    labels = ["model", "verdict", *criteria, "cost", _LATENCY]
+    columns = [labels, *([str(run["model"]), *run_cells(run, criteria)] for run in runs)]
+    widths = [max(len(cell) for cell in column) for column in columns]
+    table = [
         "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
+        for row in zip(*columns, strict=True)
     ]
-    lines.append("  " + _differs_text(comparison))
+    lines = [f"Models side by side: {scenario}"]
+    if all(len(line) <= width for line in table):
+        lines += table
+    else:
+        lines += _blocks(runs, labels[2:], criteria)
+    if any(run["verdict"] != "not_run" for run in runs):
+        lines.append("  Per criterion: passes/evaluations, pass rate (95% interval); ✗: not met.")
+    lines += textwrap.wrap(
+        differs_text(comparison), width, initial_indent="  ", subsequent_indent="  "
+    )
+    return lines
+
+
+def _blocks(
+    runs: Sequence[Mapping[str, Any]], labels: Sequence[str], criteria: Sequence[str]
+) -> list[str]:
+    """A model, then its verdict, criteria, cost and latency one under the other."""
+    label_width = max(len(label) for label in labels)
+    lines = []
+    for run in runs:
+        verdict, *values = run_cells(run, criteria)
+        lines.append(f"  {run['model']}: {verdict}")
+        if run["verdict"] == "not_run":
+            continue
+        lines += [
+            f"    {label.ljust(label_width)}  {value}"
+            for label, value in zip(labels, values, strict=True)
+        ]
     return lines

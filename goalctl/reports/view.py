@@ -83,6 +83,95 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
         "cost_column": cost_column(totals),
         "cases": CaseViews(report["cases"]),
         "agent_summary": report.get("agent_summary") or "",
+        "baseline": _baseline(report.get("comparison")),
+        "models": _models(report.get("models"), str(report["model"])),
+    }
+
+
+def _plain(label: str) -> str:
+    """A label without the emoji report.md puts first: ``❌ regressed`` → ``regressed``."""
+    first, _, rest = label.partition(" ")
+    return rest if rest and not any(ch.isalnum() for ch in first) else label
+
+
+def _baseline(comparison: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """--- Compared with baseline: report.md's section (goalctl.baselines.markdown) as data."""
+    if not comparison:
+        return None
+    from goalctl.baselines.markdown import (
+        against_text,
+        comparison_notes,
+        item_text,
+        settings_text,
+    )
+
+    items = []
+    for item in comparison["items"]:
+        text = item_text(item)
+        items.append(
+            {
+                "kind": text.kind,
+                "id": text.id,
+                "named": text.kind not in ("cost", "latency"),
+                "before": text.before,
+                "after": text.after,
+                "change": text.change,
+                "p_value": text.p_value,
+                "verdict": _plain(text.verdict),
+                "state": text.state,
+            }
+        )
+    regressions = [str(name) for name in comparison["regressions"]]
+    if not regressions:
+        outcome = "No regression."
+    elif comparison["fail_on_regression"]:
+        outcome = "the run fails (--fail-on-regression)."
+    else:
+        outcome = "reported only (--fail-on-regression gates on it)."
+    return {
+        "against": against_text(comparison),
+        "settings": settings_text(comparison),
+        "rows": items,  # not "items": a template's b.items is the dict's method
+        "regressions": regressions,
+        "outcome": outcome,
+        "gated": bool(regressions) and bool(comparison["fail_on_regression"]),
+        "notes": comparison_notes(comparison),
+    }
+
+
+def _models(comparison: Mapping[str, Any] | None, model: str) -> dict[str, Any] | None:
+    """--- Models side by side: the table of report.md (goalctl.models.comparison) as data,
+    with this run's model marked."""
+    if not comparison:
+        return None
+    from goalctl.models.comparison import differs_text, headers, legend_text, run_cells
+
+    criteria = [str(c) for c in comparison["criteria"]]
+    rows = []
+    for run in comparison["runs"]:
+        verdict, *cells = run_cells(run, criteria)
+        rates = run.get("criteria") or {}
+        unmet = [c in rates and not rates[c]["met"] for c in criteria]
+        rows.append(
+            {
+                "model": str(run["model"]),
+                "current": run["model"] == model,
+                "verdict": str(run["verdict"]),
+                "verdict_label": verdict,
+                "rates": [
+                    {"text": text, "state": "failure" if bad else ""}
+                    for text, bad in zip(cells[: len(criteria)], unmet, strict=True)
+                ],
+                "cost": cells[len(criteria)],
+                "latency": cells[len(criteria) + 1],
+            }
+        )
+    return {
+        "legend": legend_text(comparison),
+        "criteria": criteria,
+        "latency_header": headers(criteria)[-1],
+        "rows": rows,
+        "differs": differs_text(comparison),
     }
 
 

@@ -42,10 +42,21 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for name in EXAMPLES:
         result = run_cli("run", str(SCENARIOS / name), "--html", str(root / "html"), env=env)
         assert result.exit_code == 0, result.stderr
+    # Runs with the sections that compare: a baseline (faq v2 against v1's saved one) and models.
+    for args in (
+        [str(SCENARIOS / "faq-v1.md")],
+        [str(SCENARIOS / "faq-v2.md"), "--baseline=auto"],
+        [str(SCENARIOS / "ticket-priority-models.md")],
+    ):
+        result = run_cli("run", *args, "--html", str(root / "html"), env=env)
+        assert result.exit_code == 0, result.stderr
     result = run_cli("history", "--out", str(root / "site"), env=env)
     assert result.exit_code == 0, result.stderr
     runs = sorted((root / "state" / "runs").glob("refund-support-tools-*"))
     return {
+        "baseline": root / "html" / "faq-2.0.0.html",
+        "models": root / "html" / "ticket-priority-1.0.0-claude-haiku-4-5.html",
+        "faq": root / "site" / "goal-faq.html",
         "report": root / "html" / "refund-support-tools-1.0.0.html",
         "index": root / "site" / "index.html",
         "goal": root / "site" / "goal-email-sender.html",
@@ -142,6 +153,39 @@ def test_history_goal_page_draws_its_charts(
     # error bars of the intervals are drawn
     assert page.locator("#chart-rates-email-sender g.errorbar").count() > 0
     assert "Added personalization" in page.inner_text(".lineage")
+
+
+@pytest.mark.parametrize("media", ["screen", "print"])
+def test_report_sections_that_compare(
+    browser: BrowserContext, pages: dict[str, Path], media: str, tmp_path: Path
+) -> None:
+    page, watched = open_page(browser, pages["baseline"], media)
+    check(page, watched, "FAQ", tmp_path / "baseline.png")
+    table = page.locator("table.baseline")
+    assert table.is_visible()
+    assert "regressed" in table.locator("tr[data-compared='cites-source']").inner_text()
+    assert page.locator("text=Regressed:").is_visible()
+    page, watched = open_page(browser, pages["models"], media)
+    check(page, watched, "Ticket", tmp_path / "models.png")
+    models = page.locator("table.models")
+    assert models.is_visible()
+    assert models.locator("tbody tr").count() == 2
+    assert "(this run)" in models.locator("tr.current").inner_text()
+
+
+def test_history_goal_page_draws_its_saved_baselines(
+    browser: BrowserContext, pages: dict[str, Path], tmp_path: Path
+) -> None:
+    page, watched = open_page(browser, pages["faq"], "screen")
+    page.wait_for_selector("#chart-rates-faq .main-svg")
+    check(page, watched, "FAQ", tmp_path / "faq.png")
+    assert page.locator("table.baselines tbody tr").count() == 1
+    assert "baseline saved" in page.inner_text(".lineage")
+    dashed = page.evaluate(
+        "Array.from(document.querySelectorAll('#chart-rates-faq .scatterlayer path.js-line'))"
+        ".filter(p => (p.style.strokeDasharray || 'none') !== 'none').length"
+    )
+    assert dashed == 2  # one dashed reference line per criterion of the faq goal
 
 
 @pytest.mark.parametrize("name", ["index", "run"])
