@@ -15,7 +15,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import fields
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, overload
 
@@ -43,52 +43,56 @@ class JournaledCases(Sequence[CaseData]):
         self._path = path
         self._book = book
         self._redact = redact
-        self._length = sum(1 for _ in book.cases())
+        self._length: int | None = None
+        """Counted when first asked (a run asks for one case's record at a time)."""
 
     def __len__(self) -> int:
+        if self._length is None:
+            self._length = sum(1 for _ in self._book.cases())
         return self._length
 
-    def __iter__(self) -> Iterator[CaseData]:
-        if not self._length:
-            return
+    def _walk(self) -> Iterator[tuple[IO[bytes], int, list[int]]]:
+        """Each case with a trial run and the offsets of its trials, with the journal open."""
+        cases = self._book.cases()
+        first = next(cases, None)
+        if first is None:
+            return  # no journal yet, maybe
         with self._path.open("rb") as journal:
-            for index, offsets in self._book.cases():
-                data = None
-                if self._book.planned[index] == 1:
-                    data = _line_at(journal, offsets[0])
-                if data is None or not _as_written(data):
-                    data = self._case(journal, index, offsets).to_json()
-                yield self._redact(data)
+            for index, offsets in chain([first], cases):
+                yield journal, index, offsets
+
+    def __iter__(self) -> Iterator[CaseData]:
+        for journal, index, offsets in self._walk():
+            data = None
+            if self._book.planned[index] == 1:
+                data = _line_at(journal, offsets[0])
+            if data is None or not _as_written(data):
+                data = self._case(journal, index, offsets).to_json()
+            yield self._redact(data)
 
     def having(self, key: str) -> Iterator[CaseData]:
         """The cases whose ``key`` is there and not empty (earlier attempts, answers, a
         trajectory: what few cases have), the others passed over without being decoded or
         redacted."""
-        if not self._length:
-            return
         marker = json.dumps(key).encode() + b":"
-        with self._path.open("rb") as journal:
-            for index, offsets in self._book.cases():
-                if self._book.planned[index] == 1:
-                    journal.seek(offsets[0])
-                    line = journal.readline()
-                    if marker not in line:  # not a key anywhere in the record
-                        continue
-                    data = json.loads(line)
-                    if not _as_written(data):
-                        data = self._case(journal, index, offsets).to_json()
-                else:
+        for journal, index, offsets in self._walk():
+            if self._book.planned[index] == 1:
+                journal.seek(offsets[0])
+                line = journal.readline()
+                if marker not in line:  # not a key anywhere in the record
+                    continue
+                data = json.loads(line)
+                if not _as_written(data):
                     data = self._case(journal, index, offsets).to_json()
-                if data.get(key):
-                    yield self._redact(data)
+            else:
+                data = self._case(journal, index, offsets).to_json()
+            if data.get(key):
+                yield self._redact(data)
 
     def records(self) -> Iterator[CaseRecord]:
         """Each case's record, in case order (before ``redact``)."""
-        if not self._length:
-            return
-        with self._path.open("rb") as journal:
-            for index, offsets in self._book.cases():
-                yield self._case(journal, index, offsets)
+        for journal, index, offsets in self._walk():
+            yield self._case(journal, index, offsets)
 
     def read(self, index: int) -> CaseRecord:
         """The record of case ``index`` (which has a trial run), before ``redact``."""
@@ -107,10 +111,10 @@ class JournaledCases(Sequence[CaseData]):
 
     def __getitem__(self, position: int | slice) -> CaseData | list[CaseData]:
         if isinstance(position, slice):
-            return [self[i] for i in range(*position.indices(self._length))]
+            return [self[i] for i in range(*position.indices(len(self)))]
         if position < 0:
-            position += self._length
-        if not 0 <= position < self._length:
+            position += len(self)
+        if not 0 <= position < len(self):
             raise IndexError("case index out of range")
         index, offsets = next(islice(self._book.cases(), position, None))
         with self._path.open("rb") as journal:
@@ -125,7 +129,7 @@ class JournaledCases(Sequence[CaseData]):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"<{self._length} cases read from {self._path}>"
+        return f"<{len(self)} cases read from {self._path}>"
 
 
 _ORDER = ("case", *(f.name for f in fields(CaseRecord) if f.name != "index"))
