@@ -7,7 +7,7 @@ rendered from it, so saved runs can be re-reported without re-running anything.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from goalctl.caps import cap_output, cap_text
@@ -125,8 +125,11 @@ class CaseRecord:
             flaky=case.flaky,
         )
 
-    def to_json(self) -> dict[str, Any]:
-        data = {"case": self.index, **{k: v for k, v in asdict(self).items() if k != "index"}}
+    def to_json(self, *, copy: bool = True) -> dict[str, Any]:
+        """The record as JSON data; ``copy=False`` shares its lists and dicts with the record
+        (for a record made to be written once and dropped: no deep copy)."""
+        values = asdict(self) if copy else {f.name: getattr(self, f.name) for f in fields(self)}
+        data = {"case": self.index, **{k: v for k, v in values.items() if k != "index"}}
         if not self.earlier_attempts:
             # Most cases take one attempt; reports and checkpoints stay as they were for them.
             del data["earlier_attempts"]

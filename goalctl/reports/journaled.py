@@ -67,7 +67,7 @@ class JournaledCases(Sequence[CaseData]):
             if self._book.planned[index] == 1:
                 data = _line_at(journal, offsets[0])
             if data is None or not _as_written(data):
-                data = self._case(journal, index, offsets).to_json()
+                data = self._case(journal, index, offsets).to_json(copy=False)
             yield self._redact(data)
 
     def having(self, key: str) -> Iterator[CaseData]:
@@ -83,9 +83,13 @@ class JournaledCases(Sequence[CaseData]):
                     continue
                 data = json.loads(line)
                 if not _as_written(data):
-                    data = self._case(journal, index, offsets).to_json()
+                    data = self._case(journal, index, offsets).to_json(copy=False)
             else:
-                data = self._case(journal, index, offsets).to_json()
+                lines = [_raw_line_at(journal, offset) for offset in offsets]
+                if not any(marker in line for line in lines):
+                    continue  # a case's record shows what one of its trials has
+                trials = [CaseRecord.from_json(_decoded(journal, line)) for line in lines]
+                data = self._book.case_record(index, trials).to_json(copy=False)
             if data.get(key):
                 yield self._redact(data)
 
@@ -118,7 +122,7 @@ class JournaledCases(Sequence[CaseData]):
             raise IndexError("case index out of range")
         index, offsets = next(islice(self._book.cases(), position, None))
         with self._path.open("rb") as journal:
-            data: CaseData = self._redact(self._case(journal, index, offsets).to_json())
+            data: CaseData = self._redact(self._case(journal, index, offsets).to_json(copy=False))
         return data
 
     def __eq__(self, other: object) -> bool:
@@ -149,10 +153,18 @@ def _as_written(data: CaseData) -> bool:
 
 
 def _line_at(journal: IO[bytes], offset: int) -> CaseData:
+    return _decoded(journal, _raw_line_at(journal, offset))
+
+
+def _raw_line_at(journal: IO[bytes], offset: int) -> bytes:
     journal.seek(offset)
-    data = json.loads(journal.readline())
+    return journal.readline()
+
+
+def _decoded(journal: IO[bytes], line: bytes) -> CaseData:
+    data = json.loads(line)
     if not isinstance(data, dict):  # the journal was checked as it was written and read
-        raise ValueError(f"{journal.name}: no case record at byte {offset}")
+        raise ValueError(f"{journal.name}: a line that is no case record")
     return data
 
 

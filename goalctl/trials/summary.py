@@ -61,7 +61,8 @@ def case_record(
     stopped_early: bool,
 ) -> CaseRecord:
     """The record of a case of several trials, from its trials' records (in trial order)."""
-    trials = [record.to_json() | {"trial": record.trial} for record in records]
+    # The trials' records are read back from the journal for this summary alone: shared.
+    trials = [record.to_json(copy=False) | {"trial": record.trial} for record in records]
     first = records[0]
     shown = next((r for r in records if r.status != "passed"), records[-1])
     tally = tally_of(planned, trials)
