@@ -12,8 +12,11 @@ workspace, which is removed when a case ends.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import json
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from goalctl.errors import GoalctlError, UsageError
@@ -24,6 +27,7 @@ from goalctl.reports.data import CaseRecord
 from goalctl.runner import Observer, RunOutcome, ScenarioRun, SilentObserver
 from goalctl.scenario.model import Scenario
 from goalctl.state import TERMINAL, RunState, RunStore, new_run_id
+from goalctl.trials import MAX_TRIALS
 
 WORKSPACE_METRICS = ("file_exists", "file_matches", "command_succeeds")
 
@@ -65,7 +69,30 @@ def rescore_run(
     return asyncio.run(rescore.run())
 
 
-def stored_records(store: RunStore, state: RunState) -> list[CaseRecord]:
+class StoredRecords:
+    """The trial records of a finished run in (case, trial) order, read from its checkpoint
+    journal one at a time whenever they are walked: only where each line is stays in memory."""
+
+    def __init__(self, path: Path, entries: Iterable[tuple[int, dict[str, Any]]]) -> None:
+        self._path = path
+        keys, offsets = array("q"), array("q")
+        for offset, line in entries:
+            keys.append(int(line["case"]) * (MAX_TRIALS + 1) + int(line.get("trial", 1)))
+            offsets.append(offset)
+        order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: a resumed case's
+        self._offsets = array("q", (offsets[i] for i in order))  # lines keep their order
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def __iter__(self) -> Iterator[CaseRecord]:
+        with self._path.open("rb") as journal:
+            for offset in self._offsets:
+                journal.seek(offset)
+                yield CaseRecord.from_json(json.loads(journal.readline()))
+
+
+def stored_records(store: RunStore, state: RunState) -> StoredRecords:
     """The finished cases of a finished run, from its checkpoint journal."""
     run_id = state.run_id
     if state.status not in TERMINAL:
@@ -78,18 +105,16 @@ def stored_records(store: RunStore, state: RunState) -> list[CaseRecord]:
             )
         )
     # One line per trial of each case (one per case without trials).
-    records = [CaseRecord.from_json(line) for line in store.read_checkpoint(run_id)]
+    records = StoredRecords(store.checkpoint_path(run_id), store.checkpoint_entries(run_id))
     if not records:
         raise UsageError(
             f"run {run_id} stored no case outputs (no case finished): nothing to rescore"
         )
-    return sorted(records, key=lambda r: (r.index, r.trial))
+    return records
 
 
-def current_scenario(state: RunState, records: Sequence[CaseRecord]) -> Scenario:
+def current_scenario(state: RunState, records: Iterable[CaseRecord]) -> Scenario:
     """The run's scenario as it is now, with the cases the run ran, checked compatible."""
-    from pathlib import Path
-
     from goalctl.scenario.loader import load_scenario
     from goalctl.scenario.selection import select_cases
 
@@ -101,8 +126,9 @@ def current_scenario(state: RunState, records: Sequence[CaseRecord]) -> Scenario
     selected = select_cases(scenario, patterns) if patterns else scenario
     if selected is None:
         raise UsageError(f"run {state.run_id}: no case of {path} matches its --case any more")
-    names = {selected.case_name(i): case for i, case in enumerate(selected.cases)}
-    stored = {record.name: record for record in records}
+    names = {selected.case_name(i): i for i in range(len(selected.cases))}
+    # A case's input as the run stored it (its last line): one record in memory at a time.
+    stored = {record.name: record.input for record in records}
     problems = []
     gone = [name for name in stored if name not in names]
     if gone:
@@ -113,7 +139,9 @@ def current_scenario(state: RunState, records: Sequence[CaseRecord]) -> Scenario
             "cases with no stored output (added since the run, or not run by it): "
             + ", ".join(map(repr, new))
         )
-    changed = [n for n, r in stored.items() if n in names and r.input != names[n].input]
+    changed = [
+        n for n, given in stored.items() if n in names and given != selected.cases[names[n]].input
+    ]
     if changed:
         problems.append("cases whose input changed since the run: " + ", ".join(map(repr, changed)))
     watching = [c.id for c in selected.goal.success_criteria if c.metric.value in WORKSPACE_METRICS]
@@ -153,12 +181,12 @@ class Rescore(ScenarioRun):
         run_id: str,
         options: RunOptions,
         source: RunState,
-        stored: Sequence[CaseRecord],
+        stored: Iterable[CaseRecord],
         summary: str | None,
     ) -> None:
         super().__init__(plan, store, asyncio.Semaphore(1), observer, clock, run_id, options)
         self.source = source
-        self.stored = list(stored)
+        self.stored = stored
         self.summary = summary
         self.indexes = {self.scenario.case_name(i): i for i in range(len(self.scenario.cases))}
 

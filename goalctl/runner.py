@@ -26,6 +26,7 @@ from goalctl.excerpts import plural
 from goalctl.metering import BudgetExceeded, Clock, Meter, SystemClock
 from goalctl.planning import Plan, RunOptions, effective_concurrency, redactor_for
 from goalctl.reports.data import CaseRecord, build_report
+from goalctl.reports.journaled import JournaledCases
 from goalctl.scenario.model import Scenario
 from goalctl.state import RunState, RunStatus, RunStore, new_run_id
 from goalctl.trials import planned_trials
@@ -112,7 +113,9 @@ class ScenarioRun:
         planned = planned_trials(self.scenario.cases, self.scenario.spec.trials, options.trials)
         early_stop = options.early_stop and self.scenario.spec.early_stop
         self.book = TrialBook(self.scenario, planned, early_stop)
-        """Every trial's record, by case; a case of one trial is one record."""
+        """Where each trial's record is in the checkpoint, and what the next trials need."""
+        self.workers = max(1, effective_concurrency(options, [self.scenario]))
+        """How many units of work run at once at most (all scenarios share one semaphore)."""
         self.budget_stop: ConstraintCheck | None = None
         self.error: str | None = None
         self.stopped = False
@@ -198,7 +201,7 @@ class ScenarioRun:
             await self.execute(agent)
             if self.budget_stop is None and self.error is None:
                 self.set_phase("report")
-                summary = await agent.report([r.to_json() for r in self._ordered()])
+                summary = await agent.report(self._cases())
         except BudgetExceeded as exc:
             self.budget_stop = exc.check
         except ProviderError as exc:
@@ -216,9 +219,9 @@ class ScenarioRun:
 
     def restore(self, state: RunState) -> None:
         """Take back the cases a previous process finished (resume), and its totals."""
-        for line in self.store.read_checkpoint(self.run_id):
+        for offset, line in self.store.checkpoint_entries(self.run_id):
             record = CaseRecord.from_json(line)
-            self.book.add(record)
+            self.book.add(record, offset)
             for name in ("cost_usd", "input_tokens", "output_tokens", "llm_calls", "attempts"):
                 value = getattr(self.meter.totals, name) + record.metrics.get(name, 0)
                 setattr(self.meter.totals, name, value)
@@ -227,11 +230,11 @@ class ScenarioRun:
         self.meter.simulated = previous_totals.get("cost_basis") == "simulated"
         previous = float(state.totals.get("elapsed_s", 0.0)) if state.totals else 0.0
         self.meter.started -= previous
-        if self.book.records:
+        if self.book.started():
             done, total = self.book.done(), len(self.scenario.cases)
             trials = ""
             if self.book.with_trials:
-                trials = f" ({plural(len(self.book.trial_records()), 'trial')} kept)"
+                trials = f" ({plural(self.book.trials_run(), 'trial')} kept)"
             self.log(f"resumed: {done} of {total} cases already finished{trials}")
 
     def _agent(self) -> PhasedAgent:
@@ -283,9 +286,13 @@ class ScenarioRun:
                 self.log(f"closing provider {provider.name} failed: {exc}", "warning")
 
     async def execute(self, agent: PhasedAgent) -> None:
+        """Run the trials left: a pool of workers, as many as may run at once, each taking
+        the next unit of work when it is done with one (a task per case would cost kilobytes
+        per case before any ran)."""
+        count = sum(1 for _ in self.book.work())
+        units = self.book.work()
         tasks = [
-            asyncio.create_task(self._trials(agent, index, trials))
-            for index, trials in self.book.work()
+            asyncio.create_task(self._worker(agent, units)) for _ in range(min(self.workers, count))
         ]
         halted: EveryCaseFails | None = None
         try:
@@ -304,7 +311,7 @@ class ScenarioRun:
             await asyncio.gather(*tasks, return_exceptions=True)
         if halted is not None:
             record = halted.record
-            if record.trial not in self.book.records.get(record.index, {}):
+            if not self.book.has(record.index, record.trial):
                 # Kept quietly: the run's error below is the one message about it.
                 self.journal(record, announce=False)
             total = len(self.scenario.cases)
@@ -314,12 +321,14 @@ class ScenarioRun:
             )
             self.log(self.error, "error")
 
-    async def _trials(self, agent: PhasedAgent, index: int, trials: list[int]) -> None:
-        for trial in trials:
-            if self.book.finished(index):
-                return  # settled: no remaining trial could change its verdict
-            record = await self.cases.run(agent, index, trial)
-            self.journal(record)
+    async def _worker(self, agent: PhasedAgent, units: Iterator[tuple[int, list[int]]]) -> None:
+        # Workers share one generator: each takes the next unit when it has finished one.
+        for index, trials in units:
+            for trial in trials:
+                if self.book.finished(index):
+                    break  # settled: no remaining trial could change its verdict
+                record = await self.cases.run(agent, index, trial)
+                self.journal(record)
 
     def journal(self, record: CaseRecord, *, announce: bool = True) -> None:
         """A finished trial counts once it is in the checkpoint journal; a case is announced
@@ -328,10 +337,12 @@ class ScenarioRun:
         The record is redacted before it is kept, so the checkpoint, the report built from
         it (fresh or resumed) and the observer all see the same values.
         """
+        data = record.to_json()
         if self.redactor:
-            record = CaseRecord.from_json(self.redactor.data(record.to_json()))
-        case_done = self.book.add(record)
-        self.store.append_checkpoint(self.run_id, record.to_json())
+            data = self.redactor.data(data)
+            record = CaseRecord.from_json(data)
+        offset = self.store.append_checkpoint(self.run_id, data)
+        case_done = self.book.add(record, offset)
         # state.json is fsynced twice per write; progress is throttled, while the checkpoint
         # journal is what resume trusts.
         self._schedule_flush()
@@ -342,31 +353,52 @@ class ScenarioRun:
         name = record.name if planned == 1 else f"{record.name} trial {record.trial}/{planned}"
         self.log(f"case {name}: {case_word(record.status)}{reason}", level, case=record.name)
         if case_done and planned > 1:
-            record = self.book.case_record(record.index)
+            record = self._cases().read(record.index)
             level = "error" if record.status == "error" else "info"
             self.log(case_summary_line(record), level, case=record.name)
         if announce and case_done:
             self.observer.case_finished(self.run_id, record)
 
-    def _ordered(self) -> list[CaseRecord]:
-        return self.book.case_records()
+    def _cases(self, redact: Callable[[Any], Any] | None = None) -> JournaledCases:
+        """The finished cases, read back from the checkpoint in case order when walked."""
+        path = self.store.checkpoint_path(self.run_id)
+        if redact is None:
+            return JournaledCases(path, self.book)
+        return JournaledCases(path, self.book, redact)
 
     # -- the end ------------------------------------------------------------------------
 
     async def finish(self, summary: str | None) -> RunOutcome:
         totals = self.meter.totals
         totals.elapsed_s = self.meter.elapsed()
-        totals.attempts = sum(r.attempts for r in self.book.trial_records())
         if self.stopped:
+            totals.attempts = sum(r.attempts for r in self._cases().records())
             return await self.finish_stopped()
         run_checks = self._run_checks()
-        records = self._ordered()
+        # One pass over the journal makes the report; its cases are read again (redacted,
+        # as the whole report is) by each writer.
+        cases = self._cases(self.redactor.data)
+        statistics = None
+        if self.book.with_trials:
+            from goalctl.trials.summary import TrialStatistics
+
+            statistics = TrialStatistics([c.id for c in self.scenario.goal.success_criteria])
+        totals.attempts = 0
+
+        def records() -> Iterator[CaseRecord]:
+            for record in cases.records():
+                totals.attempts += record.attempts
+                if statistics is not None:
+                    statistics.add(record)
+                yield record
+
         report = build_report(
             run_id=self.run_id,
             scenario=self.scenario,
             provider=self.plan.provider_name,
             model=self.plan.agent_route.model,
-            records=records,
+            records=records(),
+            cases=cases,
             run_checks=run_checks,
             totals=totals,
             budget_stop=self.budget_stop,
@@ -379,15 +411,14 @@ class ScenarioRun:
             "cost_basis": self.meter.cost_basis,
             "unpriced_models": list(self.meter.unpriced),
         }
-        if self.book.with_trials:
-            from goalctl.trials.summary import add_trial_statistics
-
-            add_trial_statistics(
-                report, records, early_stop=self.book.early_stop, planned=sum(self.book.planned)
+        if statistics is not None:
+            statistics.add_to(
+                report, early_stop=self.book.early_stop, planned=sum(self.book.planned)
             )
         report = self.complete_report(report)
-        # Every report file, JUnit, annotation and state field is made from this one dict.
-        report = self.redactor.data(report)
+        # Every report file, JUnit, annotation and state field is made from this one dict;
+        # its cases are redacted as they are read.
+        report = {k: v if k == "cases" else self.redactor.data(v) for k, v in report.items()}
         status = RunStatus.FAILED if report["verdict"] == "error" else RunStatus.COMPLETED
         paths = self.write_reports(report)
 
@@ -496,14 +527,13 @@ def write_reports(
     """``report.md`` and ``report.json`` in the run's folder; in ``--report-dir`` as
     ``<goal-id>-<version>.md/.json`` and in ``--html`` as ``<goal-id>-<version>.html``
     (``-<model>`` added when models are compared)."""
-    import json
+    from goalctl.reports.journaled import report_chunks
+    from goalctl.reports.markdown import markdown_chunks
 
-    from goalctl.reports.markdown import render_markdown
-
-    markdown = render_markdown(report)
-    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     run_id = str(report["run_id"])
-    paths = store.write_reports(run_id, {"report.md": markdown, "report.json": text})
+    paths = store.write_reports(
+        run_id, {"report.md": markdown_chunks(report), "report.json": report_chunks(report)}
+    )
     goal = plan.scenario.goal
     stem = f"{goal.id}-{goal.version}"
     if plan.compared:
@@ -512,9 +542,10 @@ def write_reports(
         stem += f"-{model_slug(plan.agent_route.model)}"
     if (report_dir := options.report_dir) is not None:
         report_dir.mkdir(parents=True, exist_ok=True)
-        for suffix, content in ((".md", markdown), (".json", text)):
+        for suffix, chunks in ((".md", markdown_chunks), (".json", report_chunks)):
             path = report_dir / f"{stem}{suffix}"
-            path.write_text(content, encoding="utf-8")
+            with path.open("w", encoding="utf-8") as file:
+                file.writelines(chunks(report))
             paths.append(path)
     if options.html_dir is not None:
         from goalctl.reports.html import render_html

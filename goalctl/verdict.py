@@ -7,7 +7,7 @@ violated (DESIGN §3, §6).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -70,64 +70,100 @@ class ConstraintResult:
         return bool(self.violations)
 
 
-def aggregate_criteria(
-    scenario: Scenario, case_checks: Sequence[tuple[str, Sequence[Check]]]
-) -> list[CriterionResult]:
-    results = []
-    for criterion in scenario.goal.success_criteria:
-        result = CriterionResult(
-            criterion.id,
-            criterion.description,
-            criterion.metric.value,
-            criterion.weight,
-            criterion.success_threshold(),
-        )
-        for case_name, checks in case_checks:
-            for item in checks:
-                if item.criterion != criterion.id:
-                    continue
+class CriteriaTally:
+    """Each criterion's results over cases given one at a time, in case order: a run's cases
+    are read back from its journal, never all in memory at once."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.results = [
+            CriterionResult(
+                criterion.id,
+                criterion.description,
+                criterion.metric.value,
+                criterion.weight,
+                criterion.success_threshold(),
+            )
+            for criterion in scenario.goal.success_criteria
+        ]
+        self._by_id: dict[str, list[CriterionResult]] = {}
+        for result in self.results:
+            self._by_id.setdefault(result.id, []).append(result)
+        self._first: dict[int, str] = {}
+        """Per criterion, the evidence of its first check: shown when none failed."""
+
+    def add(self, case_name: str, checks: Sequence[Check]) -> None:
+        for item in checks:
+            for result in self._by_id.get(item.criterion, ()):
                 result.evaluated += 1
                 result.passed += item.passed
                 result.errors += item.error is not None
                 if not item.passed and len(result.evidence) < 5:
                     detail = f"{item.evidence}: {item.error}" if item.error else item.evidence
                     result.evidence.append(f"{case_name}: {detail}")
-        if not result.evidence and result.evaluated:
-            first = next(
-                (
-                    f"{name}: {c.evidence}"
-                    for name, checks in case_checks
-                    for c in checks
-                    if c.criterion == criterion.id
-                ),
-                "",
+                self._first.setdefault(id(result), f"{case_name}: {item.evidence}")
+
+    def finish(self) -> list[CriterionResult]:
+        for result in self.results:
+            if not result.evidence and result.evaluated:
+                result.evidence.append(self._first.get(id(result), ""))
+        return self.results
+
+
+def aggregate_criteria(
+    scenario: Scenario, case_checks: Iterable[tuple[str, Sequence[Check]]]
+) -> list[CriterionResult]:
+    tally = CriteriaTally(scenario)
+    for case_name, checks in case_checks:
+        tally.add(case_name, checks)
+    return tally.finish()
+
+
+KEPT_VIOLATIONS = 5
+"""The violations of a constraint a report keeps (the first, in case order)."""
+
+
+class ConstraintTally:
+    """Each constraint's violations over cases given one at a time, in case order, then the
+    run's; the first :data:`KEPT_VIOLATIONS` are kept."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.results = [
+            ConstraintResult(
+                constraint.id,
+                constraint.description,
+                constraint.constraint_type.value,
+                constraint.category.value,
+                checked=constraint.check is not None,
             )
-            result.evidence.append(first)
-        results.append(result)
-    return results
+            for constraint in scenario.goal.constraints
+        ]
+        self._by_id: dict[str, list[ConstraintResult]] = {}
+        for result in self.results:
+            self._by_id.setdefault(result.id, []).append(result)
+
+    def add(self, where: str, checks: Sequence[ConstraintCheck]) -> None:
+        for item in checks:
+            if item.satisfied:
+                continue
+            for result in self._by_id.get(item.constraint, ()):
+                if len(result.violations) < KEPT_VIOLATIONS:
+                    detail = f"{item.evidence}: {item.error}" if item.error else item.evidence
+                    result.violations.append(f"{where}: {detail}")
+
+    def finish(self, run_checks: Sequence[ConstraintCheck]) -> list[ConstraintResult]:
+        self.add("run", run_checks)
+        return self.results
 
 
 def aggregate_constraints(
     scenario: Scenario,
-    case_checks: Sequence[tuple[str, Sequence[ConstraintCheck]]],
+    case_checks: Iterable[tuple[str, Sequence[ConstraintCheck]]],
     run_checks: Sequence[ConstraintCheck],
 ) -> list[ConstraintResult]:
-    results = []
-    for constraint in scenario.goal.constraints:
-        result = ConstraintResult(
-            constraint.id,
-            constraint.description,
-            constraint.constraint_type.value,
-            constraint.category.value,
-            checked=constraint.check is not None,
-        )
-        for where, checks in [*case_checks, ("run", run_checks)]:
-            for item in checks:
-                if item.constraint == constraint.id and not item.satisfied:
-                    detail = f"{item.evidence}: {item.error}" if item.error else item.evidence
-                    result.violations.append(f"{where}: {detail}")
-        results.append(result)
-    return results
+    tally = ConstraintTally(scenario)
+    for where, checks in case_checks:
+        tally.add(where, checks)
+    return tally.finish(run_checks)
 
 
 def goal_achieved(

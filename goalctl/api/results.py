@@ -287,6 +287,11 @@ class ScenarioResult:
     def from_outcome(cls, outcome: RunOutcome) -> ScenarioResult:
         report = outcome.report
         verdict = outcome.verdict
+        if verdict is not None and not isinstance(report.get("cases", []), list):
+            # A run reads its cases back from its journal as it needs them; a result in
+            # Python holds them all (each Case has its whole entry), as json.loads would.
+            # (A stopped run's record counts its cases instead.)
+            report = {**report, "cases": list(report["cases"])}
         score = report.get("score") if verdict not in (None, "error") else None
         # A stopped run has no report.json: its record holds totals and counts only.
         finished = report if verdict is not None else {}

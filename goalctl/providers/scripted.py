@@ -29,7 +29,7 @@ import asyncio
 import json
 import math
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +111,10 @@ class Scripted:
         return tuple(numbered)
 
 
+CALLS_KEPT = 1000
+"""How many of its last requests a scripted provider keeps."""
+
+
 class ScriptedProvider:
     name = "scripted"
 
@@ -136,8 +140,9 @@ class ScriptedProvider:
         self._case_index = {name: index for index, name in enumerate(case_order)}
         self._latency_s = latency_ms / 1000
         self._served: defaultdict[tuple[str | None, int], int] = defaultdict(int)
-        self.calls: list[CompletionRequest] = []
-        """Every request received, in arrival order (tests and debugging)."""
+        self.calls: deque[CompletionRequest] = deque(maxlen=CALLS_KEPT)
+        """The last requests received, in arrival order (tests and debugging); a run of
+        100,000 cases keeps memory for the few it needs, not for every prompt it sent."""
 
     async def complete(self, request: CompletionRequest) -> CompletionResponse:
         self.calls.append(request)

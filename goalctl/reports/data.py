@@ -6,8 +6,8 @@ rendered from it, so saved runs can be re-reported without re-running anything.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from goalctl.caps import cap_output, cap_text
@@ -20,8 +20,8 @@ from goalctl.evaluation import (
 from goalctl.goal import SUCCESS_THRESHOLD
 from goalctl.scenario.model import Case, Scenario
 from goalctl.verdict import (
-    aggregate_constraints,
-    aggregate_criteria,
+    ConstraintTally,
+    CriteriaTally,
     goal_achieved,
     verdict_of,
     weighted_score,
@@ -125,8 +125,11 @@ class CaseRecord:
             flaky=case.flaky,
         )
 
-    def to_json(self) -> dict[str, Any]:
-        data = {"case": self.index, **{k: v for k, v in asdict(self).items() if k != "index"}}
+    def to_json(self, *, copy: bool = True) -> dict[str, Any]:
+        """The record as JSON data; ``copy=False`` shares its lists and dicts with the record
+        (for a record made to be written once and dropped: no deep copy)."""
+        values = asdict(self) if copy else {f.name: getattr(self, f.name) for f in fields(self)}
+        data = {"case": self.index, **{k: v for k, v in values.items() if k != "index"}}
         if not self.earlier_attempts:
             # Most cases take one attempt; reports and checkpoints stay as they were for them.
             del data["earlier_attempts"]
@@ -162,13 +165,42 @@ def _metrics(metrics: Metrics) -> dict[str, Any]:
     return data
 
 
+class CaseTally:
+    """What a report says of its cases, from their records given one at a time in case
+    order: the criteria, the constraints, the counts and the first error that gates."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.criteria = CriteriaTally(scenario)
+        self.constraints = ConstraintTally(scenario)
+        self.run = self.passed = self.failed = self.errored = 0
+        self.first_error: str | None = None
+        """The first errored case that counts (a flaky case is reported, never counted)."""
+
+    def add(self, record: CaseRecord) -> None:
+        self.run += 1
+        self.passed += record.status == "passed"
+        self.failed += record.status == "failed"
+        self.errored += record.status == "error"
+        # A flaky case is reported, never counted: not in the criteria, the constraints or
+        # the run's error.
+        if record.flaky:
+            return
+        if record.status == "error":
+            if self.first_error is None:
+                self.first_error = f"case {record.name!r}: {record.error}"
+        else:
+            self.criteria.add(record.name, record.check_objects())
+        self.constraints.add(record.name, record.constraint_objects())
+
+
 def build_report(
     *,
     run_id: str,
     scenario: Scenario,
     provider: str,
     model: str,
-    records: Sequence[CaseRecord],
+    records: Iterable[CaseRecord],
+    cases: Sequence[Mapping[str, Any]],
     run_checks: Sequence[ConstraintCheck],
     totals: Metrics,
     budget_stop: ConstraintCheck | None,
@@ -177,23 +209,19 @@ def build_report(
     started_at: str | None,
     finished_at: str,
 ) -> dict[str, Any]:
-    """The versioned report of a run."""
+    """The versioned report of a run, from its case records in case order (read once, as
+    they come) and ``cases``, what ``report["cases"]`` holds: the same records as JSON (a
+    list, or a sequence that reads them back from the run's journal). ``totals`` is read
+    after the records."""
     goal = scenario.goal
-    # A flaky case is reported, never counted: not in the criteria, the constraints or the
-    # run's error.
-    gating = [r for r in records if not r.flaky]
-    case_errors = [r for r in records if r.status == "error"]
-    gating_errors = [r for r in gating if r.status == "error"]
-    if error is None and gating_errors:
-        first = gating_errors[0]
-        error = f"case {first.name!r}: {first.error}"
-    criteria = aggregate_criteria(
-        scenario, [(r.name, r.check_objects()) for r in gating if r.status != "error"]
-    )
-    constraints = aggregate_constraints(
-        scenario, [(r.name, r.constraint_objects()) for r in gating], list(run_checks)
-    )
-    not_run = len(scenario.cases) - len(records)
+    tally = CaseTally(scenario)
+    for record in records:
+        tally.add(record)
+    if error is None:
+        error = tally.first_error
+    criteria = tally.criteria.finish()
+    constraints = tally.constraints.finish(run_checks)
+    not_run = len(scenario.cases) - tally.run
     if error is not None:
         verdict = "error"
     elif budget_stop is None and not_run == 0 and goal_achieved(criteria, constraints):
@@ -228,10 +256,10 @@ def build_report(
         "totals": {
             **_metrics(totals),
             "cases": len(scenario.cases),
-            "cases_run": len(records),
-            "cases_passed": sum(r.status == "passed" for r in records),
-            "cases_failed": sum(r.status == "failed" for r in records),
-            "cases_errored": len(case_errors),
+            "cases_run": tally.run,
+            "cases_passed": tally.passed,
+            "cases_failed": tally.failed,
+            "cases_errored": tally.errored,
         },
         "criteria": [
             {
@@ -263,7 +291,7 @@ def build_report(
             for index, c in enumerate(constraints)
         ],
         "agent_summary": agent_summary,
-        "cases": [record.to_json() for record in records],
+        "cases": cases,
     }
     report["reasons"] = [reason.to_json() for reason in verdict_of(report).reasons]
     return report

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import resources
+from itertools import islice
 from typing import Any
 
 import jinja2
@@ -65,10 +66,12 @@ def render_with(name: str, context: dict[str, Any], **holes: Iterable[str]) -> M
     return Markup(text)
 
 
-def chunked(name: str, key: str, rows: Sequence[Any], **context: Any) -> Iterator[str]:
-    """``rows`` rendered by ``name`` (which loops over ``key``), :data:`CHUNK` at a time."""
-    for start in range(0, len(rows), CHUNK):
-        yield render_fragment(name, **{key: rows[start : start + CHUNK]}, **context)
+def chunked(name: str, key: str, rows: Iterable[Any], **context: Any) -> Iterator[str]:
+    """``rows`` rendered by ``name`` (which loops over ``key``), :data:`CHUNK` at a time, as
+    they are read."""
+    pending = iter(rows)
+    while chunk := list(islice(pending, CHUNK)):
+        yield render_fragment(name, **{key: chunk}, **context)
 
 
 def render_page(title: str, body: Iterable[str], *, head: Markup | None = None) -> str:

@@ -19,7 +19,7 @@ import copy
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -205,7 +205,7 @@ def _add_criterion(
             f"needs {percent(criterion['threshold'])}"
         )
         _element(case, "failure", evidence, message=message, type="criterion")
-        _steps_out(case, [c for c in cases_with_steps(report["cases"]) if _unmet(c, criterion)])
+        _steps_out(case, (c for c in cases_with_steps(report["cases"]) if _unmet(c, criterion)))
     elif reason is not None:
         _element(
             case,
@@ -262,7 +262,7 @@ def _add_constraint(
         first = constraint["violations"][0] if constraint["violations"] else "violated"
         message = f"{constraint['id']}: hard constraint violated: {first}"
         _element(case, "failure", violations, message=message, type="constraint")
-        failed = [c for c in cases_with_steps(report["cases"]) if _violated(c, constraint)]
+        failed = (c for c in cases_with_steps(report["cases"]) if _violated(c, constraint))
         _steps_out(case, failed)
     elif reason is not None:
         _element(
@@ -273,7 +273,7 @@ def _add_constraint(
         )
 
 
-def _steps_out(testcase: ET.Element, failed_cases: Sequence[Mapping[str, Any]]) -> None:
+def _steps_out(testcase: ET.Element, failed_cases: Iterable[Mapping[str, Any]]) -> None:
     """``<system-out>``: the steps of each case that failed the testcase, to show how; at
     most :data:`MAX_STEPS_OUT_CHARS` of them (CI pages show all of it, for every testcase)."""
     lines: list[str] = []
@@ -290,10 +290,10 @@ def _steps_out(testcase: ET.Element, failed_cases: Sequence[Mapping[str, Any]]) 
         _element(testcase, "system-out", "\n".join(lines))
 
 
-def _errored_cases(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The cases that errored the run and called tools first: their steps show how far
-    they got."""
-    return [c for c in cases_with_steps(report["cases"]) if c.get("status") == "error"]
+def _errored_cases(report: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The cases that errored the run and called tools first, as they are read: their
+    steps show how far they got."""
+    return (c for c in cases_with_steps(report["cases"]) if c.get("status") == "error")
 
 
 def _unmet(case: Mapping[str, Any], criterion: Mapping[str, Any]) -> bool:

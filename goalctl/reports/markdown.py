@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from goalctl.config.prices import cost_column, cost_text
 from goalctl.excerpts import plural, shorten
-from goalctl.reports.steps import StepText, cases_with_steps, hidden_steps, step_texts
+from goalctl.reports.steps import (
+    StepText,
+    cases_having,
+    cases_with_steps,
+    hidden_steps,
+    step_texts,
+)
 from goalctl.reports.trials import case_status, trials_line, trials_section
 from goalctl.verdict import FAILURE, WARNING, verdict_of
 
@@ -37,8 +44,29 @@ def percent(value: float) -> str:
     return f"{value * 100:.1f}%".replace(".0%", "%")
 
 
-def render_markdown(report: dict[str, Any]) -> str:
+def render_markdown(report: Mapping[str, Any]) -> str:
     """The human report of a run, from its JSON report."""
+    return "".join(markdown_chunks(report))
+
+
+CHUNK_LINES = 512
+"""Lines per piece of :func:`markdown_chunks`."""
+
+
+def markdown_chunks(report: Mapping[str, Any]) -> Iterator[str]:
+    """:func:`render_markdown` in pieces of whole lines: a report of many cases is written
+    while its cases are read, never whole in memory."""
+    batch: list[str] = []
+    for line in _markdown_lines(report):
+        batch.append(line)
+        if len(batch) >= CHUNK_LINES:
+            yield "\n".join(batch) + "\n"
+            batch.clear()
+    if batch:
+        yield "\n".join(batch) + "\n"
+
+
+def _markdown_lines(report: Mapping[str, Any]) -> Iterator[str]:
     goal = report["goal"]
     totals = report["totals"]
     verdict = verdict_of(report)
@@ -122,7 +150,9 @@ def render_markdown(report: dict[str, Any]) -> str:
                 mark, result = "✅", "held"
             constraint = f"`{c['id']}` {_cell(c['description'])}"
             lines.append(_row(mark, constraint, c["type"], c["category"], _cell(result)))
-    lines += trials_section(report)
+    yield from lines
+    yield from trials_section(report)
+    lines = []
     if report.get("models"):
         from goalctl.models.comparison import comparison_markdown
 
@@ -134,76 +164,88 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"| case | status | attempts | calls | {cost_column(totals)} | time | notes |",
     ]
     lines.append("|---|---|---|---|---|---|---|")
+    yield from lines
     for case in report["cases"]:
         metrics = case["metrics"]
         failed = [c["criterion"] for c in case["checks"] if not c["passed"]]
         failed += [c["constraint"] for c in case["constraints"] if not c["satisfied"]]
         note = case["error"] or (("unmet: " + ", ".join(failed)) if failed else "")
         cost, elapsed = f"${metrics['cost_usd']:.6f}", f"{metrics['elapsed_s']:.2f}s"
-        lines.append(
-            _row(
-                _cell(case["name"]),
-                case_status(case),
-                case["attempts"],
-                metrics["llm_calls"],
-                cost,
-                elapsed,
-                _cell(note),
-            )
+        yield _row(
+            _cell(case["name"]),
+            case_status(case),
+            case["attempts"],
+            metrics["llm_calls"],
+            cost,
+            elapsed,
+            _cell(note),
         )
-    lines += _earlier_attempts(report["cases"])
-    lines += _conversations(report["cases"])
-    lines += _trajectories(report["cases"])
+    yield from _earlier_attempts(report["cases"])
+    yield from _conversations(report["cases"])
+    yield from _trajectories(report["cases"])
     if report["agent_summary"]:
-        lines += ["", "## Agent summary", "", report["agent_summary"]]
-    return "\n".join(lines) + "\n"
+        yield from ["", "## Agent summary", "", report["agent_summary"]]
 
 
-def _earlier_attempts(cases: list[dict[str, Any]]) -> list[str]:
+def _section(heading: Sequence[str], rows: Iterator[str]) -> Iterator[str]:
+    """``heading`` and ``rows``, or nothing when there are no rows (looked for lazily)."""
+    first = next(rows, None)
+    if first is None:
+        return
+    yield from heading
+    yield first
+    yield from rows
+
+
+def _earlier_attempts(cases: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     """The unmet checks of attempts that were retried; the Cases table shows the last."""
-    rows = []
-    for case in cases:
-        for tried in case.get("earlier_attempts", ()):
-            unmet = [
-                f"`{c['criterion']}`: {c['evidence']}" + (f": {c['error']}" if c["error"] else "")
-                for c in tried["checks"]
-                if not c["passed"]
-            ]
-            rows.append(_row(_cell(case["name"]), tried["attempt"], _cell("; ".join(unmet))))
-    if not rows:
-        return []
-    return ["", "## Earlier attempts", "", "| case | attempt | unmet |", "|---|---|---|", *rows]
+    rows = (
+        _row(_cell(case["name"]), tried["attempt"], _cell(_unmet(tried)))
+        for case in cases_having(cases, "earlier_attempts")
+        for tried in case["earlier_attempts"]
+    )
+    heading = ["", "## Earlier attempts", "", "| case | attempt | unmet |", "|---|---|---|"]
+    return _section(heading, rows)
 
 
-def _conversations(cases: list[dict[str, Any]]) -> list[str]:
+def _unmet(tried: Mapping[str, Any]) -> str:
+    return "; ".join(
+        f"`{c['criterion']}`: {c['evidence']}" + (f": {c['error']}" if c["error"] else "")
+        for c in tried["checks"]
+        if not c["passed"]
+    )
+
+
+def _conversations(cases: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     """Each answer of the multi-turn cases, turn by turn; the Cases table shows the last."""
-    rows = [
+    rows = (
         _row(_cell(case["name"]), turn, _cell(shorten(answer, STEP_WIDTH * 2)))
-        for case in cases
-        for turn, answer in enumerate(case.get("answers", ()), start=1)
-    ]
-    if not rows:
-        return []
-    return ["", "## Conversations", "", "| case | turn | answer |", "|---|---|---|", *rows]
+        for case in cases_having(cases, "answers")
+        for turn, answer in enumerate(case["answers"], start=1)
+    )
+    heading = ["", "## Conversations", "", "| case | turn | answer |", "|---|---|---|"]
+    return _section(heading, rows)
 
 
-def _trajectories(cases: list[dict[str, Any]]) -> list[str]:
+def _trajectories(cases: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     """A step table per case that called tools: what it called, with what, and what came back."""
-    lines = []
-    for case in cases_with_steps(cases):
-        lines += [
-            "",
-            f"### {_cell(case['name'])} ({case['status']})",
-            "",
-            "| step | tool | arguments | result or error | elapsed |",
-            "|---|---|---|---|---|",
-        ]
-        for step in step_texts(case["trajectory"], STEP_WIDTH):
-            cells = (_literal(step.tool), _literal(step.args), _outcome(step))
-            lines.append(_row(step.step, *cells, step.elapsed or "—"))
-        if hidden_steps(case["trajectory"]):
-            lines += ["", f"{hidden_steps(case['trajectory'])} more steps are in report.json."]
-    return ["", "## Trajectories", *lines] if lines else []
+    lines = (line for case in cases_with_steps(cases) for line in _steps_table(case))
+    return _section(["", "## Trajectories"], lines)
+
+
+def _steps_table(case: Mapping[str, Any]) -> Iterator[str]:
+    yield from [
+        "",
+        f"### {_cell(case['name'])} ({case['status']})",
+        "",
+        "| step | tool | arguments | result or error | elapsed |",
+        "|---|---|---|---|---|",
+    ]
+    for step in step_texts(case["trajectory"], STEP_WIDTH):
+        cells = (_literal(step.tool), _literal(step.args), _outcome(step))
+        yield _row(step.step, *cells, step.elapsed or "—")
+    if hidden_steps(case["trajectory"]):
+        yield from ["", f"{hidden_steps(case['trajectory'])} more steps are in report.json."]
 
 
 def _outcome(step: StepText) -> str:

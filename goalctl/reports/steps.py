@@ -9,7 +9,7 @@ long trajectory are shown (report.json keeps them all).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,10 +106,22 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
 
 
-def cases_with_steps(cases: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The cases that called tools (report.json leaves ``trajectory`` out of the others)."""
-    return [
+def cases_with_steps(cases: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """The cases that called tools (report.json leaves ``trajectory`` out of the others), as
+    they are read."""
+    return (
         case
-        for case in cases
+        for case in cases_having(cases, "trajectory")
         if isinstance(case.get("trajectory"), list | tuple) and case["trajectory"]
-    ]
+    )
+
+
+def cases_having(cases: Iterable[Mapping[str, Any]], key: str) -> Iterator[Mapping[str, Any]]:
+    """The cases whose ``key`` is there and not empty. Cases read back from a run's journal
+    (:class:`goalctl.reports.journaled.JournaledCases`) find them without reading the others
+    whole."""
+    having = getattr(cases, "having", None)
+    if having is not None:
+        found: Iterator[Mapping[str, Any]] = having(key)
+        return found
+    return (case for case in cases if case.get(key))

@@ -4,7 +4,7 @@ Wilson intervals, pass@k and pass^k, per criterion and per case, and what early 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from goalctl.excerpts import plural
@@ -41,10 +41,11 @@ def case_status(case: Mapping[str, Any]) -> str:
     return f"{case['status']} (flaky)" if case.get("flaky") else str(case["status"])
 
 
-def trials_section(report: Mapping[str, Any], heading: str = "##") -> list[str]:
-    """The trials tables; empty for a run without trials."""
+def trials_section(report: Mapping[str, Any], heading: str = "##") -> Iterator[str]:
+    """The lines of the trials tables, the cases' read as they come; none for a run without
+    trials."""
     if not report.get("trials"):
-        return []
+        return
     lines = [
         "",
         f"{heading} Trials",
@@ -70,7 +71,8 @@ def trials_section(report: Mapping[str, Any], heading: str = "##") -> list[str]:
                 f"{stats['pass_hat_k']:.2f}",
             )
         )
-    lines += [
+    yield from lines
+    yield from [
         "",
         "| case | verdict | trials passed | pass rate | 95% interval | pass@k | pass^k | notes |",
         "|---|---|---|---|---|---|---|---|",
@@ -97,5 +99,4 @@ def trials_section(report: Mapping[str, Any], heading: str = "##") -> list[str]:
             notes.append(f"stopped early: verdict settled, {plural(saved, 'trial')} saved")
         elif stats["run"] < stats["planned"]:
             notes.append(f"{stats['run']} of {stats['planned']} trials ran")
-        lines.append(_row(case["name"], case_status(case), *cells, "; ".join(notes)))
-    return lines
+        yield _row(case["name"], case_status(case), *cells, "; ".join(notes))

@@ -9,7 +9,7 @@ template escapes every one of them (they are scenario text and model output).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from goalctl.config.prices import cost_column, cost_text
@@ -81,7 +81,7 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
         "constraints": [_constraint(c) for c in report["constraints"]],
         "has_trials": bool(report.get("trials")),
         "cost_column": cost_column(totals),
-        "cases": [case_view(case) for case in report["cases"]],
+        "cases": CaseViews(report["cases"]),
         "agent_summary": report.get("agent_summary") or "",
         "baseline": _baseline(report.get("comparison")),
         "models": _models(report.get("models"), str(report["model"])),
@@ -173,6 +173,17 @@ def _models(comparison: Mapping[str, Any] | None, model: str) -> dict[str, Any] 
         "rows": rows,
         "differs": differs_text(comparison),
     }
+
+
+class CaseViews:
+    """What the template shows of each case, made as the cases are read (as often as they
+    are walked): a report's cases may be read back from its journal one at a time."""
+
+    def __init__(self, cases: Iterable[Mapping[str, Any]]) -> None:
+        self._cases = cases
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (case_view(case) for case in self._cases)
 
 
 def _verdict_label(verdict: str) -> str:

@@ -23,7 +23,7 @@ import fcntl
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ from goalctl.keys import SECRET_ENV_VARS as SECRET_ENV_VARS  # goalctl.state re-
 from goalctl.keys import hide_secrets
 
 _APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+WRITE_BATCH = 256 * 1024
+"""Characters of chunked text gathered before one write (and one pass hiding secrets)."""
 
 
 def dumps_line(record: dict[str, Any]) -> str:
@@ -43,18 +45,31 @@ def dumps_document(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
 
 
-def write_atomic(path: Path, text: str, *, sync_directory: bool = True) -> None:
+def write_atomic(path: Path, text: str | Iterable[str], *, sync_directory: bool = True) -> None:
     """Replace ``path`` with ``text`` so that no reader and no crash ever sees a torn file.
 
+    ``text`` may come in chunks (a report of many cases, never whole in memory), written a
+    batch of whole chunks at a time; secrets are hidden batch by batch, so a chunk should end
+    where a JSON value or a line does.
     ``sync_directory=False`` leaves the directory's fsync to the caller, who writes several
     files of one directory and syncs it once after the last.
     """
-    data = hide_secrets(text).encode("utf-8")
+    chunks = [text] if isinstance(text, str) else text
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     try:
         try:
-            _write_all(fd, data)
+            pending: list[str] = []
+            size = 0
+            for chunk in chunks:
+                pending.append(chunk)
+                size += len(chunk)
+                if size >= WRITE_BATCH:
+                    _write_all(fd, hide_secrets("".join(pending)).encode("utf-8"))
+                    pending.clear()
+                    size = 0
+            if pending:
+                _write_all(fd, hide_secrets("".join(pending)).encode("utf-8"))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -67,12 +82,15 @@ def write_atomic(path: Path, text: str, *, sync_directory: bool = True) -> None:
         fsync_directory(path.parent)
 
 
-def append_line(path: str, line: str) -> None:
-    """Append ``line`` (which ends with a newline) as a whole, with one ``write`` call."""
+def append_line(path: str, line: str) -> int:
+    """Append ``line`` (which ends with a newline) as a whole, with one ``write`` call; the
+    offset it starts at is returned (where a reader finds it again)."""
     data = hide_secrets(line).encode("utf-8")
     fd = os.open(path, _APPEND_FLAGS, 0o666)
     try:
         _write_all(fd, data)
+        # O_APPEND moved the offset to the end before the write: the line ends here.
+        return os.lseek(fd, 0, os.SEEK_CUR) - len(data)
     finally:
         os.close(fd)
 

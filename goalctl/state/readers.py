@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -163,6 +163,35 @@ def parse_checkpoint(data: bytes, run_id: str) -> tuple[list[Record], int]:
         records.append(record)
         valid_end = position
     return records, valid_end
+
+
+def checkpoint_entries(run_dir: Path, run_id: str) -> Iterator[tuple[int, Record]]:
+    """:func:`parse_checkpoint` of the run's journal one line at a time, with each record's
+    byte offset: a big run's journal is never read whole."""
+    path = run_dir / CHECKPOINT_FILE
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return
+    if not regular:  # never opened: a FIFO would block
+        read_journal(run_dir, run_id, CHECKPOINT_FILE)  # says what is wrong with it
+        raise DamagedRun(run_id, f"{CHECKPOINT_FILE} is not a regular file")
+    with path.open("rb") as file:
+        position = 0
+        for number, line in enumerate(file, start=1):
+            start, position = position, position + len(line)
+            if not line.endswith(b"\n"):
+                return  # torn: its case runs again
+            if not line.strip():
+                continue
+            record, problem = _parse_line(line, _checkpoint_problem)
+            if problem is not None:
+                rest = file.read()
+                whole = rest.endswith(b"\n") or not rest
+                if whole and not any(part.strip() for part in rest.split(b"\n")):
+                    return  # the invalid last line of a killed writer
+                raise DamagedRun(run_id, f"{CHECKPOINT_FILE} line {number}: {problem}")
+            yield start, record
 
 
 def _parse_journal(

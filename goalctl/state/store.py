@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -44,6 +44,7 @@ from goalctl.state.readers import (
     STATE_FILE,
     TRANSCRIPT_FILE,
     DamagedRun,
+    checkpoint_entries,
     parse_checkpoint,
     parse_events,
     parse_transcript,
@@ -325,12 +326,28 @@ class RunStore:
         data = self._read_journal(run_id, TRANSCRIPT_FILE, 0)
         return parse_transcript(data[: data.rfind(b"\n") + 1], run_id)
 
-    def append_checkpoint(self, run_id: str, record: dict[str, Any]) -> None:
-        """Journal one finished case; ``record`` needs an int ``case`` and a str ``name``."""
+    def append_checkpoint(self, run_id: str, record: dict[str, Any]) -> int:
+        """Journal one finished case; ``record`` needs an int ``case`` and a str ``name``.
+
+        Returns the byte offset of its line, where :meth:`checkpoint_path` has it.
+        """
         case, name = record.get("case"), record.get("name")
         if type(case) is not int or case < 0 or not isinstance(name, str):
             raise ValueError("a checkpoint record needs 'case' (an int >= 0) and 'name' (a str)")
-        self._append(run_id, CHECKPOINT_FILE, {"case": case, "name": name, **record})
+        return self._append(run_id, CHECKPOINT_FILE, {"case": case, "name": name, **record})
+
+    def checkpoint_path(self, run_id: str) -> Path:
+        """The run's checkpoint journal (reports read finished cases back from it)."""
+        return self.run_dir(run_id) / CHECKPOINT_FILE
+
+    def checkpoint_entries(self, run_id: str) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Each finished case with the byte offset of its line, read one line at a time
+        (the journal of a big run is never whole in memory); the same lines as
+        :meth:`read_checkpoint`, with the same checks."""
+        run_dir = self.run_dir(run_id)
+        if not run_dir.is_dir():
+            raise UsageError(_no_run_message(run_id))
+        return checkpoint_entries(run_dir, run_id)
 
     def read_checkpoint(self, run_id: str) -> list[dict[str, Any]]:
         """The finished cases, in the order they finished (a resumed case may appear twice).
@@ -348,8 +365,9 @@ class RunStore:
         """Write a report file into the run's directory atomically and return its path."""
         return self.write_reports(run_id, {name: text})[0]
 
-    def write_reports(self, run_id: str, files: dict[str, str]) -> list[Path]:
-        """Write report files (name: text) atomically, under one lock and one directory sync."""
+    def write_reports(self, run_id: str, files: dict[str, str | Iterable[str]]) -> list[Path]:
+        """Write report files (name: text, or its chunks) atomically, under one lock and one
+        directory sync."""
         for name in files:
             if name in _RESERVED or not _PLAIN_FILE_NAME.fullmatch(name):
                 raise UsageError(
@@ -486,9 +504,9 @@ class RunStore:
             path = self._journal_paths[key] = str(self.run_dir(run_id) / name)
         return path
 
-    def _append(self, run_id: str, name: str, record: dict[str, Any]) -> None:
+    def _append(self, run_id: str, name: str, record: dict[str, Any]) -> int:
         try:
-            append_line(self._journal(run_id, name), dumps_line(record))
+            return append_line(self._journal(run_id, name), dumps_line(record))
         except FileNotFoundError:
             raise UsageError(_no_run_message(run_id)) from None
 

@@ -4,7 +4,7 @@ early stopping once that verdict can no longer change, and the statistics every 
 This package is light to import (the CLI and the scenario model need :data:`MAX_TRIALS`):
 :func:`planned_trials` says how many trials each case runs; the runner imports
 :class:`goalctl.trials.book.TrialBook` (what it asks while trials run) and
-:func:`goalctl.trials.summary.add_trial_statistics` (what reports show) itself.
+:class:`goalctl.trials.summary.TrialStatistics` (what reports show) itself.
 """
 
 from goalctl.trials.counts import MAX_TRIALS, planned_trials

@@ -12,7 +12,8 @@ own record.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from goalctl.reports.data import CaseRecord
@@ -60,7 +61,8 @@ def case_record(
     stopped_early: bool,
 ) -> CaseRecord:
     """The record of a case of several trials, from its trials' records (in trial order)."""
-    trials = [record.to_json() | {"trial": record.trial} for record in records]
+    # The trials' records are read back from the journal for this summary alone: shared.
+    trials = [record.to_json(copy=False) | {"trial": record.trial} for record in records]
     first = records[0]
     shown = next((r for r in records if r.status != "passed"), records[-1])
     tally = tally_of(planned, trials)
@@ -188,44 +190,72 @@ def _summed(metrics: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def add_trial_statistics(
-    report: dict[str, Any], records: Sequence[CaseRecord], *, early_stop: bool, planned: int
-) -> None:
-    """Per criterion, pooled over the trials of the cases that count (not flaky, not errored):
-    pass rate, 95% Wilson interval, pass@k and pass^k averaged over those cases, with k the
-    fewest trials any of them ran; and the run's trials (planned, run, saved by early stopping)."""
-    counted = [r for r in records if not r.flaky and r.status != "error"]
-    for criterion in report["criteria"]:
-        per_case = [_criterion_counts(r, criterion["id"]) for r in counted]
-        per_case = [(c, n) for c, n in per_case if n]
-        passed = sum(c for c, _ in per_case)
-        trials = sum(n for _, n in per_case)
-        k = min((n for _, n in per_case), default=0)
-        stats: dict[str, Any] = {
-            "passed": passed,
-            "trials": trials,
-            "pass_rate": round(passed / trials, 6) if trials else 0.0,
-            "interval": interval_json(passed, trials),
-            "k": k,
-            "pass_at_k": _mean([pass_at_k(c, n, k) for c, n in per_case]) if k else 0.0,
-            "pass_hat_k": _mean([pass_hat_k(c, n, k) for c, n in per_case]) if k else 0.0,
+class TrialStatistics:
+    """The trial statistics of a report, from its case records given one at a time."""
+
+    def __init__(self, criteria: Sequence[str]) -> None:
+        self._counts = {criterion: (array("l"), array("l")) for criterion in criteria}
+        """Per criterion, each counted case's passing trials and trials (when it has any):
+        pass@k needs k, the fewest trials of any case, before any case's share."""
+        self.run = self.saved = self.flaky = 0
+        self.stopped_early: list[str] = []
+
+    def add(self, record: CaseRecord) -> None:
+        if not record.flaky and record.status != "error":
+            for criterion, (passes, trials) in self._counts.items():
+                passed, ran = _criterion_counts(record, criterion)
+                if ran:
+                    passes.append(passed)
+                    trials.append(ran)
+        self.run += _trials_run(record)
+        if record.trials is not None and record.trials["stopped_early"]:
+            self.saved += record.trials["planned"] - record.trials["run"]
+            self.stopped_early.append(record.name)
+        self.flaky += record.flaky
+
+    def add_to(self, report: dict[str, Any], *, early_stop: bool, planned: int) -> None:
+        """Per criterion, pooled over the trials of the cases that count (not flaky, not
+        errored): pass rate, 95% Wilson interval, pass@k and pass^k averaged over those cases,
+        with k the fewest trials any of them ran; and the run's trials (planned, run, saved by
+        early stopping)."""
+        for criterion in report["criteria"]:
+            passes, runs = self._counts[criterion["id"]]
+            passed, trials = sum(passes), sum(runs)
+            k = min(runs, default=0)
+            cases = len(runs)
+            stats: dict[str, Any] = {
+                "passed": passed,
+                "trials": trials,
+                "pass_rate": round(passed / trials, 6) if trials else 0.0,
+                "interval": interval_json(passed, trials),
+                "k": k,
+                "pass_at_k": _mean(
+                    (pass_at_k(c, n, k) for c, n in zip(passes, runs, strict=True)), cases
+                ),
+                "pass_hat_k": _mean(
+                    (pass_hat_k(c, n, k) for c, n in zip(passes, runs, strict=True)), cases
+                ),
+            }
+            criterion["trials"] = stats
+        report["trials"] = {
+            "planned": planned,
+            "run": self.run,
+            "saved": self.saved,
+            "early_stop": early_stop,
+            "stopped_early": self.stopped_early,
         }
-        criterion["trials"] = stats
-    run = sum(_trials_run(r) for r in records)
-    saved = sum(
-        r.trials["planned"] - r.trials["run"]
-        for r in records
-        if r.trials is not None and r.trials["stopped_early"]
-    )
-    report["trials"] = {
-        "planned": planned,
-        "run": run,
-        "saved": saved,
-        "early_stop": early_stop,
-        "stopped_early": [r.name for r in records if r.trials and r.trials["stopped_early"]],
-    }
-    report["totals"]["trials_run"] = run
-    report["totals"]["cases_flaky"] = sum(r.flaky for r in records)
+        report["totals"]["trials_run"] = self.run
+        report["totals"]["cases_flaky"] = self.flaky
+
+
+def add_trial_statistics(
+    report: dict[str, Any], records: Iterable[CaseRecord], *, early_stop: bool, planned: int
+) -> None:
+    """:class:`TrialStatistics` of ``records`` added to ``report``."""
+    statistics = TrialStatistics([str(c["id"]) for c in report["criteria"]])
+    for record in records:
+        statistics.add(record)
+    statistics.add_to(report, early_stop=early_stop, planned=planned)
 
 
 def _criterion_counts(record: CaseRecord, criterion: str) -> tuple[int, int]:
@@ -240,5 +270,6 @@ def _trials_run(record: CaseRecord) -> int:
     return 1 if record.trials is None else int(record.trials["run"])
 
 
-def _mean(values: Sequence[float]) -> float:
-    return round(sum(values) / len(values), 6) if values else 0.0
+def _mean(values: Iterable[float], count: int) -> float:
+    """The mean of ``count`` values, summed in their order (reports stay byte for byte)."""
+    return round(sum(values) / count, 6) if count else 0.0
