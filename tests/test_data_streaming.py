@@ -161,7 +161,9 @@ def test_bad_utf8_is_reported_at_its_line_and_column(tmp_path: Path) -> None:
 
 def test_loading_keeps_a_few_bytes_per_case(tmp_path: Path) -> None:
     """The loaded scenario holds each case as its compact row, and loading peaks at what one
-    row's objects take, not every row's: 20,000 cases cost little more than 2,000."""
+    row's objects take, not every row's: 8,000 cases cost little more than 1,000. (Few
+    enough that validation's renders stay far inside their time limit under tracemalloc on a
+    loaded machine.)"""
 
     def load(count: int) -> tuple[int, int]:
         folder = tmp_path / str(count)
@@ -181,10 +183,10 @@ def test_loading_keeps_a_few_bytes_per_case(tmp_path: Path) -> None:
         return held, peak
 
     load(100)  # imports and caches out of the way
-    small_held, small_peak = load(2_000)
-    big_held, big_peak = load(20_000)
-    per_case_held = (big_held - small_held) / 18_000
-    per_case_peak = (big_peak - small_peak) / 18_000
+    small_held, small_peak = load(1_000)
+    big_held, big_peak = load(8_000)
+    per_case_held = (big_held - small_held) / 7_000
+    per_case_peak = (big_peak - small_peak) / 7_000
     assert per_case_held < 400, per_case_held  # the row's JSON (~60 bytes) and its slot
     assert per_case_peak < 600, per_case_peak
 
@@ -207,3 +209,25 @@ def test_a_file_that_lies_about_its_size_is_still_bounded(tmp_path: Path) -> Non
     assert read_bytes(Path("/proc/self/status"), "data", limit=10**6)[:5] == text[:5]
     with pytest.raises(reading.ReadError, match="too large"):
         read_bytes(Path("/proc/self/status"), "data", limit=10)
+
+
+def test_validation_render_budget_grows_with_the_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four renders' worth of limits up to 10,000 cases, one more per 2,500 after (here
+    scaled down): a 100,000-case data file is never refused for its size."""
+    from goalctl.scenario import checks
+
+    budgets: list[int] = []
+    shared = checks.render_limits
+
+    def recording(renders: int = 1, **kwargs: object) -> object:
+        budgets.append(renders)
+        return shared(renders, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checks, "render_limits", recording)
+    monkeypatch.setattr(checks, "CASES_PER_RENDER", 2)
+    rows = "".join(json.dumps({"input": {"n": n}}) + "\n" for n in range(11))
+    load_scenario(project(tmp_path, "{file: data.jsonl}", "data.jsonl", rows))
+    load_scenario(project(tmp_path, "[{input: {n: 1}}, {input: {n: 2}}]"))
+    assert budgets == [6, checks.VALIDATION_RENDERS]

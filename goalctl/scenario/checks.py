@@ -317,6 +317,12 @@ its time (0.9 s on a fast machine): four renders leave room for slower machines 
 goals, while a hostile file costs at most four renders (operations, building, 8 s), not one per
 case."""
 
+CASES_PER_RENDER: Final = 2_500
+"""Past :data:`VALIDATION_RENDERS` renders for 10,000 cases, one more render's worth of
+limits per this many cases: a data file may hold 100,000 cases (ten times what a scenario
+file can), and its budget grows with them, so a large file's validation is bounded by its
+size, never refused on a slow or loaded machine for being large."""
+
 _SPENT_REMEDY = "make each case's templates do less, or split the cases into several files"
 
 
@@ -333,7 +339,8 @@ def _templates(
     label = "the templates of this file"
     if len(cases) > 1:
         label = f"the templates of this file's {len(cases):,} cases"
-    with render_limits(VALIDATION_RENDERS, label=label):
+    renders = max(VALIDATION_RENDERS, -(-len(cases) // CASES_PER_RENDER))
+    with render_limits(renders, label=label):
         goal = spec.goal()
         goal_context = goal.to_prompt_context()
         failed: set[str] = set()
