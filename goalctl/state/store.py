@@ -35,6 +35,7 @@ from goalctl.state.ids import (
     is_run_id_prefix,
     validate_run_id,
 )
+from goalctl.state.index import Entry, RunIndex, entry_of
 from goalctl.state.model import TERMINAL, RunState, RunStatus, StateFormatError, utc_now
 from goalctl.state.process import is_alive, process_start_time
 from goalctl.state.readers import (
@@ -91,6 +92,7 @@ class RunStore:
         self.runs_dir = self.root / "runs"
         self._now = now
         self._journal_paths: dict[tuple[str, str], str] = {}
+        self.index = RunIndex(self.root)
 
     def run_dir(self, run_id: str) -> Path:
         """The directory of ``run_id`` (validated, not checked for existence)."""
@@ -131,6 +133,10 @@ class RunStore:
         try:
             with exclusive_lock(building / LOCK_FILE):
                 write_atomic(building / STATE_FILE, text)
+                # Taken before the run is visible: once renamed, another process may replace
+                # the state, and an index record pairing this status with the newer file's
+                # signature would be believed.
+                written = os.stat(building / STATE_FILE)
             try:
                 os.rename(building, run_dir)  # fails when a run of that id appeared meanwhile
             except OSError:
@@ -139,6 +145,7 @@ class RunStore:
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
+        self.index.append([entry_of(state, written)])
         with contextlib.suppress(OSError):  # a hint: latest() rebuilds it when it is off
             self._note_latest(state.run_id, state.created_at)
         return run_dir
@@ -177,11 +184,11 @@ class RunStore:
     def _note_latest(self, run_id: str, created_at: str, *, rebuild: bool = False) -> None:
         """Name ``run_id`` in the index unless it names a run created later (a hint, not
         state: replaced atomically, not fsynced; a crash at worst leaves it to be rebuilt)."""
-        key = (_time_key(created_at), run_id)
+        key = (time_key(created_at), run_id)
         with exclusive_lock(self.root / LATEST_LOCK):
             try:
                 current = json.loads((self.root / LATEST_FILE).read_bytes())
-                if not rebuild and key < (_time_key(current["created_at"]), current["run_id"]):
+                if not rebuild and key < (time_key(current["created_at"]), current["run_id"]):
                     return
             except (OSError, ValueError, TypeError, KeyError):
                 pass  # none yet, or damaged: replaced
@@ -196,6 +203,21 @@ class RunStore:
         """The run's state; a ``running`` run whose process is gone reads ``interrupted``."""
         return _live_view(self._read(run_id))
 
+    def load_indexed(self, run_id: str) -> tuple[RunState, Entry | None]:
+        """The run's state as :meth:`load` reads it, and the index record of what was read
+        (None if the file could not be ``stat``-ed).
+
+        The file is ``stat``-ed before it is read: if it is replaced in between, the record
+        carries the older signature and is not believed, never the other way round.
+        """
+        try:
+            written: os.stat_result | None = os.stat(self.run_dir(run_id) / STATE_FILE)
+        except OSError:
+            written = None  # reading it says what is wrong
+        state = self._read(run_id)
+        entry = entry_of(state, written) if written is not None else None
+        return _live_view(state), entry
+
     def update(self, run_id: str, change: Callable[[RunState], None]) -> RunState:
         """Apply ``change`` to the current state under the lock and write the result.
 
@@ -203,11 +225,13 @@ class RunStore:
         died also persists ``interrupted``. If ``change`` raises, nothing is written.
         """
         with self._locked(run_id) as run_dir:
-            state = _live_view(self._read(run_id))
+            state = self._read(run_id)
+            before = state.status
+            _live_view(state)
             change(state)
             if state.run_id != run_id:
                 raise ValueError(f"a change must not rename run {run_id!r}")
-            write_atomic(run_dir / STATE_FILE, _state_text(state))
+            self._write_state(run_dir, state, before)
         return state
 
     def save(self, state: RunState) -> None:
@@ -217,10 +241,13 @@ class RunStore:
         a stop request already on disk is kept, and copied into ``state`` for the owner.
         """
         with self._locked(state.run_id) as run_dir:
+            before = None
             with contextlib.suppress(UsageError):
-                if self._read(state.run_id).stop_requested:
+                on_disk = self._read(state.run_id)
+                before = on_disk.status
+                if on_disk.stop_requested:
                     state.stop_requested = True
-            write_atomic(run_dir / STATE_FILE, _state_text(state))
+            self._write_state(run_dir, state, before)
 
     def claim(self, run_id: str, *, pid: int | None = None) -> RunState:
         """Make process ``pid`` (default: this one) the owner of the run and mark it running.
@@ -233,7 +260,9 @@ class RunStore:
         pid = os.getpid() if pid is None else pid
         start_time = process_start_time(pid)
         with self._locked(run_id) as run_dir:
-            state = _live_view(self._read(run_id))
+            state = self._read(run_id)
+            before = state.status
+            _live_view(state)
             if state.status in TERMINAL:
                 raise UsageError(
                     f"run {run_id!r} has already {state.status}; start a new one with `goalctl run`"
@@ -253,7 +282,7 @@ class RunStore:
             state.pid_start_time = start_time
             state.started_at = state.started_at or self._now()
             state.finished_at = None
-            write_atomic(run_dir / STATE_FILE, _state_text(state))
+            self._write_state(run_dir, state, before)
         return state
 
     def repair_journals(self, run_id: str) -> None:
@@ -271,7 +300,7 @@ class RunStore:
             state = self._read(run_id)
             before = state.status
             if _live_view(state).status is not before:
-                write_atomic(run_dir / STATE_FILE, _state_text(state))
+                self._write_state(run_dir, state, before)
         return state
 
     # -- journals -------------------------------------------------------------------------
@@ -419,7 +448,7 @@ class RunStore:
         dated: builtins.list[tuple[datetime, str]] = []
         for run_id in run_ids:
             with contextlib.suppress(DamagedRun, UsageError):
-                dated.append((_time_key(self.load(run_id).created_at), run_id))
+                dated.append((time_key(self.load(run_id).created_at), run_id))
         return max(dated)[1] if dated else run_ids[-1]
 
     def scan(self) -> RunScan:
@@ -443,7 +472,7 @@ class RunStore:
                 problems.append(StoreProblem(path, str(exc), entry.name))
             except UsageError as exc:
                 problems.append(StoreProblem(path, str(exc)))
-        runs.sort(key=lambda state: (_time_key(state.created_at), state.run_id))
+        runs.sort(key=lambda state: (time_key(state.created_at), state.run_id))
         return RunScan(runs, problems)
 
     def list(self) -> builtins.list[RunState]:
@@ -451,6 +480,15 @@ class RunStore:
         return self.scan().runs
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _write_state(self, run_dir: Path, state: RunState, before: RunStatus | None) -> None:
+        """Replace state.json (the caller holds the run's lock); a new status is recorded in
+        the index, with the signature of the file that holds it."""
+        path = run_dir / STATE_FILE
+        write_atomic(path, _state_text(state))
+        if state.status is not before:
+            with contextlib.suppress(OSError):
+                self.index.append([entry_of(state, os.stat(path))])
 
     @contextlib.contextmanager
     def _locked(self, run_id: str) -> Iterator[Path]:
@@ -564,7 +602,7 @@ def _repair_journals(run_dir: Path) -> None:
             os.truncate(path, keep)
 
 
-def _time_key(text: str) -> datetime:
+def time_key(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
