@@ -392,6 +392,7 @@ LIST_LIMIT = 20
     "-n",
     type=click.IntRange(1),
     default=None,
+    metavar="N",
     help=f"Show the newest N runs that match. [default: {LIST_LIMIT}]",
 )
 @click.option("--all", "show_all", is_flag=True, help="Show every run that matches.")
