@@ -67,6 +67,24 @@ def write_atomic(path: Path, text: str, *, sync_directory: bool = True) -> None:
         fsync_directory(path.parent)
 
 
+def write_new(path: Path, text: str) -> None:
+    """Create ``path`` holding ``text``, fsynced, in a directory no reader can see yet (a run
+    being created under a hidden name): there, a temp file and a rename would protect no one.
+    The caller syncs the directory."""
+    data = hide_secrets(text).encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def touch(path: Path) -> None:
+    """Create ``path`` empty if it does not exist (a lock file)."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666))
+
+
 def append_line(path: str, line: str) -> None:
     """Append ``line`` (which ends with a newline) as a whole, with one ``write`` call."""
     data = hide_secrets(line).encode("utf-8")

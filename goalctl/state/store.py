@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from goalctl.errors import UsageError
+from goalctl.keys import hide_secrets
 from goalctl.state.files import (
     append_line,
     dumps_document,
@@ -26,7 +27,9 @@ from goalctl.state.files import (
     exclusive_lock,
     fsync_directory,
     remove_temp_files,
+    touch,
     write_atomic,
+    write_new,
 )
 from goalctl.state.ids import (
     goal_of_run_id,
@@ -35,7 +38,7 @@ from goalctl.state.ids import (
     is_run_id_prefix,
     validate_run_id,
 )
-from goalctl.state.index import Entry, RunIndex, entry_of
+from goalctl.state.index import Entry, RunIndex, Signature, entry_of, signature
 from goalctl.state.model import TERMINAL, RunState, RunStatus, StateFormatError, utc_now
 from goalctl.state.process import is_alive, process_start_time
 from goalctl.state.readers import (
@@ -93,6 +96,9 @@ class RunStore:
         self._now = now
         self._journal_paths: dict[tuple[str, str], str] = {}
         self.index = RunIndex(self.root)
+        self._written: dict[str, tuple[Signature, str]] = {}
+        """The state.json this store last wrote for each run this process owns: read from
+        here, not from disk, while the file is still that one (its signature says so)."""
 
     def run_dir(self, run_id: str) -> Path:
         """The directory of ``run_id`` (validated, not checked for existence)."""
@@ -119,7 +125,7 @@ class RunStore:
         if state.status is RunStatus.PENDING and state.pid is None:
             state.pid = os.getpid()
             state.pid_start_time = process_start_time(state.pid)
-        text = _state_text(state)
+        text = hide_secrets(_state_text(state))
         building = self.runs_dir / f".{state.run_id}.{secrets.token_hex(4)}.new"
         try:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
@@ -131,12 +137,13 @@ class RunStore:
         except OSError as exc:
             raise UsageError(f"cannot create {run_dir}: {exc.strerror}") from None
         try:
-            with exclusive_lock(building / LOCK_FILE):
-                write_atomic(building / STATE_FILE, text)
-                # Taken before the run is visible: once renamed, another process may replace
-                # the state, and an index record pairing this status with the newer file's
-                # signature would be believed.
-                written = os.stat(building / STATE_FILE)
+            touch(building / LOCK_FILE)
+            write_new(building / STATE_FILE, text)
+            fsync_directory(building)
+            # Taken before the run is visible: once renamed, another process may replace
+            # the state, and an index record pairing this status with the newer file's
+            # signature would be believed (so would this store's copy of it).
+            written = os.stat(building / STATE_FILE)
             try:
                 os.rename(building, run_dir)  # fails when a run of that id appeared meanwhile
             except OSError:
@@ -146,6 +153,7 @@ class RunStore:
             shutil.rmtree(building, ignore_errors=True)
             raise
         self.index.append([entry_of(state, written)])
+        self._remember(state, written, text)
         with contextlib.suppress(OSError):  # a hint: latest() rebuilds it when it is off
             self._note_latest(state.run_id, state.created_at)
         return run_dir
@@ -225,7 +233,7 @@ class RunStore:
         died also persists ``interrupted``. If ``change`` raises, nothing is written.
         """
         with self._locked(run_id) as run_dir:
-            state = self._read(run_id)
+            state = self._current(run_dir, run_id)
             before = state.status
             _live_view(state)
             change(state)
@@ -243,7 +251,7 @@ class RunStore:
         with self._locked(state.run_id) as run_dir:
             before = None
             with contextlib.suppress(UsageError):
-                on_disk = self._read(state.run_id)
+                on_disk = self._current(run_dir, state.run_id)
                 before = on_disk.status
                 if on_disk.stop_requested:
                     state.stop_requested = True
@@ -390,7 +398,10 @@ class RunStore:
             for name, text in files.items():
                 paths.append(run_dir / name)
                 write_atomic(run_dir / name, text, sync_directory=False)
-            fsync_directory(run_dir)
+            if run_id not in self._written:
+                fsync_directory(run_dir)
+            # else this process is running the run, and its final state (a new status) syncs
+            # this same directory: the reports are durable before the state says it is over.
         return paths
 
     def remove(self, run_id: str, *, force: bool = False) -> None:
@@ -483,12 +494,49 @@ class RunStore:
 
     def _write_state(self, run_dir: Path, state: RunState, before: RunStatus | None) -> None:
         """Replace state.json (the caller holds the run's lock); a new status is recorded in
-        the index, with the signature of the file that holds it."""
+        the index, with the signature of the file that holds it.
+
+        Every write is atomic and its file fsynced: no crash, not even a power loss, leaves
+        a torn state. A new status is also made durable before this returns (the directory
+        is synced). A write within one status — progress, a stop request — is not: a power
+        loss (never ``kill -9``: the page cache outlives a killed process) may take the run
+        back to its previous whole state of the same status, which costs nothing a resume
+        does not redo. That saves a run of many small scenarios one sync each.
+        """
         path = run_dir / STATE_FILE
-        write_atomic(path, _state_text(state))
-        if state.status is not before:
-            with contextlib.suppress(OSError):
-                self.index.append([entry_of(state, os.stat(path))])
+        text = hide_secrets(_state_text(state))
+        changed = state.status is not before
+        write_atomic(path, text, sync_directory=changed)
+        try:
+            written = os.stat(path)
+        except OSError:
+            self._written.pop(state.run_id, None)
+            return
+        self._remember(state, written, text)
+        if changed:
+            self.index.append([entry_of(state, written)])
+
+    def _remember(self, state: RunState, written: os.stat_result, text: str) -> None:
+        """Keep what was written for a run this process owns (its next update need not read
+        it back); forget it once the run is another's or over."""
+        if state.status in _OWNED and state.pid == os.getpid():
+            self._written[state.run_id] = (signature(written), text)
+        else:
+            self._written.pop(state.run_id, None)
+
+    def _current(self, run_dir: Path, run_id: str) -> RunState:
+        """The run's state on disk (the caller holds its lock): this store's copy while the
+        file is the one it wrote, else read."""
+        remembered = self._written.get(run_id)
+        if remembered is not None:
+            try:
+                same = signature(os.stat(run_dir / STATE_FILE)) == remembered[0]
+            except OSError:
+                same = False
+            if same:
+                return RunState.from_dict(json.loads(remembered[1]))
+            del self._written[run_id]  # replaced by another process (a stop request)
+        return self._read(run_id)
 
     @contextlib.contextmanager
     def _locked(self, run_id: str) -> Iterator[Path]:
@@ -543,6 +591,7 @@ class RunStore:
                     yield entry.name
 
     def _forget(self, run_id: str) -> None:
+        self._written.pop(run_id, None)
         for name in _JOURNALS:
             self._journal_paths.pop((run_id, name), None)
 
