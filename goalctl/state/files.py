@@ -118,6 +118,23 @@ def exclusive_lock(path: Path) -> Iterator[None]:
         os.close(fd)  # closing the last descriptor releases the lock
 
 
+@contextlib.contextmanager
+def shared_lock(path: Path) -> Iterator[None]:
+    """Hold a shared ``flock`` on ``path``: for readers of a file that its writers rewrite in
+    place under :func:`exclusive_lock`. Without a lock file (never written, or a state dir
+    this process may not write), nothing is held."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
 def remove_temp_files(directory: Path) -> None:
     """Delete temp files left by writers that crashed; call only while holding the lock."""
     for entry in os.scandir(directory):

@@ -27,6 +27,7 @@ from goalctl.state.files import (
     exclusive_lock,
     fsync_directory,
     remove_temp_files,
+    shared_lock,
     touch,
     write_atomic,
     write_new,
@@ -183,7 +184,8 @@ class RunStore:
 
     def _read_latest(self) -> str | None:
         try:
-            data = json.loads((self.root / LATEST_FILE).read_bytes())
+            with shared_lock(self.root / LATEST_LOCK):
+                data = json.loads((self.root / LATEST_FILE).read_bytes())
             run_id = data["run_id"]
         except (OSError, ValueError, TypeError, KeyError):
             return None
@@ -191,18 +193,27 @@ class RunStore:
 
     def _note_latest(self, run_id: str, created_at: str, *, rebuild: bool = False) -> None:
         """Name ``run_id`` in the index unless it names a run created later (a hint, not
-        state: replaced atomically, not fsynced; a crash at worst leaves it to be rebuilt)."""
+        state: not fsynced; a crash at worst leaves it to be rebuilt).
+
+        Rewritten in place under the lock, which readers share: a temp file and a rename per
+        run cost a run of many small scenarios more than the rest of their creation. A
+        writer killed mid-write leaves a file that does not parse, which is rebuilt.
+        """
         key = (time_key(created_at), run_id)
         with exclusive_lock(self.root / LATEST_LOCK):
+            fd = os.open(self.root / LATEST_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
             try:
-                current = json.loads((self.root / LATEST_FILE).read_bytes())
-                if not rebuild and key < (time_key(current["created_at"]), current["run_id"]):
-                    return
-            except (OSError, ValueError, TypeError, KeyError):
-                pass  # none yet, or damaged: replaced
-            temp = self.root / f"{LATEST_FILE}.{secrets.token_hex(4)}.tmp"
-            temp.write_text(json.dumps({"run_id": run_id, "created_at": created_at}))
-            os.replace(temp, self.root / LATEST_FILE)
+                try:
+                    current = json.loads(os.read(fd, 4096))
+                    if not rebuild and key < (time_key(current["created_at"]), current["run_id"]):
+                        return
+                except (ValueError, TypeError, KeyError):
+                    pass  # none yet, or damaged: replaced
+                data = json.dumps({"run_id": run_id, "created_at": created_at}).encode()
+                os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
+            finally:
+                os.close(fd)
 
     def exists(self, run_id: str) -> bool:
         return (self.run_dir(run_id) / STATE_FILE).is_file()
