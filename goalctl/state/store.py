@@ -129,10 +129,13 @@ class RunStore:
         text = hide_secrets(_state_text(state))
         building = self.runs_dir / f".{state.run_id}.{secrets.token_hex(4)}.new"
         try:
-            self.runs_dir.mkdir(parents=True, exist_ok=True)
             if run_dir.exists():
                 raise FileExistsError
-            building.mkdir()
+            try:
+                building.mkdir()
+            except FileNotFoundError:  # the first run of this state dir
+                self.runs_dir.mkdir(parents=True, exist_ok=True)
+                building.mkdir()
         except FileExistsError:
             raise UsageError(f"run {state.run_id!r} already exists ({run_dir})") from None
         except OSError as exc:
