@@ -3,8 +3,9 @@
 They are what makes the state dir survive ``kill -9`` at any moment (DESIGN §10):
 
 - :func:`write_atomic` writes a temp file in the same directory, fsyncs it, renames it over
-  the target and fsyncs the directory, so readers see the old file or the new one, never a
-  mix; a crash leaves at most a hidden ``.*.tmp`` file behind.
+  the target and (unless the caller leaves it to a later write) fsyncs the directory, so
+  readers see the old file or the new one, never a mix, and no crash — not even a power
+  loss — leaves a torn file; a crash leaves at most a hidden ``.*.tmp`` file behind.
 - :func:`append_line` writes one whole line with a single ``write`` on an ``O_APPEND``
   descriptor: the kernel appends it atomically with respect to other writers, and a killed
   process leaves at most a torn *last* line, which readers ignore. Lines are not fsynced:
