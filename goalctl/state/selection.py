@@ -45,11 +45,6 @@ class RunSelection(NamedTuple):
     """Runs that match the filters but were left out by the limit (older than those shown)."""
 
 
-class _Candidate(NamedTuple):
-    key: tuple[datetime, str]
-    run_id: str
-
-
 def select_runs(
     store: RunStore,
     *,
@@ -85,7 +80,7 @@ def select_runs(
         return state
 
     wanted = {s for s in statuses if s != DAMAGED}
-    candidates: list[_Candidate] = []
+    candidates: list[tuple[datetime, str]] = []  # (creation time, run id): a scan's order
     for name in names:
         entry = index.entries.get(name)
         if entry is None or (statuses and not _current(store, entry)):
@@ -97,15 +92,15 @@ def select_runs(
             created, status = entry.created_at, entry.status
         if statuses and status not in wanted:
             continue
-        candidates.append(_Candidate((time_key(created), name), name))
+        candidates.append((time_key(created), name))
     candidates.sort()
 
     shown: list[RunState] = []
     left = len(candidates)
     while left and (limit is None or len(shown) < limit):
         left -= 1
-        candidate = candidates[left]
-        state = loaded.get(candidate.run_id) or read(candidate.run_id)
+        name = candidates[left][1]
+        state = loaded.get(name) or read(name)
         if state is not None and (not wanted or state.status.value in wanted):
             shown.append(state)
     shown.sort(key=lambda state: (time_key(state.created_at), state.run_id))
