@@ -1,6 +1,6 @@
 """What a run's state costs per scenario (issue 15): an owner never reads back the state it
-wrote, and syncs a directory only when a new status must be durable — while every write stays
-atomic and fsynced, and another process's stop request is never lost."""
+wrote, and its reports share the directory sync of its final state — while every write stays
+atomic and durable, and another process's stop request is never lost."""
 
 from __future__ import annotations
 
@@ -90,14 +90,17 @@ def test_a_failed_change_leaves_the_remembered_state_untouched(store: RunStore) 
     assert store.update(RUN, lambda s: None).totals == {}
 
 
-def test_only_a_new_status_syncs_the_directory(store: RunStore, syncs: list[str]) -> None:
+def test_reports_of_a_running_run_share_the_sync_of_its_final_state(
+    store: RunStore, syncs: list[str]
+) -> None:
     store.create(make_state(RUN), claimed=True)
     hidden, runs = syncs  # the run's directory while hidden, then runs/ after the rename
     assert (hidden.startswith(f".{RUN}."), runs) == (True, "runs")
     syncs.clear()
 
-    store.update(RUN, lambda s: setattr(s, "phase", "execute"))  # progress: same status
-    assert syncs == []
+    store.update(RUN, lambda s: setattr(s, "phase", "execute"))  # progress: durable too
+    assert syncs == [RUN]
+    syncs.clear()
     store.write_reports(RUN, {"report.md": "# r\n", "report.json": "{}\n"})
     assert syncs == []  # this process runs it: its final state syncs the directory
     store.update(RUN, lambda s: setattr(s, "status", RunStatus.COMPLETED))

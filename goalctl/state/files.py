@@ -3,7 +3,7 @@
 They are what makes the state dir survive ``kill -9`` at any moment (DESIGN §10):
 
 - :func:`write_atomic` writes a temp file in the same directory, fsyncs it, renames it over
-  the target and (unless the caller leaves it to a later write) fsyncs the directory, so
+  the target and fsyncs the directory (or leaves that to the caller's next write in it), so
   readers see the old file or the new one, never a mix, and no crash — not even a power
   loss — leaves a torn file; a crash leaves at most a hidden ``.*.tmp`` file behind.
 - :func:`append_line` writes one whole line with a single ``write`` on an ``O_APPEND``

@@ -3,10 +3,10 @@
 Only the runs shown are read: the runs that exist come from one directory listing, their
 order and goal from the index (a run's id and creation time never change), which at 5,000
 runs costs about 20 ms instead of reading 5,000 states. The runs shown are always read, so
-what ``list`` prints is the state itself, never the index's copy of it. A filter on status needs every
-run's status: the index's is taken where the run's state.json still has the signature
-recorded with it (one ``stat``), and the state is read otherwise, as it is for a run the
-index does not know (an index that is missing, damaged, or older than some runs).
+what ``list`` prints is the state itself, never the index's copy of it. A filter on status
+needs every run's status: the index's is taken where the run's state.json still has the
+signature recorded with it (one ``stat``), and the state is read otherwise, as it is for a
+run the index does not know (an index that is missing, damaged, or older than some runs).
 
 Whatever a listing had to read goes back into the index, so the next one need not; an
 index mostly made of outdated or damaged records is rewritten.

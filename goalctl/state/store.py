@@ -414,8 +414,9 @@ class RunStore:
                 write_atomic(run_dir / name, text, sync_directory=False)
             if run_id not in self._written:
                 fsync_directory(run_dir)
-            # else this process is running the run, and its final state (a new status) syncs
-            # this same directory: the reports are durable before the state says it is over.
+            # else this process is running the run, and its final state write syncs this same
+            # directory: the reports are durable before the state says the run is over (until
+            # then a crash leaves it unfinished, and its reports are written again).
         return paths
 
     def remove(self, run_id: str, *, force: bool = False) -> None:
@@ -507,20 +508,12 @@ class RunStore:
     # -- internals ---------------------------------------------------------------------------
 
     def _write_state(self, run_dir: Path, state: RunState, before: RunStatus | None) -> None:
-        """Replace state.json (the caller holds the run's lock); a new status is recorded in
-        the index, with the signature of the file that holds it.
-
-        Every write is atomic and its file fsynced: no crash, not even a power loss, leaves
-        a torn state. A new status is also made durable before this returns (the directory
-        is synced). A write within one status — progress, a stop request — is not: a power
-        loss (never ``kill -9``: the page cache outlives a killed process) may take the run
-        back to its previous whole state of the same status, which costs nothing a resume
-        does not redo. That saves a run of many small scenarios one sync each.
-        """
+        """Replace state.json (the caller holds the run's lock), durably; a new status is
+        recorded in the index, with the signature of the file that holds it."""
         path = run_dir / STATE_FILE
         text = hide_secrets(_state_text(state))
         changed = state.status is not before
-        write_atomic(path, text, sync_directory=changed)
+        write_atomic(path, text)
         try:
             written = os.stat(path)
         except OSError:
