@@ -347,7 +347,10 @@ def test_two_processes_creating_runs_while_lists_rewrite_the_index_lose_none(
 def test_a_writer_killed_mid_run_leaves_a_list_that_agrees_with_a_scan(store: RunStore) -> None:
     (child,) = writers(store.root, (0, 100_000))
     release([child])
-    time.sleep(0.5)  # some runs created, others half-written
+    deadline = time.monotonic() + 60
+    while len(scanned(store)) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # some runs created, one half-written
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
     assert child.stdout is not None
