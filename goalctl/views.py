@@ -10,11 +10,10 @@ from goalctl.config.prices import cost_text
 from goalctl.errors import UsageError
 from goalctl.excerpts import plural
 from goalctl.state import RunState, RunStatus, RunStore, StoreProblem
+from goalctl.state.selection import DAMAGED
 from goalctl.verdict import verdict_word
 
 ACTIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING})
-DAMAGED = "damaged"
-"""What ``list`` shows as the status of a run whose state cannot be read."""
 POLL_SECONDS = 0.2
 _ANSI = {"achieved": "\x1b[32m", "not_achieved": "\x1b[31m", "error": "\x1b[31m"}
 """The colour of a verdict; ``echo`` strips it in a pipe and under NO_COLOR."""
@@ -80,36 +79,19 @@ def status_lines(state: RunState) -> list[str]:
     return [f"{label:<9} {value}" for label, value in rows]
 
 
-def filter_damaged(
-    problems: Sequence[StoreProblem], statuses: Sequence[str], goals: Sequence[str]
-) -> list[StoreProblem]:
-    """The damaged runs among ``problems`` that the ``list`` filters select."""
-    return [
-        problem
-        for problem in problems
-        if problem.run_id is not None
-        and (not statuses or DAMAGED in statuses)
-        and (not goals or problem.run_id.rsplit("-", 1)[0] in goals)
-    ]
-
-
 def damaged_record(problem: StoreProblem) -> dict[str, Any]:
     """A damaged run as ``list --json`` shows it."""
     return {"run_id": problem.run_id, "status": DAMAGED, "error": problem.message}
 
 
-def filter_runs(
-    runs: Sequence[RunState], statuses: Sequence[str], goals: Sequence[str]
-) -> list[RunState]:
-    known = {s.value for s in RunStatus} | {DAMAGED}
-    unknown = [s for s in statuses if s not in known]
-    if unknown:
-        raise UsageError(f"unknown status {unknown[0]!r} (statuses: {', '.join(sorted(known))})")
-    return [
-        run
-        for run in runs
-        if (not statuses or run.status.value in statuses) and (not goals or run.goal_id in goals)
-    ]
+def hidden_line(older: int) -> str | None:
+    """What ``list`` says (on stderr) when its limit left ``older`` runs out, or None."""
+    if not older:
+        return None
+    return (
+        f"{older:,} older {'run' if older == 1 else 'runs'} not shown "
+        f"(--limit N shows the newest N, --all every run)"
+    )
 
 
 def list_lines(runs: Sequence[RunState], damaged: Sequence[StoreProblem] = ()) -> list[str]:

@@ -2,8 +2,9 @@
 
 A short scenario writes its state twice: created (already running) and finished; phases and
 progress reach state.json by timer (:data:`goalctl.runner.PROGRESS_INTERVAL_S`), so a phase
-that lasts is still visible to ``status``. Durability is unchanged: every write is the same
-atomic, fsynced replacement (tests/test_faults.py kills runs at every moment).
+that lasts is still visible to ``status``. Durability is unchanged: every write is fsynced and
+atomic — the first is made in the run's directory while it is still hidden, the others replace
+the file (tests/test_faults.py kills runs at every moment).
 """
 
 from __future__ import annotations
@@ -34,15 +35,20 @@ responses: ["hi", "hi"]
 def writes_of_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, latency_ms: int) -> list:
     """The states written to state.json during one run, in order."""
     written: list[dict] = []
-    original = files.write_atomic
+    original, original_new = files.write_atomic, files.write_new
 
     def recording(path: Path, text: str, **kwargs: object) -> None:
         if path.name == "state.json":
             written.append(json.loads(text))
         original(path, text, **kwargs)  # type: ignore[arg-type]
 
+    def recording_new(path: Path, text: str) -> None:  # a run's first state, while hidden
+        written.append(json.loads(text))
+        original_new(path, text)
+
     monkeypatch.setattr(files, "write_atomic", recording)
     monkeypatch.setattr("goalctl.state.store.write_atomic", recording)
+    monkeypatch.setattr("goalctl.state.store.write_new", recording_new)
     path = tmp_path / "s.yaml"
     path.write_text(dedent(SCENARIO).replace("LATENCY", str(latency_ms)))
     summary = run_paths([str(path)], RunOptions(), tmp_path / "state")

@@ -350,6 +350,10 @@ def status(run_id: str | None, as_json: bool) -> None:
         echo(line)
 
 
+LIST_LIMIT = 20
+"""Runs ``list`` shows by default: the newest, as ``gh run list`` or ``docker ps -n`` do."""
+
+
 @cli.command(name="list")
 @click.option(
     "--status",
@@ -358,27 +362,55 @@ def status(run_id: str | None, as_json: bool) -> None:
     help="Only runs with this status (repeatable); `damaged` selects unreadable runs.",
 )
 @click.option("--goal", "goals", multiple=True, help="Only runs of this goal id (repeatable).")
+@click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(1),
+    default=None,
+    metavar="N",
+    help=f"Show the newest N runs that match. [default: {LIST_LIMIT}]",
+)
+@click.option("--all", "show_all", is_flag=True, help="Show every run that matches.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_runs(statuses: tuple[str, ...], goals: tuple[str, ...], as_json: bool) -> None:
-    """List runs, oldest first.
+def list_runs(
+    statuses: tuple[str, ...],
+    goals: tuple[str, ...],
+    limit: int | None,
+    show_all: bool,
+    as_json: bool,
+) -> None:
+    """List the newest runs, oldest first (newest last).
 
-    A run whose state is damaged is listed with the status `damaged`, and the reason is
-    printed on stderr (in the `error` field with --json).
+    Older runs that match are counted on stderr; --limit or --all shows them. A run whose
+    state is damaged is listed with the status `damaged`, and the reason is printed on stderr
+    (in the `error` field with --json).
     """
     from goalctl.state import RunStore
-    from goalctl.views import damaged_record, filter_damaged, filter_runs, list_lines
+    from goalctl.state.selection import select_runs
+    from goalctl.views import damaged_record, hidden_line, list_lines
 
+    if show_all and limit is not None:
+        from goalctl.errors import UsageError
+
+        raise UsageError("give --limit N or --all, not both")
     store = RunStore(_settings().state_dir)
-    scan = store.scan()
-    runs = filter_runs(scan.runs, statuses, goals)
-    damaged = filter_damaged(scan.problems, statuses, goals)
+    selection = select_runs(
+        store,
+        statuses=statuses,
+        goals=goals,
+        limit=None if show_all else (limit or LIST_LIMIT),
+    )
+    runs, damaged = selection.runs, selection.damaged
     if as_json:
         echo_json([state.to_dict() for state in runs] + [damaged_record(p) for p in damaged])
-        return
-    for line in list_lines(runs, damaged):
-        echo(line)
-    for problem in damaged:
-        echo_err(problem.message)
+    else:
+        for line in list_lines(runs, damaged):
+            echo(line)
+        for problem in damaged:
+            echo_err(problem.message)
+    hidden = hidden_line(selection.older)
+    if hidden is not None:
+        echo_err(hidden)
 
 
 @cli.command()

@@ -3,8 +3,9 @@
 They are what makes the state dir survive ``kill -9`` at any moment (DESIGN §10):
 
 - :func:`write_atomic` writes a temp file in the same directory, fsyncs it, renames it over
-  the target and fsyncs the directory, so readers see the old file or the new one, never a
-  mix; a crash leaves at most a hidden ``.*.tmp`` file behind.
+  the target and fsyncs the directory (or leaves that to the caller's next write in it), so
+  readers see the old file or the new one, never a mix, and no crash — not even a power
+  loss — leaves a torn file; a crash leaves at most a hidden ``.*.tmp`` file behind.
 - :func:`append_line` writes one whole line with a single ``write`` on an ``O_APPEND``
   descriptor: the kernel appends it atomically with respect to other writers, and a killed
   process leaves at most a torn *last* line, which readers ignore. Lines are not fsynced:
@@ -82,6 +83,24 @@ def write_atomic(path: Path, text: str | Iterable[str], *, sync_directory: bool 
         fsync_directory(path.parent)
 
 
+def write_new(path: Path, text: str) -> None:
+    """Create ``path`` holding ``text``, fsynced, in a directory no reader can see yet (a run
+    being created under a hidden name): there, a temp file and a rename would protect no one.
+    The caller syncs the directory."""
+    data = hide_secrets(text).encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def touch(path: Path) -> None:
+    """Create ``path`` empty if it does not exist (a lock file)."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666))
+
+
 def append_line(path: str, line: str) -> int:
     """Append ``line`` (which ends with a newline) as a whole, with one ``write`` call; the
     offset it starts at is returned (where a reader finds it again)."""
@@ -116,6 +135,23 @@ def exclusive_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the last descriptor releases the lock
+
+
+@contextlib.contextmanager
+def shared_lock(path: Path) -> Iterator[None]:
+    """Hold a shared ``flock`` on ``path``: for readers of a file that its writers rewrite in
+    place under :func:`exclusive_lock`. Without a lock file (never written, or a state dir
+    this process may not write), nothing is held."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
 
 
 def remove_temp_files(directory: Path) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from goalctl.errors import UsageError
+from goalctl.keys import hide_secrets
 from goalctl.state.files import (
     append_line,
     dumps_document,
@@ -26,7 +27,10 @@ from goalctl.state.files import (
     exclusive_lock,
     fsync_directory,
     remove_temp_files,
+    shared_lock,
+    touch,
     write_atomic,
+    write_new,
 )
 from goalctl.state.ids import (
     goal_of_run_id,
@@ -35,6 +39,7 @@ from goalctl.state.ids import (
     is_run_id_prefix,
     validate_run_id,
 )
+from goalctl.state.index import Entry, RunIndex, Signature, entry_of, signature
 from goalctl.state.model import TERMINAL, RunState, RunStatus, StateFormatError, utc_now
 from goalctl.state.process import is_alive, process_start_time
 from goalctl.state.readers import (
@@ -92,6 +97,10 @@ class RunStore:
         self.runs_dir = self.root / "runs"
         self._now = now
         self._journal_paths: dict[tuple[str, str], str] = {}
+        self.index = RunIndex(self.root)
+        self._written: dict[str, tuple[Signature, str]] = {}
+        """The state.json this store last wrote for each run this process owns: read from
+        here, not from disk, while the file is still that one (its signature says so)."""
 
     def run_dir(self, run_id: str) -> Path:
         """The directory of ``run_id`` (validated, not checked for existence)."""
@@ -118,20 +127,28 @@ class RunStore:
         if state.status is RunStatus.PENDING and state.pid is None:
             state.pid = os.getpid()
             state.pid_start_time = process_start_time(state.pid)
-        text = _state_text(state)
+        text = hide_secrets(_state_text(state))
         building = self.runs_dir / f".{state.run_id}.{secrets.token_hex(4)}.new"
         try:
-            self.runs_dir.mkdir(parents=True, exist_ok=True)
             if run_dir.exists():
                 raise FileExistsError
-            building.mkdir()
+            try:
+                building.mkdir()
+            except FileNotFoundError:  # the first run of this state dir
+                self.runs_dir.mkdir(parents=True, exist_ok=True)
+                building.mkdir()
         except FileExistsError:
             raise UsageError(f"run {state.run_id!r} already exists ({run_dir})") from None
         except OSError as exc:
             raise UsageError(f"cannot create {run_dir}: {exc.strerror}") from None
         try:
-            with exclusive_lock(building / LOCK_FILE):
-                write_atomic(building / STATE_FILE, text)
+            touch(building / LOCK_FILE)
+            write_new(building / STATE_FILE, text)
+            fsync_directory(building)
+            # Taken before the run is visible: once renamed, another process may replace
+            # the state, and an index record pairing this status with the newer file's
+            # signature would be believed (so would this store's copy of it).
+            written = os.stat(building / STATE_FILE)
             try:
                 os.rename(building, run_dir)  # fails when a run of that id appeared meanwhile
             except OSError:
@@ -140,6 +157,8 @@ class RunStore:
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
+        self.index.append([entry_of(state, written)])
+        self._remember(state, written, text)
         with contextlib.suppress(OSError):  # a hint: latest() rebuilds it when it is off
             self._note_latest(state.run_id, state.created_at)
         return run_dir
@@ -169,7 +188,8 @@ class RunStore:
 
     def _read_latest(self) -> str | None:
         try:
-            data = json.loads((self.root / LATEST_FILE).read_bytes())
+            with shared_lock(self.root / LATEST_LOCK):
+                data = json.loads((self.root / LATEST_FILE).read_bytes())
             run_id = data["run_id"]
         except (OSError, ValueError, TypeError, KeyError):
             return None
@@ -177,18 +197,27 @@ class RunStore:
 
     def _note_latest(self, run_id: str, created_at: str, *, rebuild: bool = False) -> None:
         """Name ``run_id`` in the index unless it names a run created later (a hint, not
-        state: replaced atomically, not fsynced; a crash at worst leaves it to be rebuilt)."""
-        key = (_time_key(created_at), run_id)
+        state: not fsynced; a crash at worst leaves it to be rebuilt).
+
+        Rewritten in place under the lock, which readers share: a temp file and a rename per
+        run cost a run of many small scenarios more than the rest of their creation. A
+        writer killed mid-write leaves a file that does not parse, which is rebuilt.
+        """
+        key = (time_key(created_at), run_id)
         with exclusive_lock(self.root / LATEST_LOCK):
+            fd = os.open(self.root / LATEST_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
             try:
-                current = json.loads((self.root / LATEST_FILE).read_bytes())
-                if not rebuild and key < (_time_key(current["created_at"]), current["run_id"]):
-                    return
-            except (OSError, ValueError, TypeError, KeyError):
-                pass  # none yet, or damaged: replaced
-            temp = self.root / f"{LATEST_FILE}.{secrets.token_hex(4)}.tmp"
-            temp.write_text(json.dumps({"run_id": run_id, "created_at": created_at}))
-            os.replace(temp, self.root / LATEST_FILE)
+                try:
+                    current = json.loads(os.read(fd, 4096))
+                    if not rebuild and key < (time_key(current["created_at"]), current["run_id"]):
+                        return
+                except (ValueError, TypeError, KeyError):
+                    pass  # none yet, or damaged: replaced
+                data = json.dumps({"run_id": run_id, "created_at": created_at}).encode()
+                os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
+            finally:
+                os.close(fd)
 
     def exists(self, run_id: str) -> bool:
         return (self.run_dir(run_id) / STATE_FILE).is_file()
@@ -197,6 +226,21 @@ class RunStore:
         """The run's state; a ``running`` run whose process is gone reads ``interrupted``."""
         return _live_view(self._read(run_id))
 
+    def load_indexed(self, run_id: str) -> tuple[RunState, Entry | None]:
+        """The run's state as :meth:`load` reads it, and the index record of what was read
+        (None if the file could not be ``stat``-ed).
+
+        The file is ``stat``-ed before it is read: if it is replaced in between, the record
+        carries the older signature and is not believed, never the other way round.
+        """
+        try:
+            written: os.stat_result | None = os.stat(self.run_dir(run_id) / STATE_FILE)
+        except OSError:
+            written = None  # reading it says what is wrong
+        state = self._read(run_id)
+        entry = entry_of(state, written) if written is not None else None
+        return _live_view(state), entry
+
     def update(self, run_id: str, change: Callable[[RunState], None]) -> RunState:
         """Apply ``change`` to the current state under the lock and write the result.
 
@@ -204,11 +248,13 @@ class RunStore:
         died also persists ``interrupted``. If ``change`` raises, nothing is written.
         """
         with self._locked(run_id) as run_dir:
-            state = _live_view(self._read(run_id))
+            state = self._current(run_dir, run_id)
+            before = state.status
+            _live_view(state)
             change(state)
             if state.run_id != run_id:
                 raise ValueError(f"a change must not rename run {run_id!r}")
-            write_atomic(run_dir / STATE_FILE, _state_text(state))
+            self._write_state(run_dir, state, before)
         return state
 
     def save(self, state: RunState) -> None:
@@ -218,10 +264,13 @@ class RunStore:
         a stop request already on disk is kept, and copied into ``state`` for the owner.
         """
         with self._locked(state.run_id) as run_dir:
+            before = None
             with contextlib.suppress(UsageError):
-                if self._read(state.run_id).stop_requested:
+                on_disk = self._current(run_dir, state.run_id)
+                before = on_disk.status
+                if on_disk.stop_requested:
                     state.stop_requested = True
-            write_atomic(run_dir / STATE_FILE, _state_text(state))
+            self._write_state(run_dir, state, before)
 
     def claim(self, run_id: str, *, pid: int | None = None) -> RunState:
         """Make process ``pid`` (default: this one) the owner of the run and mark it running.
@@ -234,7 +283,9 @@ class RunStore:
         pid = os.getpid() if pid is None else pid
         start_time = process_start_time(pid)
         with self._locked(run_id) as run_dir:
-            state = _live_view(self._read(run_id))
+            state = self._read(run_id)
+            before = state.status
+            _live_view(state)
             if state.status in TERMINAL:
                 raise UsageError(
                     f"run {run_id!r} has already {state.status}; start a new one with `goalctl run`"
@@ -254,7 +305,7 @@ class RunStore:
             state.pid_start_time = start_time
             state.started_at = state.started_at or self._now()
             state.finished_at = None
-            write_atomic(run_dir / STATE_FILE, _state_text(state))
+            self._write_state(run_dir, state, before)
         return state
 
     def repair_journals(self, run_id: str) -> None:
@@ -272,7 +323,7 @@ class RunStore:
             state = self._read(run_id)
             before = state.status
             if _live_view(state).status is not before:
-                write_atomic(run_dir / STATE_FILE, _state_text(state))
+                self._write_state(run_dir, state, before)
         return state
 
     # -- journals -------------------------------------------------------------------------
@@ -379,7 +430,11 @@ class RunStore:
             for name, text in files.items():
                 paths.append(run_dir / name)
                 write_atomic(run_dir / name, text, sync_directory=False)
-            fsync_directory(run_dir)
+            if run_id not in self._written:
+                fsync_directory(run_dir)
+            # else this process is running the run, and its final state write syncs this same
+            # directory: the reports are durable before the state says the run is over (until
+            # then a crash leaves it unfinished, and its reports are written again).
         return paths
 
     def remove(self, run_id: str, *, force: bool = False) -> None:
@@ -437,7 +492,7 @@ class RunStore:
         dated: builtins.list[tuple[datetime, str]] = []
         for run_id in run_ids:
             with contextlib.suppress(DamagedRun, UsageError):
-                dated.append((_time_key(self.load(run_id).created_at), run_id))
+                dated.append((time_key(self.load(run_id).created_at), run_id))
         return max(dated)[1] if dated else run_ids[-1]
 
     def scan(self) -> RunScan:
@@ -461,7 +516,7 @@ class RunStore:
                 problems.append(StoreProblem(path, str(exc), entry.name))
             except UsageError as exc:
                 problems.append(StoreProblem(path, str(exc)))
-        runs.sort(key=lambda state: (_time_key(state.created_at), state.run_id))
+        runs.sort(key=lambda state: (time_key(state.created_at), state.run_id))
         return RunScan(runs, problems)
 
     def list(self) -> builtins.list[RunState]:
@@ -469,6 +524,44 @@ class RunStore:
         return self.scan().runs
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _write_state(self, run_dir: Path, state: RunState, before: RunStatus | None) -> None:
+        """Replace state.json (the caller holds the run's lock), durably; a new status is
+        recorded in the index, with the signature of the file that holds it."""
+        path = run_dir / STATE_FILE
+        text = hide_secrets(_state_text(state))
+        changed = state.status is not before
+        write_atomic(path, text)
+        try:
+            written = os.stat(path)
+        except OSError:
+            self._written.pop(state.run_id, None)
+            return
+        self._remember(state, written, text)
+        if changed:
+            self.index.append([entry_of(state, written)])
+
+    def _remember(self, state: RunState, written: os.stat_result, text: str) -> None:
+        """Keep what was written for a run this process owns (its next update need not read
+        it back); forget it once the run is another's or over."""
+        if state.status in _OWNED and state.pid == os.getpid():
+            self._written[state.run_id] = (signature(written), text)
+        else:
+            self._written.pop(state.run_id, None)
+
+    def _current(self, run_dir: Path, run_id: str) -> RunState:
+        """The run's state on disk (the caller holds its lock): this store's copy while the
+        file is the one it wrote, else read."""
+        remembered = self._written.get(run_id)
+        if remembered is not None:
+            try:
+                same = signature(os.stat(run_dir / STATE_FILE)) == remembered[0]
+            except OSError:
+                same = False
+            if same:
+                return RunState.from_dict(json.loads(remembered[1]))
+            del self._written[run_id]  # replaced by another process (a stop request)
+        return self._read(run_id)
 
     @contextlib.contextmanager
     def _locked(self, run_id: str) -> Iterator[Path]:
@@ -523,6 +616,7 @@ class RunStore:
                     yield entry.name
 
     def _forget(self, run_id: str) -> None:
+        self._written.pop(run_id, None)
         for name in _JOURNALS:
             self._journal_paths.pop((run_id, name), None)
 
@@ -582,7 +676,7 @@ def _repair_journals(run_dir: Path) -> None:
             os.truncate(path, keep)
 
 
-def _time_key(text: str) -> datetime:
+def time_key(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
