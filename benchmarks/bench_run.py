@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -79,16 +78,34 @@ def timed(
     return Stats.of(samples)
 
 
+_MEASURE = """\
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+"""Run argv from a small interpreter and print its peak RSS (kB) and exit code. A child forked
+by the benchmark itself would report the benchmark's own resident size as its peak: Linux
+keeps the high-water mark of the memory a child had at fork, before its exec."""
+
+
 def peak_rss_mb(argv: Sequence[str], cwd: Path) -> float:
-    """Peak resident memory of one run of ``argv`` (the child's own maximum, from wait4)."""
-    proc = subprocess.Popen(
-        list(argv), cwd=cwd, env=bench_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    """Peak resident memory of one run of ``argv`` (the child's own maximum, from wait4 in a
+    small parent process: see :data:`_MEASURE`)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *argv],
+        cwd=cwd,
+        env=bench_env(),
+        capture_output=True,
+        text=True,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise BenchmarkError(f"`{' '.join(argv)}` exited {proc.returncode}")
-    return usage.ru_maxrss / 1024  # Linux reports kilobytes
+    try:
+        peak_kb, code = (int(part) for part in done.stdout.split())
+    except ValueError:
+        raise BenchmarkError(f"cannot measure `{' '.join(argv)}`: {done.stderr[-500:]}") from None
+    if code != 0:
+        raise BenchmarkError(f"`{' '.join(argv)}` exited {code}: {done.stderr[-500:]}")
+    return peak_kb / 1024  # Linux reports kilobytes
 
 
 @benchmark("run")
