@@ -231,3 +231,16 @@ def test_validation_render_budget_grows_with_the_cases(
     load_scenario(project(tmp_path, "{file: data.jsonl}", "data.jsonl", rows))
     load_scenario(project(tmp_path, "[{input: {n: 1}}, {input: {n: 2}}]"))
     assert budgets == [6, checks.VALIDATION_RENDERS]
+
+
+def test_a_yaml_data_file_has_its_own_smaller_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """YAML is parsed whole, so it is not given the streaming formats' 512 MiB."""
+    assert reading.LIMITS["data"] > datafile.MAX_YAML_BYTES
+    monkeypatch.setattr(datafile, "MAX_YAML_BYTES", 40)
+    data = "".join(f"- {{name: c{n}, input: {{n: {n}}}}}\n" for n in range(3))
+    path = project(tmp_path, "{file: data.yaml}", "data.yaml", data)
+    [problem] = problems(path)
+    assert problem.startswith("stream.yaml:12:15: cases.file: file is too large (")
+    assert "the limit is 40)" in problem
