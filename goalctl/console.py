@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from goalctl.excerpts import plural
+from goalctl.outcomes import RunOutcome, SilentObserver
 from goalctl.reports.data import CaseRecord
 from goalctl.run_summary import Line, Tone, case_line, started_line
-from goalctl.runner import RunOutcome, SilentObserver
 from goalctl.scenario.model import Scenario
 
 _STYLE: dict[Tone, str] = {"good": "green", "bad": "red", "warn": "yellow", "plain": ""}

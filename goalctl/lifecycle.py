@@ -24,8 +24,9 @@ from pathlib import Path
 from goalctl.errors import ExitCode, GoalctlError, ScenarioError, UsageError
 from goalctl.heap import settle
 from goalctl.metering import Clock, SystemClock
-from goalctl.planning import Plan, RunOptions, plan_scenario, scenario_digest
-from goalctl.runner import Observer, RunOutcome, initial_state, run_plans
+from goalctl.outcomes import Observer, RunOutcome
+from goalctl.planning import Plan, RunOptions, initial_state, plan_scenario, scenario_digest
+from goalctl.runner import run_plans
 from goalctl.scenario.model import Scenario
 from goalctl.state import (
     TERMINAL,

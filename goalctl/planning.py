@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from goalctl.config.prices import Price, PriceTable, price_remedy
 from goalctl.errors import ConfigError, UsageError
-from goalctl.metering import Route
+from goalctl.metering import Clock, Route
 from goalctl.overrides import ConfigOverrides
 from goalctl.providers.base import Provider, ProviderContext
 from goalctl.redaction import Redactor
 from goalctl.scenario.model import Scenario
+from goalctl.state import RunState, RunStatus
 
 if TYPE_CHECKING:
     from goalctl.baselines import BaselineSettings, Found
@@ -353,3 +354,31 @@ def _uses_judge(scenario: Scenario) -> bool:
 
 def _case_names(scenario: Scenario) -> tuple[str, ...]:
     return tuple(scenario.case_name(i) for i in range(len(scenario.cases)))
+
+
+def initial_state(plan: Plan, options: RunOptions, run_id: str, clock: Clock) -> RunState:
+    """The state of a run that has not started yet."""
+    goal = plan.scenario.goal
+    return RunState(
+        run_id=run_id,
+        goal_id=goal.id,
+        goal_version=goal.version,
+        goal_name=goal.name,
+        scenario=str(plan.scenario.path.resolve()),
+        status=RunStatus.PENDING,
+        created_at=clock.now().isoformat(),
+        started_at=clock.now().isoformat(),
+        provider=plan.provider_name,
+        model=plan.agent_route.model,
+        agent=plan.scenario.spec.agent,
+        config=dict(plan.config),
+        cases_total=len(plan.scenario.cases),
+        options=options.to_state(plan.scenario) | _compared_state(plan),
+    )
+
+
+def _compared_state(plan: Plan) -> dict[str, Any]:
+    """A compared run resumes as one of its comparison, judged by the same judge model."""
+    if not plan.compared:
+        return {}
+    return {"models": list(plan.compared), "judge_model": plan.judge_route.model}

@@ -72,7 +72,7 @@ def _read(record: dict[str, str], scenario: Scenario, state_dir: Path) -> Outcom
     if "error" in record:
         return GoalctlError(record["error"])
     from goalctl.api.results import ScenarioResult
-    from goalctl.runner import RunOutcome
+    from goalctl.outcomes import RunOutcome
     from goalctl.state import RunStore
 
     store = RunStore(state_dir)

@@ -22,9 +22,10 @@ from typing import Any
 from goalctl.errors import GoalctlError, UsageError
 from goalctl.evaluation import CaseOutput, ConstraintCheck, Metrics
 from goalctl.metering import BudgetExceeded, Clock, SystemClock
+from goalctl.outcomes import Observer, RunOutcome, SilentObserver
 from goalctl.planning import Plan, RunOptions, plan_scenario
 from goalctl.reports.data import CaseRecord
-from goalctl.runner import Observer, RunOutcome, ScenarioRun, SilentObserver
+from goalctl.runner import ScenarioRun
 from goalctl.scenario.model import Scenario
 from goalctl.state import TERMINAL, RunState, RunStore, new_run_id
 from goalctl.trials import MAX_TRIALS

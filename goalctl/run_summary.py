@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from goalctl.config.prices import cost_basis, cost_text
 from goalctl.excerpts import plural
+from goalctl.outcomes import RunOutcome
 from goalctl.reports.data import CaseRecord
-from goalctl.runner import RunOutcome
 from goalctl.scenario.model import Scenario
 from goalctl.state import RunStatus
 from goalctl.verdict import case_word, verdict_of, verdict_word

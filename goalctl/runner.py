@@ -13,9 +13,8 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from goalctl.agents.base import AgentContext, PhasedAgent
 from goalctl.caps import cap_strings
@@ -24,10 +23,11 @@ from goalctl.errors import GoalctlError, ProviderError
 from goalctl.evaluation import ConstraintCheck, Evaluator, is_budget
 from goalctl.excerpts import plural
 from goalctl.metering import BudgetExceeded, Clock, Meter, SystemClock
-from goalctl.planning import Plan, RunOptions, effective_concurrency, redactor_for
+from goalctl.outcomes import Observer, RunOutcome, SilentObserver
+from goalctl.planning import Plan, RunOptions, effective_concurrency, initial_state, redactor_for
+from goalctl.report_files import write_reports
 from goalctl.reports.data import CaseRecord, build_report
 from goalctl.reports.journaled import JournaledCases
-from goalctl.scenario.model import Scenario
 from goalctl.state import RunState, RunStatus, RunStore, new_run_id
 from goalctl.trials import planned_trials
 from goalctl.trials.book import TrialBook
@@ -39,42 +39,6 @@ if TYPE_CHECKING:
 
 PROGRESS_INTERVAL_S = 0.5
 """How often ``cases_done`` in state.json is refreshed while cases finish."""
-
-
-class Observer(Protocol):
-    def run_started(self, run_id: str, scenario: Scenario, cases: int) -> None: ...
-
-    def case_finished(self, run_id: str, record: CaseRecord) -> None: ...
-
-    def run_finished(self, outcome: RunOutcome) -> None: ...
-
-
-class SilentObserver:
-    def run_started(self, run_id: str, scenario: Scenario, cases: int) -> None:
-        return None
-
-    def case_finished(self, run_id: str, record: CaseRecord) -> None:
-        return None
-
-    def run_finished(self, outcome: RunOutcome) -> None:
-        return None
-
-
-@dataclass
-class RunOutcome:
-    run_id: str
-    scenario: Scenario
-    status: RunStatus
-    verdict: str | None
-    report: dict[str, Any]
-    report_paths: list[Path] = field(default_factory=list)
-    model: str = ""
-    """The model the agent ran with."""
-
-    @property
-    def error(self) -> str | None:
-        value = self.report.get("error")
-        return str(value) if value else None
 
 
 class ScenarioRun:
@@ -521,42 +485,6 @@ class ScenarioRun:
         return write_reports(self.store, self.plan, self.options, report)
 
 
-def write_reports(
-    store: RunStore, plan: Plan, options: RunOptions, report: dict[str, Any]
-) -> list[Path]:
-    """``report.md`` and ``report.json`` in the run's folder; in ``--report-dir`` as
-    ``<goal-id>-<version>.md/.json`` and in ``--html`` as ``<goal-id>-<version>.html``
-    (``-<model>`` added when models are compared)."""
-    from goalctl.reports.journaled import report_chunks
-    from goalctl.reports.markdown import markdown_chunks
-
-    run_id = str(report["run_id"])
-    paths = store.write_reports(
-        run_id, {"report.md": markdown_chunks(report), "report.json": report_chunks(report)}
-    )
-    goal = plan.scenario.goal
-    stem = f"{goal.id}-{goal.version}"
-    if plan.compared:
-        from goalctl.models.names import model_slug
-
-        stem += f"-{model_slug(plan.agent_route.model)}"
-    if (report_dir := options.report_dir) is not None:
-        report_dir.mkdir(parents=True, exist_ok=True)
-        for suffix, chunks in ((".md", markdown_chunks), (".json", report_chunks)):
-            path = report_dir / f"{stem}{suffix}"
-            with path.open("w", encoding="utf-8") as file:
-                file.writelines(chunks(report))
-            paths.append(path)
-    if options.html_dir is not None:
-        from goalctl.reports.html import render_html
-
-        options.html_dir.mkdir(parents=True, exist_ok=True)
-        path = options.html_dir / f"{stem}.html"
-        path.write_text(render_html([report]), encoding="utf-8")
-        paths.append(path)
-    return paths
-
-
 async def run_plans(
     plans: Sequence[Plan],
     store: RunStore,
@@ -612,31 +540,3 @@ def _stop_on_signals(tasks: Sequence[asyncio.Task[Any]]) -> Iterator[None]:
     finally:
         for number in installed:
             loop.remove_signal_handler(number)
-
-
-def initial_state(plan: Plan, options: RunOptions, run_id: str, clock: Clock) -> RunState:
-    """The state of a run that has not started yet."""
-    goal = plan.scenario.goal
-    return RunState(
-        run_id=run_id,
-        goal_id=goal.id,
-        goal_version=goal.version,
-        goal_name=goal.name,
-        scenario=str(plan.scenario.path.resolve()),
-        status=RunStatus.PENDING,
-        created_at=clock.now().isoformat(),
-        started_at=clock.now().isoformat(),
-        provider=plan.provider_name,
-        model=plan.agent_route.model,
-        agent=plan.scenario.spec.agent,
-        config=dict(plan.config),
-        cases_total=len(plan.scenario.cases),
-        options=options.to_state(plan.scenario) | _compared_state(plan),
-    )
-
-
-def _compared_state(plan: Plan) -> dict[str, Any]:
-    """A compared run resumes as one of its comparison, judged by the same judge model."""
-    if not plan.compared:
-        return {}
-    return {"models": list(plan.compared), "judge_model": plan.judge_route.model}

@@ -426,7 +426,7 @@ def test_a_resumed_run_of_a_comparison_keeps_its_model_judge_and_report_names(
 ) -> None:
     from goalctl.lifecycle import prepare_resume
     from goalctl.metering import SystemClock
-    from goalctl.runner import initial_state
+    from goalctl.planning import initial_state
 
     path = scenario(tmp_path, "models: [weak, strong]")
     options = RunOptions(judge_model=None)

@@ -18,7 +18,7 @@ from goalctl.verdict import Reason
 
 if TYPE_CHECKING:
     from goalctl.lifecycle import RunSummary
-    from goalctl.runner import RunOutcome
+    from goalctl.outcomes import RunOutcome
     from goalctl.validation import ValidationReport
 
 __all__ = [

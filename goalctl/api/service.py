@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from goalctl.baselines import BaselineSettings
     from goalctl.config.project import ProjectConfig
     from goalctl.lifecycle import RunSummary
+    from goalctl.outcomes import Observer
     from goalctl.planning import RunOptions
-    from goalctl.runner import Observer
     from goalctl.validation import ValidationReport
 
 DEFAULT_PATHS = ("scenarios",)

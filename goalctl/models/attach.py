@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from goalctl.models.comparison import compare_models
+from goalctl.outcomes import RunOutcome
 from goalctl.planning import Plan, RunOptions
-from goalctl.runner import RunOutcome, write_reports
+from goalctl.report_files import write_reports
 from goalctl.state import RunStore
 
 
