@@ -109,7 +109,7 @@ def _execute_peak(path: Path, state: Path, monkeypatch: pytest.MonkeyPatch) -> i
 
 def test_memory_does_not_grow_per_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     peaks = {}
-    for count in (1_000, 5_000):
+    for count in (1_000, 10_000):
         folder = tmp_path / str(count)
         folder.mkdir()
         (folder / "pyproject.toml").write_text("")  # the data file's project root
@@ -118,11 +118,12 @@ def test_memory_does_not_grow_per_case(tmp_path: Path, monkeypatch: pytest.Monke
         path = folder / "many.yaml"
         path.write_text(SCRIPTED)
         peaks[count] = _execute_peak(path, folder / "state", monkeypatch)
-    growth = peaks[5_000] - peaks[1_000]
-    # What grows is the book's offsets and flags (a few bytes a case): 64 bytes a case is
-    # slack; keeping each case's record (and a task per case) took kilobytes a case. Both
-    # runs have sent more requests than the scripted provider keeps.
-    assert growth < 4_000 * 64, peaks
+    growth = peaks[10_000] - peaks[1_000]
+    # What grows is the book's offsets and flags (about 80 bytes a case): 160 bytes a case is
+    # slack for when the collector happens to run (peaks move by a few hundred kB with it);
+    # keeping each case's record (and a task per case) took kilobytes a case. Both runs have
+    # sent more requests than the scripted provider keeps.
+    assert growth < 9_000 * 160, peaks
 
 
 @pytest.mark.parametrize("name", ["review-sentiment-trials.md", "support-triage.md"])
