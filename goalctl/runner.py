@@ -293,6 +293,10 @@ class ScenarioRun:
                     break  # settled: no remaining trial could change its verdict
                 record = await self.cases.run(agent, index, trial)
                 self.journal(record)
+                # An agent that never waits (scripted, replay) would let one worker run every
+                # case in one step of the loop: the progress timer, the other workers and the
+                # signal handlers that stop a run (`goalctl stop`) would not run until the end.
+                await asyncio.sleep(0)
 
     def journal(self, record: CaseRecord, *, announce: bool = True) -> None:
         """A finished trial counts once it is in the checkpoint journal; a case is announced

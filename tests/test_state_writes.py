@@ -32,7 +32,9 @@ responses: ["hi", "hi"]
 """
 
 
-def writes_of_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, latency_ms: int) -> list:
+def writes_of_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, latency_ms: int, scenario: str = SCENARIO
+) -> list:
     """The states written to state.json during one run, in order."""
     written: list[dict] = []
     original, original_new = files.write_atomic, files.write_new
@@ -50,7 +52,7 @@ def writes_of_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, latency_ms:
     monkeypatch.setattr("goalctl.state.store.write_atomic", recording)
     monkeypatch.setattr("goalctl.state.store.write_new", recording_new)
     path = tmp_path / "s.yaml"
-    path.write_text(dedent(SCENARIO).replace("LATENCY", str(latency_ms)))
+    path.write_text(dedent(scenario).replace("LATENCY", str(latency_ms)))
     summary = run_paths([str(path)], RunOptions(), tmp_path / "state")
     assert [o.verdict for o in summary.outcomes] == ["achieved"]
     return written
@@ -78,3 +80,19 @@ def test_a_phase_that_lasts_reaches_state_json_by_timer(
     assert ("running", "execute") in [(s["status"], s["phase"]) for s in written[1:-1]]
     assert written[-1]["status"] == "completed"
     assert written[-1]["phase"] == ""
+
+
+def test_progress_reaches_state_json_while_cases_that_never_wait_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scripted replies come back without the loop ever waiting: the workers still give the
+    loop its turn after each case, so the progress timer (and a stop's signal handler) runs
+    while the cases do, not only once they are all done."""
+    monkeypatch.setattr("goalctl.runner.PROGRESS_INTERVAL_S", 0.01)
+    cases = ", ".join(f"{{name: c{n}}}" for n in range(1_000))
+    scenario = SCENARIO.replace("cases: [{name: one}, {name: two}]", f"cases: [{cases}]")
+    written = writes_of_state(tmp_path, monkeypatch, 0, scenario)
+
+    progress = [s["cases_done"] for s in written[1:-1] if s["phase"] == "execute"]
+    assert any(0 < done < 1_000 for done in progress), progress
+    assert written[-1]["cases_done"] == 1_000
